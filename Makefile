@@ -1,0 +1,64 @@
+# treesync build. The source lists are globs that CMakeLists.txt repeats:
+#   src/*.cc (main.cc only in the binary), platform/*_$(PLATFORM).cc,
+#   tests/*_test.cc (unit tests), tests/tools/*.cc (one test tool each).
+CXX ?= g++
+CXXFLAGS ?= -O2 -g
+WARNINGS := -Wall -Wextra
+override CXXFLAGS += -std=c++17 $(WARNINGS) -Isrc -Iplatform -MMD -MP
+LDLIBS := -pthread
+BUILD ?= build
+PLATFORM ?= posix
+
+LIB_SRCS := $(filter-out src/main.cc,$(wildcard src/*.cc)) $(wildcard platform/*_$(PLATFORM).cc)
+TEST_SRCS := $(wildcard tests/*_test.cc)
+TOOL_SRCS := $(wildcard tests/tools/*.cc)
+
+LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o)
+TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/obj/%.o)
+TOOLS := $(TOOL_SRCS:tests/tools/%.cc=$(BUILD)/tools/%)
+
+.PHONY: all test unit e2e demo clean check-gtest
+all: $(BUILD)/treesync
+
+$(BUILD)/obj/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/libtreesync.a: $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/treesync: $(BUILD)/obj/src/main.o $(BUILD)/libtreesync.a
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libtreesync.a
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+check-gtest:
+	@test -f /usr/include/gtest/gtest.h || { \
+	  echo "GoogleTest is missing. Install it with: sudo apt-get install libgtest-dev" >&2; exit 1; }
+
+$(TEST_OBJS): | check-gtest
+
+$(BUILD)/unit_tests: $(TEST_OBJS) $(BUILD)/libtreesync.a
+	$(CXX) $(CXXFLAGS) $(LDFLAGS) $^ -lgtest -lgtest_main $(LDLIBS) -o $@
+
+# Unit tests, then the end-to-end tests that run the real binary on loopback.
+test: unit e2e
+
+unit: check-gtest $(BUILD)/unit_tests
+	$(BUILD)/unit_tests
+
+e2e: $(BUILD)/treesync $(TOOLS)
+	bash tests/e2e.sh $(BUILD)
+
+# Serves a generated sample tree on a free loopback port, pulls it into
+# build/demo/copy and checks the copy.
+demo: $(BUILD)/treesync
+	bash scripts/demo.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BUILD)/obj/src/main.d $(TOOL_SRCS:tests/tools/%.cc=$(BUILD)/obj/tests/tools/%.d)

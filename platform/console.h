@@ -1,0 +1,18 @@
+// The console: interrupts (SIGINT/SIGTERM, console control events on
+// Windows) set a flag that long-running loops poll; terminal detection.
+#ifndef TREESYNC_PLATFORM_CONSOLE_H_
+#define TREESYNC_PLATFORM_CONSOLE_H_
+
+namespace platform {
+
+// Installs handlers so that an interrupt sets the flag instead of killing
+// the process.
+void InstallInterruptHandlers();
+// True once an interrupt arrived.
+bool Interrupted();
+// Whether standard error / output is a terminal (for progress display).
+bool StderrIsTerminal();
+
+}  // namespace platform
+
+#endif  // TREESYNC_PLATFORM_CONSOLE_H_

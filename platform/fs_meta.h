@@ -1,0 +1,85 @@
+// File metadata and file handles beyond what std::filesystem offers:
+// lstat-style info with nanosecond times, setting times without following
+// symlinks, permission bits, symlinks, and raw binary file handles.
+#ifndef TREESYNC_PLATFORM_FS_META_H_
+#define TREESYNC_PLATFORM_FS_META_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "status.h"
+
+namespace platform {
+
+using treesync::Status;
+
+enum class FileType { kMissing, kRegular, kDirectory, kSymlink, kOther };
+
+struct FileInfo {
+  FileType type = FileType::kMissing;
+  uint32_t mode = 0;       // permission bits (0777 and friends)
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;    // nanoseconds since the Unix epoch
+  uint64_t device = 0;     // with inode: identity of the file
+  uint64_t inode = 0;
+};
+
+// Paths here are native byte strings (UTF-8 on Windows), as used on the wire
+// after joining with the target folder.
+
+// Information about path itself, not following a final symlink. A missing
+// path is OK with info->type == kMissing.
+Status Lstat(const std::string& path, FileInfo* info);
+// Sets the modification time of path, not following a final symlink.
+Status SetMtime(const std::string& path, int64_t mtime_ns);
+// Sets permission bits (only 0777 is honoured); no-op where not supported.
+Status SetMode(const std::string& path, uint32_t mode);
+// Creates a symlink at path pointing at target (not checked).
+Status MakeSymlink(const std::string& target, const std::string& path);
+// Reads the target of the symlink at path.
+Status ReadSymlink(const std::string& path, std::string* target);
+// Creates one folder (parent must exist); OK if it already is a folder.
+Status MakeFolder(const std::string& path);
+// Removes a file, symlink or empty folder; OK if already missing.
+Status RemoveEntry(const std::string& path);
+// Atomically replaces `to` with `from` (same folder).
+Status Rename(const std::string& from, const std::string& to);
+
+// A binary file handle; move-only, closed by its destructor.
+class File {
+ public:
+  File() = default;
+  ~File();
+  File(File&& o) noexcept;
+  File& operator=(File&& o) noexcept;
+  File(const File&) = delete;
+  File& operator=(const File&) = delete;
+
+  // Opens an existing file for reading, refusing to follow a final symlink.
+  static Status OpenRead(const std::string& path, File* out);
+  // Creates a new file for writing; fails if path exists (no symlink is ever
+  // followed). Permissions start as 0600.
+  static Status CreateNew(const std::string& path, File* out);
+  // Opens an existing regular file for appending (resume), no symlinks.
+  static Status OpenAppend(const std::string& path, File* out);
+
+  bool valid() const { return fd_ >= 0; }
+  // Reads up to n bytes; *got == 0 at end of file.
+  Status Read(void* buf, size_t n, size_t* got);
+  // Writes all n bytes.
+  Status Write(const void* buf, size_t n);
+  // Info about the open file (size and mtime at this moment).
+  Status Stat(FileInfo* info);
+  Status Close();
+
+ private:
+  // Opens with OS flags; defined by each platform file.
+  static Status Open(const std::string& path, int flags, const char* what, File* out);
+  std::intptr_t fd_ = -1;
+  std::string path_;  // for error messages
+};
+
+}  // namespace platform
+
+#endif  // TREESYNC_PLATFORM_FS_META_H_

@@ -1,0 +1,205 @@
+#include "fs_meta.h"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "os_error_posix.h"
+
+namespace platform {
+
+using treesync::ErrorKind;
+
+namespace {
+
+Status IoError(const std::string& what, const std::string& path, int err) {
+  return ErrnoStatus(ErrorKind::kIo, what + " " + path, err);
+}
+
+void FillInfo(const struct stat& st, FileInfo* info) {
+  if (S_ISREG(st.st_mode)) {
+    info->type = FileType::kRegular;
+  } else if (S_ISDIR(st.st_mode)) {
+    info->type = FileType::kDirectory;
+  } else if (S_ISLNK(st.st_mode)) {
+    info->type = FileType::kSymlink;
+  } else {
+    info->type = FileType::kOther;
+  }
+  info->mode = static_cast<uint32_t>(st.st_mode & 07777);
+  info->size = static_cast<uint64_t>(st.st_size);
+  info->mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  info->device = static_cast<uint64_t>(st.st_dev);
+  info->inode = static_cast<uint64_t>(st.st_ino);
+}
+
+}  // namespace
+
+Status Lstat(const std::string& path, FileInfo* info) {
+  *info = FileInfo();
+  struct stat st;
+  if (::lstat(path.c_str(), &st) < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::Ok();
+    return IoError("stat", path, errno);
+  }
+  FillInfo(st, info);
+  return Status::Ok();
+}
+
+Status SetMtime(const std::string& path, int64_t mtime_ns) {
+  timespec ts[2];
+  ts[0].tv_sec = 0;
+  ts[0].tv_nsec = UTIME_OMIT;  // leave the access time alone
+  int64_t sec = mtime_ns / 1000000000;
+  int64_t nsec = mtime_ns % 1000000000;
+  if (nsec < 0) {  // times before 1970 round toward minus infinity
+    nsec += 1000000000;
+    sec -= 1;
+  }
+  ts[1].tv_sec = static_cast<time_t>(sec);
+  ts[1].tv_nsec = static_cast<long>(nsec);
+  if (::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW) < 0) {
+    return IoError("set time of", path, errno);
+  }
+  return Status::Ok();
+}
+
+Status SetMode(const std::string& path, uint32_t mode) {
+  if (::chmod(path.c_str(), static_cast<mode_t>(mode & 0777)) < 0) {
+    return IoError("chmod", path, errno);
+  }
+  return Status::Ok();
+}
+
+Status MakeSymlink(const std::string& target, const std::string& path) {
+  if (::symlink(target.c_str(), path.c_str()) < 0) return IoError("symlink", path, errno);
+  return Status::Ok();
+}
+
+Status ReadSymlink(const std::string& path, std::string* target) {
+  std::vector<char> buf(256);
+  for (;;) {
+    ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
+    if (n < 0) return IoError("readlink", path, errno);
+    if (static_cast<size_t>(n) < buf.size()) {
+      target->assign(buf.data(), static_cast<size_t>(n));
+      return Status::Ok();
+    }
+    if (buf.size() >= (1u << 20)) return Status::Io("readlink " + path + ": target too long");
+    buf.resize(buf.size() * 4);
+  }
+}
+
+Status MakeFolder(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) == 0) return Status::Ok();
+  int err = errno;
+  struct stat st;
+  if (err == EEXIST && ::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return Status::Ok();
+  }
+  return IoError("mkdir", path, err);
+}
+
+Status RemoveEntry(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) < 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return IoError("stat", path, errno);
+  }
+  int r = S_ISDIR(st.st_mode) ? ::rmdir(path.c_str()) : ::unlink(path.c_str());
+  if (r < 0 && errno != ENOENT) return IoError("remove", path, errno);
+  return Status::Ok();
+}
+
+Status Rename(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) < 0) return IoError("rename to", to, errno);
+  return Status::Ok();
+}
+
+File::~File() { Close(); }
+
+File::File(File&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) { o.fd_ = -1; }
+
+File& File::operator=(File&& o) noexcept {
+  if (this != &o) {
+    Close();
+    fd_ = o.fd_;
+    path_ = std::move(o.path_);
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+Status File::Open(const std::string& path, int flags, const char* what, File* out) {
+  int fd;
+  do {
+    // O_NOFOLLOW: a symlink planted at the final name must never redirect
+    // a read or a write.
+    fd = ::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW, 0600);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return IoError(what, path, errno);
+  File f;
+  f.fd_ = fd;
+  f.path_ = path;
+  *out = std::move(f);
+  return Status::Ok();
+}
+
+Status File::OpenRead(const std::string& path, File* out) {
+  return Open(path, O_RDONLY, "open", out);
+}
+
+Status File::CreateNew(const std::string& path, File* out) {
+  return Open(path, O_WRONLY | O_CREAT | O_EXCL, "create", out);
+}
+
+Status File::OpenAppend(const std::string& path, File* out) {
+  return Open(path, O_WRONLY | O_APPEND, "open", out);
+}
+
+Status File::Read(void* buf, size_t n, size_t* got) {
+  for (;;) {
+    ssize_t r = ::read(static_cast<int>(fd_), buf, n);
+    if (r >= 0) {
+      *got = static_cast<size_t>(r);
+      return Status::Ok();
+    }
+    if (errno != EINTR) return IoError("read", path_, errno);
+  }
+}
+
+Status File::Write(const void* buf, size_t n) {
+  const char* p = static_cast<const char*>(buf);
+  while (n > 0) {
+    ssize_t r = ::write(static_cast<int>(fd_), p, n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return IoError("write", path_, errno);
+    }
+    p += r;
+    n -= static_cast<size_t>(r);
+  }
+  return Status::Ok();
+}
+
+Status File::Stat(FileInfo* info) {
+  struct stat st;
+  if (::fstat(static_cast<int>(fd_), &st) < 0) return IoError("stat", path_, errno);
+  FillInfo(st, info);
+  return Status::Ok();
+}
+
+Status File::Close() {
+  if (fd_ < 0) return Status::Ok();
+  int r = ::close(static_cast<int>(fd_));
+  fd_ = -1;
+  // close() reports delayed write errors (NFS, quota): they mean lost data.
+  if (r < 0 && errno != EINTR) return IoError("close", path_, errno);
+  return Status::Ok();
+}
+
+}  // namespace platform

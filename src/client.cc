@@ -1,0 +1,202 @@
+#include "client.h"
+
+#include <chrono>
+#include <deque>
+
+#include "path.h"
+
+namespace treesync {
+
+namespace {
+
+// A fatal Error frame from the server becomes our error of the same kind.
+Status ServerError(const Frame& f) {
+  ErrorMessage e;
+  TS_RETURN_IF_ERROR(DecodeError(f, &e));
+  return Status::Make(e.kind, "server: " + e.message);
+}
+
+// Receives the next frame, turning a server's Error frame into a Status.
+Status ReceiveFrom(Connection* conn, Frame* f) {
+  TS_RETURN_IF_ERROR(conn->Receive(f));
+  if (f->type == FrameType::kError) return ServerError(*f);
+  return Status::Ok();
+}
+
+Status Handshake(Connection* conn) {
+  TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(Hello())));
+  Frame f;
+  TS_RETURN_IF_ERROR(ReceiveFrom(conn, &f));
+  Hello h;
+  TS_RETURN_IF_ERROR(DecodeHello(f, &h));
+  if (h.version != kProtocolVersion) {
+    return Status::Version("server speaks protocol version " + std::to_string(h.version) +
+                           ", this client speaks " + std::to_string(kProtocolVersion));
+  }
+  return Status::Ok();
+}
+
+Status ReceiveListing(Connection* conn, Receiver* rx, Reporter* reporter, bool* complete) {
+  Frame f;
+  TS_RETURN_IF_ERROR(ReceiveFrom(conn, &f));
+  if (f.type != FrameType::kSync) return Status::Protocol("expected Sync, got " + FrameName(f));
+  uint32_t count = 0;
+  for (;;) {
+    TS_RETURN_IF_ERROR(ReceiveFrom(conn, &f));
+    switch (f.type) {
+      case FrameType::kFolder:
+      case FrameType::kFile:
+      case FrameType::kSymlink: {
+        Entry e;
+        TS_RETURN_IF_ERROR(DecodeEntry(f, &e));
+        TS_RETURN_IF_ERROR(rx->AddEntry(std::move(e)));
+        ++count;
+        break;
+      }
+      case FrameType::kWarning: {
+        std::string path, message;
+        TS_RETURN_IF_ERROR(DecodeWarning(f, &path, &message));
+        reporter->OnWarning("server: " + message);
+        break;
+      }
+      case FrameType::kListEnd: {
+        ListEnd end;
+        TS_RETURN_IF_ERROR(DecodeListEnd(f, &end));
+        if (end.count != count) {
+          return Status::Protocol("listing ended after " + std::to_string(count) +
+                                  " entries, but the server counted " +
+                                  std::to_string(end.count));
+        }
+        *complete = end.complete;
+        return Status::Ok();
+      }
+      default:
+        return Status::Protocol("unexpected " + FrameName(f) + " frame in the listing");
+    }
+  }
+}
+
+// Requests files and receives them. Requests flow while data arrives; the
+// connection's loop keeps both directions moving.
+Status Transfer(Connection* conn, Receiver* rx) {
+  std::deque<Want> pending(rx->wants().begin(), rx->wants().end());
+  std::deque<Want> asked;  // sent and not yet answered, in order
+  std::vector<uint8_t> tries(rx->entries().size(), 0);
+  bool want_end_sent = false;
+  bool in_file = false;
+  for (;;) {
+    // Keep requests flowing, but stop queueing once some are in flight: the
+    // server answers in order and there is no gain in a huge backlog.
+    while (!pending.empty() && conn->pending_output() < 64 * 1024 &&
+           asked.size() < 4 * kMaxWantsPerFrame) {
+      Want batch[kMaxWantsPerFrame];
+      size_t n = 0;
+      while (n < kMaxWantsPerFrame && !pending.empty()) {
+        batch[n] = pending.front();
+        ++tries[batch[n].index];
+        asked.push_back(pending.front());
+        pending.pop_front();
+        ++n;
+      }
+      TS_RETURN_IF_ERROR(conn->Send(FrameType::kWant, EncodeWants(batch, n)));
+    }
+    if (pending.empty() && asked.empty() && !want_end_sent) {
+      TS_RETURN_IF_ERROR(conn->Send(FrameType::kWantEnd, std::string()));
+      want_end_sent = true;
+    }
+    Frame f;
+    TS_RETURN_IF_ERROR(ReceiveFrom(conn, &f));
+    switch (f.type) {
+      case FrameType::kBegin: {
+        Begin b;
+        TS_RETURN_IF_ERROR(DecodeBegin(f, &b));
+        if (asked.empty() || b.index != asked.front().index) {
+          return Status::Protocol("server sent file #" + std::to_string(b.index) +
+                                  ", which was not the one requested next");
+        }
+        TS_RETURN_IF_ERROR(rx->BeginFile(b));
+        in_file = true;
+        break;
+      }
+      case FrameType::kData:
+        if (!in_file) return Status::Protocol("Data frame outside a file");
+        TS_RETURN_IF_ERROR(rx->FileData(f.payload.data(), f.payload.size()));
+        break;
+      case FrameType::kEnd: {
+        if (!in_file) return Status::Protocol("End frame outside a file");
+        End e;
+        TS_RETURN_IF_ERROR(DecodeEnd(f, &e));
+        bool verified = false;
+        TS_RETURN_IF_ERROR(rx->EndFile(e, &verified));
+        in_file = false;
+        Want w = asked.front();
+        asked.pop_front();
+        if (!verified) {
+          if (tries[w.index] < 2) {
+            pending.push_back({w.index, 0});
+          } else {
+            rx->FileFailed(w.index, Printable(rx->entries()[w.index].path) +
+                                        ": data did not match the server's hash twice");
+          }
+        }
+        break;
+      }
+      case FrameType::kFileError: {
+        uint32_t index;
+        std::string message;
+        TS_RETURN_IF_ERROR(DecodeFileError(f, &index, &message));
+        if (asked.empty() || index != asked.front().index) {
+          return Status::Protocol("FileError for a file that was not the one requested next");
+        }
+        asked.pop_front();
+        in_file = false;
+        rx->FileFailed(index, "server: " + message);
+        break;
+      }
+      case FrameType::kDone:
+        if (!want_end_sent || in_file) return Status::Protocol("Done before all files arrived");
+        return Status::Ok();
+      default:
+        return Status::Protocol("unexpected " + FrameName(f) + " frame during transfer");
+    }
+  }
+}
+
+}  // namespace
+
+Status PullSession(Connection* conn, Receiver* rx) {
+  TS_RETURN_IF_ERROR(Handshake(conn));
+  bool complete = true;
+  TS_RETURN_IF_ERROR(ReceiveListing(conn, rx, rx->reporter(), &complete));
+  TS_RETURN_IF_ERROR(rx->ApplyListing(complete));
+  TS_RETURN_IF_ERROR(Transfer(conn, rx));
+  TS_RETURN_IF_ERROR(rx->Finish());
+  if (!complete) return Status::Partial("the server could not list every folder");
+  if (rx->failures() > 0) {
+    return Status::Partial(std::to_string(rx->failures()) + " entries failed");
+  }
+  return Status::Ok();
+}
+
+Status RunPull(const PullOptions& options, Reporter* reporter, PullStats* stats) {
+  auto start = std::chrono::steady_clock::now();
+  ReceiverOptions ro;
+  ro.delete_extraneous = options.delete_extraneous;
+  Receiver rx(options.dir, ro, reporter, stats);
+  Status s = rx.Open();
+  if (s.ok()) {
+    platform::Socket sock;
+    s = platform::Connect(options.host, options.port, options.timeout_ms, &sock);
+    if (s.ok()) {
+      Connection conn(std::move(sock), options.timeout_ms);
+      s = PullSession(&conn, &rx);
+      stats->bytes_on_wire = conn.bytes_sent() + conn.bytes_received();
+    }
+  }
+  stats->elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - start)
+                          .count();
+  return s;
+}
+
+}  // namespace treesync

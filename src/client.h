@@ -1,0 +1,34 @@
+// The pull side of a session: connects, receives the listing, requests what
+// changed and hands everything to a Receiver.
+#ifndef TREESYNC_CLIENT_H_
+#define TREESYNC_CLIENT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "connection.h"
+#include "receiver.h"
+#include "report.h"
+#include "status.h"
+
+namespace treesync {
+
+struct PullOptions {
+  std::string host;
+  uint16_t port = 0;
+  std::string dir;
+  bool delete_extraneous = true;
+  int timeout_ms = -1;  // -1: wait forever, like rsync without --timeout
+};
+
+// Runs a whole pull. OK when the target folder mirrors the server; kPartial
+// when some entries failed but the rest is done; another error otherwise.
+Status RunPull(const PullOptions& options, Reporter* reporter, PullStats* stats);
+
+// The protocol part of a pull over an established connection, for tests.
+// REQUIRES: receiver->Open() succeeded.
+Status PullSession(Connection* conn, Receiver* receiver);
+
+}  // namespace treesync
+
+#endif  // TREESYNC_CLIENT_H_

@@ -1,0 +1,66 @@
+// Connection: frames over a socket, driven by a poll loop that keeps reading
+// while it has output pending, so two peers that both write can never
+// deadlock on full TCP buffers.
+#ifndef TREESYNC_CONNECTION_H_
+#define TREESYNC_CONNECTION_H_
+
+#include <cstdint>
+#include <string>
+
+#include "frame.h"
+#include "net.h"
+#include "status.h"
+
+namespace treesync {
+
+class Connection {
+ public:
+  // timeout_ms: how long the peer may make no progress (-1: forever).
+  Connection(platform::Socket sock, int timeout_ms);
+
+  // Queues a frame; sends whatever fits now. When the queue grows past
+  // kHighWater, waits (reading input meanwhile) until it drains.
+  Status Send(FrameType type, const void* payload, size_t n);
+  Status Send(FrameType type, const std::string& payload) {
+    return Send(type, payload.data(), payload.size());
+  }
+  // Blocks until every queued byte is handed to the OS.
+  Status Flush();
+  // Blocks until a frame arrives (sending queued output meanwhile).
+  // The peer closing the connection is a kSocket error.
+  Status Receive(Frame* f);
+  // Takes a frame that has already arrived, without blocking.
+  Status TryReceive(Frame* f, bool* got);
+  // Tells the peer nothing more is coming, after flushing.
+  Status Finish();
+
+  size_t pending_output() const { return out_.size() - out_pos_; }
+  uint64_t bytes_sent() const { return bytes_sent_; }
+  uint64_t bytes_received() const { return bytes_received_; }
+  platform::Socket& socket() { return sock_; }
+
+  // Output beyond this makes Send wait for the peer to catch up.
+  static constexpr size_t kHighWater = 1 << 20;
+  // Input buffered beyond this is left in the socket until frames are taken:
+  // it bounds memory even if the peer floods us while we are writing.
+  static constexpr size_t kMaxInput = 4 << 20;
+
+ private:
+  // One round of the loop: waits for readiness (at most a slice of the
+  // timeout, so interrupts are noticed), writes what fits, reads what came.
+  Status Pump(bool want_read);
+
+  platform::Socket sock_;
+  int timeout_ms_;
+  std::string out_;
+  size_t out_pos_ = 0;
+  FrameReader in_;
+  bool peer_closed_ = false;
+  int64_t last_progress_ms_;
+  uint64_t bytes_sent_ = 0;
+  uint64_t bytes_received_ = 0;
+};
+
+}  // namespace treesync
+
+#endif  // TREESYNC_CONNECTION_H_

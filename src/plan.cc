@@ -1,0 +1,77 @@
+#include "plan.h"
+
+#include <unordered_map>
+
+#include "path.h"
+
+namespace treesync {
+
+Plan BuildPlan(const std::vector<Entry>& remote, const std::vector<Entry>& local,
+               const PlanOptions& options) {
+  Plan plan;
+  std::unordered_map<std::string, uint32_t> remote_index;
+  remote_index.reserve(remote.size());
+  for (uint32_t i = 0; i < remote.size(); ++i) remote_index.emplace(remote[i].path, i);
+
+  // Walk the local tree in pre-order and decide, for each local entry,
+  // whether it stays. Once a folder goes, everything below it goes too.
+  std::unordered_map<std::string, const Entry*> kept;
+  kept.reserve(local.size());
+  std::vector<Removal> removals;  // pre-order; reversed below
+  std::string removed_prefix;     // "dir/" of the folder being removed, if any
+  for (const Entry& l : local) {
+    if (!removed_prefix.empty() && l.path.compare(0, removed_prefix.size(), removed_prefix) == 0) {
+      removals.push_back({l.path, l.type, removals.back().replaced});
+      continue;
+    }
+    removed_prefix.clear();
+    auto it = remote_index.find(l.path);
+    bool replaced = false;
+    bool remove;
+    if (it == remote_index.end()) {
+      remove = options.delete_extraneous && options.listing_complete;
+    } else {
+      const Entry& r = remote[it->second];
+      replaced = r.type != l.type ||
+                 (r.type == EntryType::kSymlink && r.target != l.target);
+      remove = replaced;
+    }
+    if (!remove) {
+      kept.emplace(l.path, &l);
+      continue;
+    }
+    removals.push_back({l.path, l.type, replaced});
+    if (l.type == EntryType::kFolder) removed_prefix = l.path + "/";
+  }
+  // A kept entry inside a folder that is not kept can't happen: the folder's
+  // removal took its subtree. Children come after parents in pre-order, so
+  // reversing puts every folder's contents before the folder.
+  plan.removals.assign(removals.rbegin(), removals.rend());
+
+  for (uint32_t i = 0; i < remote.size(); ++i) {
+    const Entry& r = remote[i];
+    auto it = kept.find(r.path);
+    const Entry* l = it == kept.end() ? nullptr : it->second;
+    switch (r.type) {
+      case EntryType::kFolder:
+        if (l == nullptr) plan.create_folders.push_back(i);
+        break;
+      case EntryType::kSymlink:
+        if (l == nullptr) plan.create_symlinks.push_back(i);
+        break;
+      case EntryType::kFile:
+        if (l == nullptr) {
+          plan.fetch.push_back({i, false});
+        } else if (l->size != r.size || l->mtime_ns != r.mtime_ns) {
+          plan.fetch.push_back({i, true});
+        } else {
+          ++plan.unchanged_files;
+          if ((l->mode & 0777) != (r.mode & 0777)) plan.fix_mode.push_back(i);
+        }
+        break;
+    }
+  }
+  return plan;
+}
+
+}  // namespace treesync

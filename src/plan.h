@@ -1,0 +1,52 @@
+// The mirror plan: compares the server's listing with what the target folder
+// holds and decides what to delete, create, fetch and touch up. Pure: it
+// reads no disk, so every decision is unit-testable.
+#ifndef TREESYNC_PLAN_H_
+#define TREESYNC_PLAN_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "manifest.h"
+
+namespace treesync {
+
+struct PlanOptions {
+  bool delete_extraneous = true;  // false with --no-delete
+  bool listing_complete = true;   // false: never delete extraneous entries
+};
+
+struct Removal {
+  std::string path;  // local wire path
+  EntryType type;    // what it is on disk
+  bool replaced;     // true: in the way of a server entry of another kind
+};
+
+struct Plan {
+  // Local entries to remove, every folder's contents before the folder.
+  std::vector<Removal> removals;
+  // Indices into the listing, in listing order (parents first).
+  std::vector<uint32_t> create_folders;
+  std::vector<uint32_t> create_symlinks;
+  // Files to transfer; `existing` says whether a local file is replaced.
+  struct Fetch {
+    uint32_t index;
+    bool existing;
+  };
+  std::vector<Fetch> fetch;
+  // Files whose content is current but whose permission bits differ.
+  std::vector<uint32_t> fix_mode;
+  // Files skipped by the quick check (size and mtime equal).
+  uint32_t unchanged_files = 0;
+};
+
+// remote: the listing (pre-order, validated). local: the target folder's
+// walk (pre-order). A local file is current when its size and mtime equal
+// the server's; a symlink when its target does.
+Plan BuildPlan(const std::vector<Entry>& remote, const std::vector<Entry>& local,
+               const PlanOptions& options);
+
+}  // namespace treesync
+
+#endif  // TREESYNC_PLAN_H_

@@ -1,0 +1,168 @@
+#include "protocol.h"
+
+#include <cstring>
+
+#include "path.h"
+
+namespace treesync {
+
+std::string FrameName(const Frame& f) { return FrameTypeName(static_cast<uint8_t>(f.type)); }
+
+std::string EncodeHello(const Hello& h) {
+  PayloadWriter w;
+  w.Raw(kMagic, sizeof kMagic);
+  w.U32(h.version);
+  w.U32(h.flags);
+  return w.Take();
+}
+
+Status DecodeHello(const Frame& f, Hello* h) {
+  if (f.type != FrameType::kHello) {
+    return Status::Protocol("expected Hello, got " + FrameName(f));
+  }
+  PayloadReader r(f.payload, "Hello");
+  char magic[sizeof kMagic];
+  if (!r.Raw(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof magic) != 0) {
+    return Status::Protocol("not a treesync peer (bad magic)");
+  }
+  r.U32(&h->version);
+  r.U32(&h->flags);
+  return r.Finish();
+}
+
+std::string EncodeError(ErrorKind kind, const std::string& message) {
+  PayloadWriter w;
+  w.U8(static_cast<uint8_t>(ExitCode(kind)));
+  w.Bytes(message.substr(0, kMaxMessageBytes));
+  return w.Take();
+}
+
+Status DecodeError(const Frame& f, ErrorMessage* e) {
+  PayloadReader r(f.payload, "Error");
+  uint8_t code = 0;
+  r.U8(&code);
+  r.Bytes(&e->message, kMaxMessageBytes);
+  TS_RETURN_IF_ERROR(r.Finish());
+  e->message = Printable(e->message);
+  e->kind = ErrorKind::kProtocol;
+  static const ErrorKind kKinds[] = {ErrorKind::kVersion, ErrorKind::kBadFolder,
+                                     ErrorKind::kRefused, ErrorKind::kSocket,
+                                     ErrorKind::kIo,      ErrorKind::kProtocol,
+                                     ErrorKind::kTimeout};
+  for (ErrorKind k : kKinds) {
+    if (ExitCode(k) == code) e->kind = k;
+  }
+  return Status::Ok();
+}
+
+std::string EncodeWarning(const std::string& path, const std::string& message) {
+  PayloadWriter w;
+  w.Bytes(path);
+  w.Bytes(message.substr(0, kMaxMessageBytes));
+  return w.Take();
+}
+
+Status DecodeWarning(const Frame& f, std::string* path, std::string* message) {
+  PayloadReader r(f.payload, "Warning");
+  r.Bytes(path, kMaxPathBytes);
+  r.Bytes(message, kMaxMessageBytes);
+  *message = Printable(*message);
+  return r.Finish();
+}
+
+std::string EncodeListEnd(const ListEnd& l) {
+  PayloadWriter w;
+  w.U32(l.count);
+  w.U8(l.complete ? 1 : 0);
+  return w.Take();
+}
+
+Status DecodeListEnd(const Frame& f, ListEnd* l) {
+  PayloadReader r(f.payload, "ListEnd");
+  uint8_t complete = 0;
+  r.U32(&l->count);
+  r.U8(&complete);
+  TS_RETURN_IF_ERROR(r.Finish());
+  if (complete > 1) return Status::Protocol("bad ListEnd frame: flag out of range");
+  l->complete = complete == 1;
+  return Status::Ok();
+}
+
+std::string EncodeWants(const Want* w, size_t n) {
+  PayloadWriter pw;
+  for (size_t i = 0; i < n; ++i) {
+    pw.U32(w[i].index);
+    pw.U64(w[i].offset);
+  }
+  return pw.Take();
+}
+
+Status DecodeWants(const Frame& f, std::vector<Want>* out) {
+  if (f.payload.empty() || f.payload.size() % 12 != 0 ||
+      f.payload.size() / 12 > kMaxWantsPerFrame) {
+    return Status::Protocol("bad Want frame: " + std::to_string(f.payload.size()) + " bytes");
+  }
+  PayloadReader r(f.payload, "Want");
+  while (!r.AtEnd()) {
+    Want w;
+    r.U32(&w.index);
+    r.U64(&w.offset);
+    out->push_back(w);
+  }
+  return r.Finish();
+}
+
+std::string EncodeBegin(const Begin& b) {
+  PayloadWriter w;
+  w.U32(b.index);
+  w.U64(b.offset);
+  return w.Take();
+}
+
+Status DecodeBegin(const Frame& f, Begin* b) {
+  PayloadReader r(f.payload, "Begin");
+  r.U32(&b->index);
+  r.U64(&b->offset);
+  return r.Finish();
+}
+
+std::string EncodeEnd(const End& e) {
+  PayloadWriter w;
+  w.U64(e.size);
+  w.I64(e.mtime_ns);
+  w.U32(e.mode);
+  uint8_t h[16];
+  Hash128ToBytes(e.hash, h);
+  w.Raw(h, sizeof h);
+  return w.Take();
+}
+
+Status DecodeEnd(const Frame& f, End* e) {
+  PayloadReader r(f.payload, "End");
+  r.U64(&e->size);
+  r.I64(&e->mtime_ns);
+  r.U32(&e->mode);
+  uint8_t h[16] = {};
+  r.Raw(h, sizeof h);
+  TS_RETURN_IF_ERROR(r.Finish());
+  e->mode &= 07777;
+  e->hash = Hash128FromBytes(h);
+  return Status::Ok();
+}
+
+std::string EncodeFileError(uint32_t index, const std::string& message) {
+  PayloadWriter w;
+  w.U32(index);
+  w.Bytes(message.substr(0, kMaxMessageBytes));
+  return w.Take();
+}
+
+Status DecodeFileError(const Frame& f, uint32_t* index, std::string* message) {
+  PayloadReader r(f.payload, "FileError");
+  r.U32(index);
+  r.Bytes(message, kMaxMessageBytes);
+  *message = Printable(*message);
+  return r.Finish();
+}
+
+}  // namespace treesync

@@ -1,0 +1,88 @@
+// Session messages of the treesync protocol, version kProtocolVersion: the
+// payloads that travel inside frames (frame.h). docs/PROTOCOL.md is the
+// full description; this file is its executable form.
+#ifndef TREESYNC_PROTOCOL_H_
+#define TREESYNC_PROTOCOL_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "frame.h"
+#include "status.h"
+#include "xxh3.h"
+
+namespace treesync {
+
+constexpr char kMagic[8] = {'T', 'R', 'E', 'E', 'S', 'Y', 'N', 'C'};
+constexpr uint32_t kProtocolVersion = 1;
+constexpr uint16_t kDefaultPort = 1234;  // the original design's port
+// How often one file may be asked for in a session: a first try plus one
+// re-fetch after a failed verification, and one more after a resume.
+constexpr int kMaxRequestsPerFile = 3;
+// Most requests in one Want frame (12 bytes each, well under a frame).
+constexpr size_t kMaxWantsPerFrame = 4096;
+// Longest message in an Error, Warning or FileError frame.
+constexpr size_t kMaxMessageBytes = 4096;
+
+struct Hello {
+  uint32_t version = kProtocolVersion;
+  uint32_t flags = 0;  // none defined; must be ignored by the receiver
+};
+std::string EncodeHello(const Hello& h);
+// A wrong magic is kProtocol; another version is reported in h->version.
+Status DecodeHello(const Frame& f, Hello* h);
+
+// A fatal error sent before closing. code is an exit code (status.h).
+struct ErrorMessage {
+  ErrorKind kind = ErrorKind::kProtocol;
+  std::string message;
+};
+std::string EncodeError(ErrorKind kind, const std::string& message);
+Status DecodeError(const Frame& f, ErrorMessage* e);
+
+// Warning: a per-entry problem found while listing.
+std::string EncodeWarning(const std::string& path, const std::string& message);
+Status DecodeWarning(const Frame& f, std::string* path, std::string* message);
+
+struct ListEnd {
+  uint32_t count = 0;     // entries sent, for a cross-check
+  bool complete = true;   // false: some folders could not be read
+};
+std::string EncodeListEnd(const ListEnd& l);
+Status DecodeListEnd(const Frame& f, ListEnd* l);
+
+struct Want {
+  uint32_t index = 0;   // position of the file in the listing
+  uint64_t offset = 0;  // bytes the client already holds (resume)
+};
+std::string EncodeWants(const Want* w, size_t n);
+Status DecodeWants(const Frame& f, std::vector<Want>* out);
+
+struct Begin {
+  uint32_t index = 0;
+  uint64_t offset = 0;  // data starts at this byte of the file
+};
+std::string EncodeBegin(const Begin& b);
+Status DecodeBegin(const Frame& f, Begin* b);
+
+// End: the file as the server read it. hash covers the whole file, from
+// byte 0, whatever the Begin offset was.
+struct End {
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  uint32_t mode = 0;
+  Hash128 hash;
+};
+std::string EncodeEnd(const End& e);
+Status DecodeEnd(const Frame& f, End* e);
+
+std::string EncodeFileError(uint32_t index, const std::string& message);
+Status DecodeFileError(const Frame& f, uint32_t* index, std::string* message);
+
+// The name of a frame's type, for "expected X, got Y" messages.
+std::string FrameName(const Frame& f);
+
+}  // namespace treesync
+
+#endif  // TREESYNC_PROTOCOL_H_

@@ -1,0 +1,251 @@
+#include "receiver.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include "path.h"
+#include "random.h"
+#include "walk.h"
+
+namespace fs = std::filesystem;
+
+namespace treesync {
+
+const char kTempPrefix[] = ".treesync-";
+const char kTempSuffix[] = ".tmp";
+
+bool IsTempName(const std::string& name) {
+  const size_t prefix = sizeof kTempPrefix - 1, suffix = sizeof kTempSuffix - 1;
+  if (name.size() != prefix + 16 + suffix) return false;
+  if (name.compare(0, prefix, kTempPrefix) != 0) return false;
+  if (name.compare(name.size() - suffix, suffix, kTempSuffix) != 0) return false;
+  for (size_t i = prefix; i < prefix + 16; ++i) {
+    char c = name[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+namespace {
+
+std::string TempName() {
+  static const char kHex[] = "0123456789abcdef";
+  uint64_t r = platform::Random64();
+  std::string name = kTempPrefix;
+  for (int i = 0; i < 16; ++i) name += kHex[(r >> (4 * i)) & 15];
+  return name + kTempSuffix;
+}
+
+}  // namespace
+
+Receiver::Receiver(std::string root, const ReceiverOptions& options, Reporter* reporter,
+                   PullStats* stats)
+    : root_(std::move(root)), options_(options), reporter_(reporter), stats_(stats) {}
+
+Receiver::~Receiver() { DropTemp(); }
+
+std::string Receiver::Full(const std::string& rel) const { return JoinPath(root_, rel); }
+
+Status Receiver::Open() {
+  std::error_code ec;
+  fs::path root = fs::u8path(root_);
+  fs::file_status st = fs::status(root, ec);  // the root itself may be a symlink
+  if (fs::exists(st)) {
+    if (!fs::is_directory(st)) return Status::BadFolder(Printable(root_) + ": not a folder");
+    return Status::Ok();
+  }
+  fs::create_directories(root, ec);
+  if (ec) return Status::BadFolder("create " + Printable(root_) + ": " + ec.message());
+  return Status::Ok();
+}
+
+Status Receiver::AddEntry(Entry e) {
+  if (entries_.size() >= kMaxEntries) {
+    return Status::Protocol("listing has more than " + std::to_string(kMaxEntries) + " entries");
+  }
+  auto dup = index_.find(e.path);
+  if (dup != index_.end()) {
+    const Entry& first = entries_[dup->second];
+    return Status::Protocol("entry sent twice" +
+                            std::string(first.type != e.type ? " with different types" : "") +
+                            ": " + Printable(e.path));
+  }
+  std::string parent = ParentOf(e.path);
+  if (!parent.empty()) {
+    auto p = index_.find(parent);
+    if (p == index_.end()) {
+      return Status::Protocol("entry before its folder was listed: " + Printable(e.path));
+    }
+    if (entries_[p->second].type != EntryType::kFolder) {
+      return Status::Protocol("entry inside a " +
+                              std::string(EntryTypeName(entries_[p->second].type)) + ": " +
+                              Printable(e.path));
+    }
+  }
+  // A temporary name is ours: a server could otherwise make us install over
+  // a file we are writing.
+  if (IsTempName(BaseName(e.path))) {
+    return Status::Protocol("entry uses a name reserved for temporary files: " +
+                            Printable(e.path));
+  }
+  index_.emplace(e.path, static_cast<uint32_t>(entries_.size()));
+  if (e.type == EntryType::kFile) ++stats_->files_total;
+  entries_.push_back(std::move(e));
+  return Status::Ok();
+}
+
+Status Receiver::CheckParentIsFolder(const std::string& rel) const {
+  // The plan made every parent a real folder; checking again right before
+  // writing keeps a symlink swapped in meanwhile from redirecting us.
+  std::string parent = ParentOf(rel);
+  if (parent.empty()) return Status::Ok();
+  platform::FileInfo info;
+  TS_RETURN_IF_ERROR(platform::Lstat(Full(parent), &info));
+  if (info.type != platform::FileType::kDirectory) {
+    return Status::Io("refusing to write below " + Printable(parent) + ": not a real folder");
+  }
+  return Status::Ok();
+}
+
+Status Receiver::ApplyListing(bool complete) {
+  WalkResult local;
+  Status s = WalkTree(root_, &local);
+  if (!s.ok()) return Status::Io(s.message());
+  for (const WalkProblem& p : local.problems) reporter_->OnWarning(p.message);
+
+  // Leftover temporaries from a killed pull go first, and never count as
+  // part of the local tree.
+  std::vector<Entry> tree;
+  tree.reserve(local.entries.size());
+  for (Entry& e : local.entries) {
+    if (e.type == EntryType::kFile && IsTempName(BaseName(e.path))) {
+      TS_RETURN_IF_ERROR(platform::RemoveEntry(Full(e.path)));
+    } else {
+      tree.push_back(std::move(e));
+    }
+  }
+
+  PlanOptions po;
+  po.delete_extraneous = options_.delete_extraneous;
+  po.listing_complete = complete;
+  Plan plan = BuildPlan(entries_, tree, po);
+
+  for (const Removal& r : plan.removals) {
+    TS_RETURN_IF_ERROR(platform::RemoveEntry(Full(r.path)));
+    if (r.type == EntryType::kFolder) {
+      ++stats_->dirs_deleted;
+    } else {
+      ++stats_->files_deleted;
+    }
+    reporter_->OnChange(Change::kDelete, r.type, r.path, 0);
+  }
+  for (uint32_t i : plan.create_folders) {
+    const Entry& e = entries_[i];
+    TS_RETURN_IF_ERROR(CheckParentIsFolder(e.path));
+    TS_RETURN_IF_ERROR(platform::MakeFolder(Full(e.path)));
+    ++stats_->dirs_created;
+    reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
+  }
+  for (uint32_t i : plan.create_symlinks) {
+    const Entry& e = entries_[i];
+    TS_RETURN_IF_ERROR(CheckParentIsFolder(e.path));
+    Status st = platform::MakeSymlink(e.target, Full(e.path));
+    if (!st.ok()) {
+      // Some hosts can't make symlinks at all; that costs one entry only.
+      ++stats_->errors;
+      reporter_->OnEntryError(e.path, st.message());
+      continue;
+    }
+    TS_RETURN_IF_ERROR(platform::SetMtime(Full(e.path), e.mtime_ns));
+    ++stats_->symlinks_created;
+    reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
+  }
+  for (uint32_t i : plan.fix_mode) {
+    TS_RETURN_IF_ERROR(platform::SetMode(Full(entries_[i].path), entries_[i].mode));
+  }
+  stats_->files_skipped += plan.unchanged_files;
+  existed_.assign(entries_.size(), false);
+  wants_.clear();
+  for (const Plan::Fetch& f : plan.fetch) {
+    existed_[f.index] = f.existing;
+    wants_.push_back({f.index, 0});
+  }
+  return Status::Ok();
+}
+
+void Receiver::DropTemp() {
+  if (!open_) return;
+  file_.Close();
+  platform::RemoveEntry(temp_path_);
+  open_ = false;
+}
+
+Status Receiver::BeginFile(const Begin& begin) {
+  DropTemp();
+  const Entry& e = entries_[begin.index];
+  TS_RETURN_IF_ERROR(CheckParentIsFolder(e.path));
+  if (begin.offset != 0) return Status::Protocol("Begin at an offset that was not asked for");
+  temp_path_ = JoinPath(Full(ParentOf(e.path)), TempName());
+  TS_RETURN_IF_ERROR(platform::File::CreateNew(temp_path_, &file_));
+  open_ = true;
+  current_ = begin.index;
+  received_ = 0;
+  hasher_.Reset();
+  return Status::Ok();
+}
+
+Status Receiver::FileData(const char* data, size_t n) {
+  if (!open_) return Status::Protocol("Data frame outside a file");
+  TS_RETURN_IF_ERROR(file_.Write(data, n));
+  hasher_.Update(data, n);
+  received_ += n;
+  return Status::Ok();
+}
+
+Status Receiver::EndFile(const End& end, bool* verified) {
+  *verified = false;
+  if (!open_) return Status::Protocol("End frame outside a file");
+  const Entry& e = entries_[current_];
+  if (end.size != received_ || end.hash != hasher_.Digest()) {
+    DropTemp();
+    return Status::Ok();
+  }
+  TS_RETURN_IF_ERROR(platform::SetMode(temp_path_, end.mode));
+  TS_RETURN_IF_ERROR(file_.Close());
+  TS_RETURN_IF_ERROR(platform::SetMtime(temp_path_, end.mtime_ns));
+  TS_RETURN_IF_ERROR(CheckParentIsFolder(e.path));
+  TS_RETURN_IF_ERROR(platform::Rename(temp_path_, Full(e.path)));
+  open_ = false;
+  *verified = true;
+  ++stats_->files_transferred;
+  stats_->bytes_transferred += received_;
+  reporter_->OnChange(existed_[current_] ? Change::kUpdate : Change::kCreate, e.type, e.path,
+                      received_);
+  return Status::Ok();
+}
+
+void Receiver::FileFailed(uint32_t index, const std::string& message) {
+  if (open_ && current_ == index) DropTemp();
+  ++stats_->errors;
+  reporter_->OnEntryError(entries_[index].path, message);
+}
+
+Status Receiver::Finish() {
+  // Children before parents: creating or touching an entry changes its
+  // folder's mtime, so folder times are set last and deepest first.
+  for (size_t i = entries_.size(); i-- > 0;) {
+    const Entry& e = entries_[i];
+    if (e.type != EntryType::kFolder) continue;
+    std::string full = Full(e.path);
+    platform::FileInfo info;
+    TS_RETURN_IF_ERROR(platform::Lstat(full, &info));
+    if (info.type != platform::FileType::kDirectory) continue;
+    // Owner rwx always stays, so the next pull can write into the folder.
+    uint32_t mode = (e.mode & 0777) | 0700;
+    if ((info.mode & 0777) != mode) TS_RETURN_IF_ERROR(platform::SetMode(full, mode));
+    if (info.mtime_ns != e.mtime_ns) TS_RETURN_IF_ERROR(platform::SetMtime(full, e.mtime_ns));
+  }
+  return Status::Ok();
+}
+
+}  // namespace treesync

@@ -1,0 +1,95 @@
+// Receiver: applies a server's listing and file data to the target folder.
+// It treats every byte from the server as untrusted: it never creates,
+// writes, follows or deletes anything outside the target folder, and a file
+// appears under its final name only complete and verified.
+#ifndef TREESYNC_RECEIVER_H_
+#define TREESYNC_RECEIVER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "fs_meta.h"
+#include "manifest.h"
+#include "plan.h"
+#include "protocol.h"
+#include "report.h"
+#include "status.h"
+#include "xxh3.h"
+
+namespace treesync {
+
+struct ReceiverOptions {
+  bool delete_extraneous = true;
+};
+
+// Temporary files are named kTempPrefix + 16 hex digits + kTempSuffix in the
+// folder of the file they become; any such name is ours to clean up.
+extern const char kTempPrefix[];
+extern const char kTempSuffix[];
+bool IsTempName(const std::string& base_name);
+
+class Receiver {
+ public:
+  Receiver(std::string root, const ReceiverOptions& options, Reporter* reporter,
+           PullStats* stats);
+  ~Receiver();  // removes a temporary file still open
+
+  // Checks the target folder, creating it if missing. kBadFolder when it
+  // exists but is not a folder or can't be created.
+  Status Open();
+
+  // Adds one listing entry. kProtocol when the entry breaks the listing
+  // rules: a name sent twice, a parent that was not listed as a folder
+  // before it, more than kMaxEntries entries.
+  Status AddEntry(Entry e);
+  // After the whole listing: removes what must go, creates folders and
+  // symlinks, and works out which files to request (wants()).
+  Status ApplyListing(bool complete);
+  const std::vector<Want>& wants() const { return wants_; }
+  const std::vector<Entry>& entries() const { return entries_; }
+
+  // A requested file's data is coming (again, if it was already started).
+  // REQUIRES: ApplyListing done; index was requested.
+  Status BeginFile(const Begin& begin);
+  Status FileData(const char* data, size_t n);
+  // Verifies and installs the current file. *verified is false when the
+  // data did not match the server's hash; the file was then not installed.
+  Status EndFile(const End& end, bool* verified);
+  // Drops the current file (if any) and counts a per-entry failure.
+  void FileFailed(uint32_t index, const std::string& message);
+  // Sets folder times and modes, deepest first.
+  Status Finish();
+
+  uint64_t failures() const { return stats_->errors; }
+  Reporter* reporter() const { return reporter_; }
+
+ private:
+  // The on-disk path of a wire path.
+  std::string Full(const std::string& rel) const;
+  Status CheckParentIsFolder(const std::string& rel) const;
+  void DropTemp();
+
+  std::string root_;
+  ReceiverOptions options_;
+  Reporter* reporter_;
+  PullStats* stats_;
+  std::vector<Entry> entries_;
+  std::unordered_map<std::string, uint32_t> index_;
+  std::vector<Want> wants_;
+  std::vector<bool> existed_;  // per listing entry: a local file was replaced
+
+  // The file being received.
+  bool open_ = false;
+  uint32_t current_ = 0;
+  platform::File file_;
+  std::string temp_path_;
+  uint64_t received_ = 0;
+  Xxh3Hasher hasher_;
+};
+
+}  // namespace treesync
+
+#endif  // TREESYNC_RECEIVER_H_

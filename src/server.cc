@@ -1,0 +1,294 @@
+#include "server.h"
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "console.h"
+#include "fs_meta.h"
+#include "path.h"
+#include "protocol.h"
+#include "walk.h"
+
+namespace treesync {
+
+namespace {
+
+// How many times a file that changes while being read is read again before
+// it is reported as failed.
+constexpr int kMaxReadAttempts = 3;
+
+Status ReceiveHello(Connection* conn) {
+  Frame f;
+  TS_RETURN_IF_ERROR(conn->Receive(&f));
+  Hello h;
+  TS_RETURN_IF_ERROR(DecodeHello(f, &h));
+  if (h.version != kProtocolVersion) {
+    return Status::Version("client speaks protocol version " + std::to_string(h.version) +
+                           ", this server speaks " + std::to_string(kProtocolVersion));
+  }
+  return Status::Ok();
+}
+
+Status SendListing(Connection* conn, const WalkResult& walk) {
+  TS_RETURN_IF_ERROR(conn->Send(FrameType::kSync, std::string()));
+  for (const Entry& e : walk.entries) {
+    TS_RETURN_IF_ERROR(conn->Send(EntryFrameType(e.type), EncodeEntry(e)));
+  }
+  for (const WalkProblem& p : walk.problems) {
+    TS_RETURN_IF_ERROR(conn->Send(FrameType::kWarning, EncodeWarning(p.path, p.message)));
+  }
+  for (const std::string& p : walk.skipped) {
+    TS_RETURN_IF_ERROR(conn->Send(
+        FrameType::kWarning, EncodeWarning(p, Printable(p) + ": special file skipped")));
+  }
+  ListEnd end;
+  end.count = static_cast<uint32_t>(walk.entries.size());
+  end.complete = walk.problems.empty();
+  return conn->Send(FrameType::kListEnd, EncodeListEnd(end));
+}
+
+// Sends one file. A problem with the file itself is a FileError frame to the
+// client (the session goes on); only connection trouble is returned.
+Status SendFile(Connection* conn, const std::string& root, const Entry& entry, uint32_t index,
+                std::vector<char>* buf, SessionSummary* summary) {
+  std::string full = JoinPath(root, entry.path);
+  std::string problem;
+  for (int attempt = 0; attempt < kMaxReadAttempts; ++attempt) {
+    platform::File file;
+    Status s = platform::File::OpenRead(full, &file);
+    platform::FileInfo before, after;
+    if (s.ok()) s = file.Stat(&before);
+    if (s.ok() && before.type != platform::FileType::kRegular) {
+      s = Status::Io(Printable(entry.path) + ": no longer a regular file");
+    }
+    if (!s.ok()) {
+      problem = s.message();
+      break;
+    }
+    Begin b;
+    b.index = index;
+    TS_RETURN_IF_ERROR(conn->Send(FrameType::kBegin, EncodeBegin(b)));
+    Xxh3Hasher hasher;
+    uint64_t total = 0;
+    for (;;) {
+      size_t got = 0;
+      s = file.Read(buf->data(), buf->size(), &got);
+      if (!s.ok() || got == 0) break;
+      hasher.Update(buf->data(), got);
+      total += got;
+      TS_RETURN_IF_ERROR(conn->Send(FrameType::kData, buf->data(), got));
+    }
+    if (s.ok()) s = file.Stat(&after);
+    if (!s.ok()) {
+      problem = s.message();
+      break;
+    }
+    // A writer got in while we read: what we sent may mix two versions.
+    // The next Begin tells the client to discard it.
+    if (after.size != total || after.mtime_ns != before.mtime_ns) {
+      problem = Printable(entry.path) + ": kept changing while being read";
+      continue;
+    }
+    End e;
+    e.size = total;
+    e.mtime_ns = before.mtime_ns;
+    e.mode = before.mode;
+    e.hash = hasher.Digest();
+    ++summary->files_sent;
+    return conn->Send(FrameType::kEnd, EncodeEnd(e));
+  }
+  ++summary->file_errors;
+  return conn->Send(FrameType::kFileError, EncodeFileError(index, problem));
+}
+
+}  // namespace
+
+Status ServeSession(Connection* conn, const std::string& root, SessionSummary* summary) {
+  Status s = ReceiveHello(conn);
+  if (!s.ok()) {
+    conn->Send(FrameType::kError, EncodeError(s.kind(), s.message()));
+    conn->Finish();
+    return s;
+  }
+  TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(Hello())));
+  WalkResult walk;
+  s = WalkTree(root, &walk);
+  if (!s.ok()) {
+    conn->Send(FrameType::kError, EncodeError(s.kind(), s.message()));
+    conn->Finish();
+    return s;
+  }
+  summary->entries = static_cast<uint32_t>(walk.entries.size());
+  TS_RETURN_IF_ERROR(SendListing(conn, walk));
+
+  std::vector<uint8_t> requests(walk.entries.size(), 0);
+  std::vector<Want> queue;
+  size_t next = 0;
+  bool want_end = false;
+  std::vector<char> buf(kDataChunk);
+  for (;;) {
+    // Take every request that has already arrived; block only when there is
+    // nothing left to send.
+    Frame f;
+    bool got = false;
+    if (next == queue.size() && !want_end) {
+      TS_RETURN_IF_ERROR(conn->Receive(&f));
+      got = true;
+    } else {
+      TS_RETURN_IF_ERROR(conn->TryReceive(&f, &got));
+    }
+    if (got) {
+      if (f.type == FrameType::kWantEnd && !want_end) {
+        want_end = true;
+      } else if (f.type == FrameType::kWant && !want_end) {
+        size_t before = queue.size();
+        TS_RETURN_IF_ERROR(DecodeWants(f, &queue));
+        for (size_t i = before; i < queue.size(); ++i) {
+          uint32_t idx = queue[i].index;
+          if (idx >= walk.entries.size() || walk.entries[idx].type != EntryType::kFile) {
+            return Status::Protocol("client asked for entry #" + std::to_string(idx) +
+                                    ", which is not a file in the listing");
+          }
+          if (++requests[idx] > kMaxRequestsPerFile) {
+            return Status::Protocol("client asked for entry #" + std::to_string(idx) +
+                                    " too many times");
+          }
+        }
+      } else {
+        return Status::Protocol("unexpected " + FrameName(f) + " frame from the client");
+      }
+      continue;
+    }
+    if (next < queue.size()) {
+      const Want& w = queue[next++];
+      TS_RETURN_IF_ERROR(SendFile(conn, root, walk.entries[w.index], w.index, &buf, summary));
+      if (next == queue.size()) {  // everything asked for is sent: reclaim
+        queue.clear();
+        next = 0;
+      }
+      continue;
+    }
+    if (want_end) break;
+  }
+  TS_RETURN_IF_ERROR(conn->Send(FrameType::kDone, std::string()));
+  return conn->Finish();
+}
+
+namespace {
+
+std::mutex g_log_mutex;
+
+void LogLine(FILE* log, const std::string& line) {
+  std::lock_guard<std::mutex> lock(g_log_mutex);
+  std::fprintf(log, "treesync: %s\n", line.c_str());
+  std::fflush(log);
+}
+
+// Waits (briefly) for the client to close, so our last frames are not lost
+// to a reset caused by unread input.
+void Linger(Connection* conn) {
+  Frame f;
+  for (int i = 0; i < 50; ++i) {
+    bool got = true;
+    while (got) {
+      if (!conn->TryReceive(&f, &got).ok()) return;
+    }
+    platform::Readiness r;
+    if (!platform::Poll(conn->socket(), true, false, 100, &r).ok()) return;
+    if (!r.readable) continue;
+    char sink[4096];
+    size_t n = 0;
+    bool eof = false;
+    if (!conn->socket().Read(sink, sizeof sink, &n, &eof).ok() || eof) return;
+  }
+}
+
+void RunSession(platform::Socket sock, std::string peer, const ServeOptions& options, FILE* log) {
+  auto start = std::chrono::steady_clock::now();
+  Connection conn(std::move(sock), options.timeout_ms);
+  SessionSummary summary;
+  Status s = ServeSession(&conn, options.root, &summary);
+  if (s.ok()) Linger(&conn);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  char tail[96];
+  std::snprintf(tail, sizeof tail, " %.2fs", secs);
+  LogLine(log, peer + " " + (s.ok() ? "ok" : "failed: " + s.message()) +
+                   " entries=" + std::to_string(summary.entries) +
+                   " files_sent=" + std::to_string(summary.files_sent) +
+                   " file_errors=" + std::to_string(summary.file_errors) +
+                   " bytes_out=" + std::to_string(conn.bytes_sent()) +
+                   " bytes_in=" + std::to_string(conn.bytes_received()) + tail);
+}
+
+void RefuseSession(platform::Socket sock, std::string peer, FILE* log) {
+  Connection conn(std::move(sock), 5000);
+  Frame f;
+  // Read the client's Hello first: closing with unread input would reset
+  // the connection and the client might never see why.
+  conn.Receive(&f);
+  conn.Send(FrameType::kError, EncodeError(ErrorKind::kRefused, "server busy, try again later"));
+  conn.Finish();
+  Linger(&conn);
+  LogLine(log, peer + " refused: too many sessions");
+}
+
+}  // namespace
+
+Status RunServer(const ServeOptions& options, FILE* log) {
+  std::error_code ec;
+  // fs::status follows symlinks: a symlink to a folder is fine as the root.
+  if (!std::filesystem::is_directory(std::filesystem::u8path(options.root), ec)) {
+    return Status::BadFolder(Printable(options.root) + ": not a folder");
+  }
+  platform::Socket listener;
+  TS_RETURN_IF_ERROR(platform::Listen(options.bind, options.port, &listener));
+  uint16_t port = 0;
+  TS_RETURN_IF_ERROR(platform::LocalPort(listener, &port));
+  LogLine(log, "serving " + Printable(options.root) + " on " +
+                   (options.bind.empty() ? std::string("*") : options.bind) + ":" +
+                   std::to_string(port));
+
+  // Session threads are detached and may outlive this function by a moment
+  // when the process is asked to stop, so what they share is owned jointly.
+  struct Shared {
+    ServeOptions options;
+    FILE* log;
+    std::atomic<int> active{0};
+    std::atomic<int> refusing{0};
+  };
+  auto shared = std::make_shared<Shared>();
+  shared->options = options;
+  shared->log = log;
+  while (!platform::Interrupted()) {
+    platform::Socket sock;
+    std::string peer;
+    TS_RETURN_IF_ERROR(platform::Accept(listener, 200, &sock, &peer));
+    if (!sock.valid()) continue;
+    if (options.once) {
+      RunSession(std::move(sock), peer, options, log);
+      return Status::Ok();
+    }
+    if (shared->active.load() >= options.max_sessions) {
+      if (shared->refusing.load() >= options.max_sessions) continue;  // a flood: just drop
+      ++shared->refusing;
+      std::thread([shared](platform::Socket s, std::string p) {
+        RefuseSession(std::move(s), std::move(p), shared->log);
+        --shared->refusing;
+      }, std::move(sock), peer).detach();
+      continue;
+    }
+    ++shared->active;
+    std::thread([shared](platform::Socket s, std::string p) {
+      RunSession(std::move(s), std::move(p), shared->options, shared->log);
+      --shared->active;
+    }, std::move(sock), peer).detach();
+  }
+  return Status::Ok();
+}
+
+}  // namespace treesync

@@ -1,0 +1,41 @@
+// The serve side: listens, and for each client walks the folder, sends the
+// listing and streams the files the client asks for.
+#ifndef TREESYNC_SERVER_H_
+#define TREESYNC_SERVER_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "connection.h"
+#include "status.h"
+
+namespace treesync {
+
+struct ServeOptions {
+  std::string root;
+  std::string bind;  // empty: every interface
+  uint16_t port = 0;
+  bool once = false;        // exit after the first session
+  int max_sessions = 32;    // more concurrent clients are refused (exit 5)
+  int timeout_ms = 300000;  // a client silent this long is dropped
+};
+
+struct SessionSummary {
+  uint32_t entries = 0;
+  uint64_t files_sent = 0;
+  uint64_t file_errors = 0;
+};
+
+// Serves one session over an accepted connection: handshake, listing, file
+// data until the client says it wants nothing more.
+Status ServeSession(Connection* conn, const std::string& root, SessionSummary* summary);
+
+// Listens and serves clients, each in its own thread, until interrupted (OK)
+// or, with options.once, until the first session ends. Logs one line per
+// session to `log`. Fails with kBadFolder if root is not a folder.
+Status RunServer(const ServeOptions& options, FILE* log);
+
+}  // namespace treesync
+
+#endif  // TREESYNC_SERVER_H_

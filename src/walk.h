@@ -1,0 +1,35 @@
+// The tree walk: lists a folder recursively with std::filesystem, never
+// following symlinks, in the order the protocol sends it.
+#ifndef TREESYNC_WALK_H_
+#define TREESYNC_WALK_H_
+
+#include <string>
+#include <vector>
+
+#include "manifest.h"
+#include "status.h"
+
+namespace treesync {
+
+struct WalkProblem {
+  std::string path;     // wire path of the entry
+  std::string message;  // one line, already naming the path
+};
+
+struct WalkResult {
+  // Pre-order (a folder before its contents), names sorted bytewise within
+  // each folder; the root itself is not listed.
+  std::vector<Entry> entries;
+  // Entries that could not be read (the walk went on without them).
+  std::vector<WalkProblem> problems;
+  // FIFOs, sockets and devices: never opened, only noted.
+  std::vector<std::string> skipped;
+};
+
+// Walks root. Fails only if root itself is not a readable folder (kBadFolder)
+// or the tree has more than kMaxEntries entries (kIo).
+Status WalkTree(const std::string& root, WalkResult* out);
+
+}  // namespace treesync
+
+#endif  // TREESYNC_WALK_H_
