@@ -39,7 +39,9 @@ Status Handshake(Connection* conn) {
 Status ReceiveListing(Connection* conn, Receiver* rx, Reporter* reporter, bool* complete) {
   Frame f;
   TS_RETURN_IF_ERROR(ReceiveFrom(conn, &f));
-  if (f.type != FrameType::kSync) return Status::Protocol("expected Sync, got " + FrameName(f));
+  SyncStart sync;
+  TS_RETURN_IF_ERROR(DecodeSync(f, &sync));
+  rx->SetRootTime(sync.mtime_ns);
   uint32_t count = 0;
   for (;;) {
     TS_RETURN_IF_ERROR(ReceiveFrom(conn, &f));

@@ -70,6 +70,23 @@ Status DecodeWarning(const Frame& f, std::string* path, std::string* message) {
   return r.Finish();
 }
 
+std::string EncodeSync(const SyncStart& s) {
+  PayloadWriter w;
+  w.U32(s.mode);
+  w.I64(s.mtime_ns);
+  return w.Take();
+}
+
+Status DecodeSync(const Frame& f, SyncStart* s) {
+  if (f.type != FrameType::kSync) return Status::Protocol("expected Sync, got " + FrameName(f));
+  PayloadReader r(f.payload, "Sync");
+  r.U32(&s->mode);
+  r.I64(&s->mtime_ns);
+  TS_RETURN_IF_ERROR(r.Finish());
+  s->mode &= 07777;
+  return Status::Ok();
+}
+
 std::string EncodeListEnd(const ListEnd& l) {
   PayloadWriter w;
   w.U32(l.count);

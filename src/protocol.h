@@ -45,6 +45,14 @@ Status DecodeError(const Frame& f, ErrorMessage* e);
 std::string EncodeWarning(const std::string& path, const std::string& message);
 Status DecodeWarning(const Frame& f, std::string* path, std::string* message);
 
+// Sync: the listing starts; carries the served folder's own metadata.
+struct SyncStart {
+  uint32_t mode = 0;
+  int64_t mtime_ns = 0;
+};
+std::string EncodeSync(const SyncStart& s);
+Status DecodeSync(const Frame& f, SyncStart* s);
+
 struct ListEnd {
   uint32_t count = 0;     // entries sent, for a cross-check
   bool complete = true;   // false: some folders could not be read

@@ -245,6 +245,13 @@ Status Receiver::Finish() {
     if ((info.mode & 0777) != mode) TS_RETURN_IF_ERROR(platform::SetMode(full, mode));
     if (info.mtime_ns != e.mtime_ns) TS_RETURN_IF_ERROR(platform::SetMtime(full, e.mtime_ns));
   }
+  // The target folder itself may be a symlink the user made: leave that
+  // alone rather than re-time the link.
+  platform::FileInfo info;
+  TS_RETURN_IF_ERROR(platform::Lstat(root_, &info));
+  if (info.type == platform::FileType::kDirectory && info.mtime_ns != root_mtime_ns_) {
+    TS_RETURN_IF_ERROR(platform::SetMtime(root_, root_mtime_ns_));
+  }
   return Status::Ok();
 }
 

@@ -41,6 +41,8 @@ class Receiver {
   // exists but is not a folder or can't be created.
   Status Open();
 
+  // The served folder's mtime, given to the target folder by Finish().
+  void SetRootTime(int64_t mtime_ns) { root_mtime_ns_ = mtime_ns; }
   // Adds one listing entry. kProtocol when the entry breaks the listing
   // rules: a name sent twice, a parent that was not listed as a folder
   // before it, more than kMaxEntries entries.
@@ -79,7 +81,8 @@ class Receiver {
   std::vector<Entry> entries_;
   std::unordered_map<std::string, uint32_t> index_;
   std::vector<Want> wants_;
-  std::vector<bool> existed_;  // per listing entry: a local file was replaced
+  std::vector<bool> existed_;
+  int64_t root_mtime_ns_ = 0;  // per listing entry: a local file was replaced
 
   // The file being received.
   bool open_ = false;

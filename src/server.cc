@@ -35,7 +35,10 @@ Status ReceiveHello(Connection* conn) {
 }
 
 Status SendListing(Connection* conn, const WalkResult& walk) {
-  TS_RETURN_IF_ERROR(conn->Send(FrameType::kSync, std::string()));
+  SyncStart sync;
+  sync.mode = walk.root_mode;
+  sync.mtime_ns = walk.root_mtime_ns;
+  TS_RETURN_IF_ERROR(conn->Send(FrameType::kSync, EncodeSync(sync)));
   for (const Entry& e : walk.entries) {
     TS_RETURN_IF_ERROR(conn->Send(EntryFrameType(e.type), EncodeEntry(e)));
   }

@@ -37,6 +37,8 @@ Status WalkTree(const std::string& root, WalkResult* out) {
                                                     ? ": no such folder"
                                                     : ": not a folder"));
   }
+  out->root_mode = info.mode;
+  out->root_mtime_ns = info.mtime_ns;
   std::vector<std::string> names;
   Status s = ListNames(root, &names);
   if (!s.ok()) return Status::BadFolder(s.message());

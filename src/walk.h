@@ -24,6 +24,9 @@ struct WalkResult {
   std::vector<WalkProblem> problems;
   // FIFOs, sockets and devices: never opened, only noted.
   std::vector<std::string> skipped;
+  // The root folder's own permission bits and modification time.
+  uint32_t root_mode = 0;
+  int64_t root_mtime_ns = 0;
 };
 
 // Walks root. Fails only if root itself is not a readable folder (kBadFolder)

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# End-to-end tests: run the real treesync binary on loopback.
+#   tests/e2e.sh BUILD_DIR [CASE_FILE...]   (default: every tests/e2e/*.sh)
+# Each case file is sourced with $TS (the binary), $TOOLS (built test tools)
+# and $WORK (its own scratch folder) set, and uses check / expect_exit below.
+# Prints one line per check and closes with "N passed, N failed".
+set -u
+BUILD=$(cd "${1:-build}" && pwd)
+shift || true
+TS=$BUILD/treesync
+TOOLS=$BUILD/tools
+HERE=$(cd "$(dirname "$0")" && pwd)
+# tmpfs when there is one: the trees here are large and disposable.
+SCRATCH=$(mktemp -d /dev/shm/treesync-e2e.XXXXXX 2>/dev/null || mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$SCRATCH"' EXIT
+passed=0
+failed=0
+failures=()
+
+pass() { passed=$((passed + 1)); echo "PASS $1"; }
+fail() {
+  failed=$((failed + 1)); failures+=("$1"); echo "FAIL $1"
+  [ -s "$WORK/last.err" ] && sed 's/^/    stderr: /' "$WORK/last.err" | head -5
+  return 0
+}
+
+# check NAME COMMAND...: passes when COMMAND succeeds.
+check() {
+  local name=$1; shift
+  if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+# expect_exit NAME CODE COMMAND...: passes when COMMAND exits with CODE.
+# Its stdout and stderr are kept in $WORK/last.out and $WORK/last.err.
+expect_exit() {
+  local name=$1 want=$2; shift 2
+  "$@" >"$WORK/last.out" 2>"$WORK/last.err"
+  local got=$?
+  if [ "$got" = "$want" ]; then pass "$name"; else echo "    exit $got, wanted $want"; fail "$name"; fi
+}
+
+# start_server DIR [OPTIONS...]: serves DIR on a free loopback port; sets
+# SERVER_PID, PORT and SERVER_LOG.
+start_server() {
+  local dir=$1; shift
+  SERVER_LOG=$WORK/server.$RANDOM.log
+  "$TS" serve --port 0 --bind 127.0.0.1 "$@" "$dir" 2>"$SERVER_LOG" &
+  SERVER_PID=$!
+  PORT=
+  for _ in $(seq 1 100); do
+    PORT=$(sed -n 's/.*serving .* on .*:\([0-9][0-9]*\)$/\1/p' "$SERVER_LOG" | head -1)
+    [ -n "$PORT" ] && return 0
+    sleep 0.05
+  done
+  echo "server did not start: $(cat "$SERVER_LOG")" >&2
+  return 1
+}
+
+stop_server() {
+  kill "$SERVER_PID" 2>/dev/null
+  wait "$SERVER_PID" 2>/dev/null
+  return 0
+}
+
+# tree_listing DIR: every entry's path, type, permission bits, mtime (ns),
+# size (files) and link target, NUL-separated and sorted, plus the root's
+# mtime. Two trees are mirrors when these and the file contents match.
+tree_listing() {
+  (cd "$1" && find . -mindepth 1 -type d -printf 'd %P %m %T@\0' &&
+     find . -mindepth 1 ! -type d -printf '%y %P %m %T@ %s %l\0') | sort -z
+  stat -c 'root %Y' "$1"
+}
+
+# same_tree A B: A and B hold the same entries, metadata and bytes.
+same_tree() {
+  cmp -s <(tree_listing "$1") <(tree_listing "$2") || {
+    diff <(tree_listing "$1" | tr '\0' '\n') <(tree_listing "$2" | tr '\0' '\n') | head -10 >&2
+    return 1
+  }
+  diff -r --no-dereference "$1" "$2" >/dev/null
+}
+
+# no_temporaries DIR: no leftover .treesync-*.tmp file below DIR.
+no_temporaries() {
+  [ -z "$(find "$1" -name '.treesync-*.tmp' -print -quit)" ]
+}
+
+if [ ! -x "$TS" ]; then echo "no binary at $TS; run make first" >&2; exit 1; fi
+cases=("$@")
+[ ${#cases[@]} -eq 0 ] && cases=("$HERE"/e2e/*.sh)
+for case_file in "${cases[@]}"; do
+  WORK=$SCRATCH/$(basename "$case_file" .sh)
+  mkdir -p "$WORK"
+  echo "== $(basename "$case_file")"
+  # shellcheck source=/dev/null
+  source "$case_file"
+  kill $(jobs -p) 2>/dev/null
+  wait 2>/dev/null
+done
+
+echo
+[ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
+echo "e2e: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,96 @@
+# Core mirror: exact copies, re-pulls, deletes, concurrency, a killed client.
+# Sourced by tests/e2e.sh.
+
+SRC=$WORK/src
+bash "$HERE/../scripts/make-sample-tree.sh" "$SRC"
+start_server "$SRC"
+
+expect_exit "first pull exits 0" 0 "$TS" pull "127.0.0.1:$PORT" "$WORK/copy"
+check "first pull is silent" test ! -s "$WORK/last.out" -a ! -s "$WORK/last.err"
+check "copy is an exact mirror (bytes, empty files and folders, symlinks, modes, mtimes)" \
+  same_tree "$SRC" "$WORK/copy"
+check "markers and command words arrive intact" \
+  cmp -s "$SRC/End-at-chunk-boundary" "$WORK/copy/End-at-chunk-boundary"
+check "empty file exists" test -f "$WORK/copy/empty-file" -a ! -s "$WORK/copy/empty-file"
+check "dangling symlink recreated as a symlink" \
+  test "$(readlink "$WORK/copy/dangling-link")" = does/not/exist
+check "exec bit kept" test -x "$WORK/copy/run.sh"
+check "no temporaries left" no_temporaries "$WORK/copy"
+
+expect_exit "re-pull of an unchanged tree exits 0" 0 "$TS" pull --json "127.0.0.1:$PORT" "$WORK/copy"
+check "re-pull transfers nothing" grep -q '"event":"summary".*"files_transferred":0,' "$WORK/last.out"
+check "re-pull summary has the documented fields" \
+  grep -q '"files_total":.*"files_transferred":.*"files_deleted":.*"dirs_created":.*"bytes_transferred":.*"bytes_on_wire":.*"elapsed_ms":.*"errors":0' "$WORK/last.out"
+
+# Changes on both sides.
+printf 'new' > "$SRC/added.txt"
+rm "$SRC/size-4095"
+printf 'changed content' > "$SRC/marker-begin.txt"
+rm "$SRC/just-End" && mkdir "$SRC/just-End" && printf in > "$SRC/just-End/inside"
+rm -r "$SRC/empty-folder" && printf now-a-file > "$SRC/empty-folder"
+rm "$SRC/link-to-file" && ln -s marker-end.txt "$SRC/link-to-file"
+printf extra > "$WORK/copy/extraneous.txt"
+mkdir -p "$WORK/copy/extra-dir/sub" && printf x > "$WORK/copy/extra-dir/sub/f"
+printf 'local edit' > "$WORK/copy/size-4096"
+printf 'partial' > "$WORK/copy/.treesync-0123456789abcdef.tmp"
+expect_exit "re-pull after changes on both sides exits 0" 0 \
+  "$TS" pull -v "127.0.0.1:$PORT" "$WORK/copy"
+check "re-pull after changes mirrors again" same_tree "$SRC" "$WORK/copy"
+check "-v names each change" grep -q 'delete *extraneous.txt' "$WORK/last.out"
+check "leftover temporary removed" no_temporaries "$WORK/copy"
+
+mkdir -p "$WORK/keep" && printf mine > "$WORK/keep/mine.txt"
+expect_exit "--no-delete pull exits 0" 0 "$TS" pull --no-delete "127.0.0.1:$PORT" "$WORK/keep"
+check "--no-delete keeps extraneous files" test -f "$WORK/keep/mine.txt"
+check "--no-delete still copies everything" cmp -s "$SRC/random-5MiB.bin" "$WORK/keep/random-5MiB.bin"
+
+for i in 1 2 3 4; do "$TS" pull "127.0.0.1:$PORT" "$WORK/conc$i" & done
+conc_ok=0
+for job in $(jobs -p); do
+  [ "$job" = "$SERVER_PID" ] && continue
+  wait "$job" || conc_ok=1
+done
+check "four concurrent clients all exit 0" test $conc_ok -eq 0
+check "four concurrent clients all get a mirror" \
+  bash -c "for i in 1 2 3 4; do cmp -s <(cd '$SRC' && find . | sort) <(cd '$WORK/conc'\$i && find . | sort) || exit 1; done"
+check "concurrent copies are byte-exact" same_tree "$SRC" "$WORK/conc4"
+check "server logs one line per session" test "$(grep -c ' ok entries=' "$SERVER_LOG")" -ge 7
+stop_server
+
+# A client killed mid-transfer leaves no partial file under a final name,
+# and the server keeps serving.
+BIG=$WORK/big
+mkdir -p "$BIG"
+for i in $(seq 1 200); do head -c 1048576 /dev/urandom > "$BIG/f$i"; done
+start_server "$BIG"
+"$TS" pull "127.0.0.1:$PORT" "$WORK/killed" &
+victim=$!
+sleep 0.15
+kill -9 $victim 2>/dev/null
+wait $victim 2>/dev/null
+check "killed client: every file under a final name is complete" \
+  bash -c "cd '$WORK/killed' 2>/dev/null || exit 0; for f in f*; do [ -e \"\$f\" ] || continue; cmp -s \"\$f\" '$BIG'/\"\$f\" || exit 1; done"
+expect_exit "server still serves after a killed client" 0 "$TS" pull "127.0.0.1:$PORT" "$WORK/killed"
+check "pull after a killed client completes the mirror" same_tree "$BIG" "$WORK/killed"
+check "pull after a killed client removes its temporaries" no_temporaries "$WORK/killed"
+stop_server
+rm -rf "$BIG" "$WORK/killed"
+
+# Special files are skipped with a note, never opened.
+SPECIAL=$WORK/special
+mkdir -p "$SPECIAL" && printf ok > "$SPECIAL/regular" && mkfifo "$SPECIAL/fifo"
+start_server "$SPECIAL"
+expect_exit "FIFO in the served tree: pull exits 0" 0 "$TS" pull "127.0.0.1:$PORT" "$WORK/special-copy"
+check "FIFO skipped with a warning" grep -q 'special file skipped' "$WORK/last.err"
+check "regular file next to the FIFO arrives" test -f "$WORK/special-copy/regular" -a ! -e "$WORK/special-copy/fifo"
+stop_server
+
+# IPv6 loopback, when the host has it.
+if "$TS" serve --port 0 --bind ::1 --once "$SRC" 2>"$WORK/v6.log" & sleep 0.3; grep -q serving "$WORK/v6.log"; then
+  port6=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$WORK/v6.log" | head -1)
+  expect_exit "IPv6 pull from [::1]" 0 "$TS" pull "[::1]:$port6" "$WORK/v6copy"
+  check "IPv6 copy is a mirror" same_tree "$SRC" "$WORK/v6copy"
+else
+  echo "SKIP IPv6 (no ::1 here)"
+fi
+wait 2>/dev/null

@@ -1,0 +1,49 @@
+# Exit codes that need no hostile server. Sourced by tests/e2e.sh.
+
+expect_exit "--help exits 0" 0 "$TS" --help
+check "--help lists exit codes" grep -q '23  partial transfer' "$WORK/last.out"
+expect_exit "--version exits 0" 0 "$TS" --version
+expect_exit "no arguments: usage, exit 1" 1 "$TS"
+check "usage goes to stderr" grep -q '^usage:' "$WORK/last.err"
+expect_exit "unknown option: exit 1" 1 "$TS" pull --bogus 127.0.0.1 "$WORK/x"
+expect_exit "missing DIR: exit 1" 1 "$TS" pull 127.0.0.1
+expect_exit "bad port: exit 1" 1 "$TS" pull 127.0.0.1:99999 "$WORK/x"
+expect_exit "serve a missing folder: exit 3" 3 "$TS" serve --port 0 "$WORK/missing"
+check "exit 3 message is one line" test "$(wc -l < "$WORK/last.err")" -eq 1
+
+mkdir -p "$WORK/src" && printf data > "$WORK/src/f"
+head -c 3000000 /dev/urandom > "$WORK/src/big"
+printf x > "$WORK/a-file"
+start_server "$WORK/src"
+expect_exit "pull into a path that is a file: exit 3" 3 "$TS" pull "127.0.0.1:$PORT" "$WORK/a-file"
+
+# Connection refused: a port nobody listens on (the server's, once stopped).
+dead_port=$PORT
+stop_server
+expect_exit "connection refused: exit 10" 10 "$TS" pull "127.0.0.1:$dead_port" "$WORK/x"
+check "exit 10 message names the address" grep -q "127.0.0.1:$dead_port" "$WORK/last.err"
+
+# Disk full: a file-size limit makes the write fail like a full disk.
+start_server "$WORK/src"
+expect_exit "write failure (file size limit): exit 11" 11 \
+  bash -c "ulimit -f 1024; exec '$TS' pull 127.0.0.1:$PORT '$WORK/full'"
+check "no partial file under the final name after exit 11" test ! -e "$WORK/full/big"
+check "no temporary left after exit 11" no_temporaries "$WORK/full"
+
+# Too many clients: a connection that never says hello holds the only slot.
+stop_server
+start_server "$WORK/src" --max-clients 1
+exec 7<>/dev/tcp/127.0.0.1/$PORT
+sleep 0.3
+expect_exit "server at --max-clients: exit 5" 5 "$TS" pull "127.0.0.1:$PORT" "$WORK/refused"
+exec 7>&-
+stop_server
+
+# --once serves one session and exits 0.
+"$TS" serve --port 0 --bind 127.0.0.1 --once "$WORK/src" 2>"$WORK/once.log" &
+once_pid=$!
+for _ in $(seq 1 100); do grep -q serving "$WORK/once.log" && break; sleep 0.05; done
+once_port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$WORK/once.log" | head -1)
+"$TS" pull "127.0.0.1:$once_port" "$WORK/once-copy" >/dev/null 2>&1
+wait $once_pid
+check "--once server exits 0 after one session" test $? -eq 0
