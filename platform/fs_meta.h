@@ -21,6 +21,8 @@ struct FileInfo {
   uint32_t mode = 0;       // permission bits (0777 and friends)
   uint64_t size = 0;
   int64_t mtime_ns = 0;    // nanoseconds since the Unix epoch
+  int64_t ctime_ns = 0;    // status change time: moves on any write or
+                           // metadata change and can't be set back
   uint64_t device = 0;     // with inode: identity of the file
   uint64_t inode = 0;
 };
@@ -61,7 +63,8 @@ class File {
   // Creates a new file for writing; fails if path exists (no symlink is ever
   // followed). Permissions start as 0600.
   static Status CreateNew(const std::string& path, File* out);
-  // Opens an existing regular file for appending (resume), no symlinks.
+  // Opens an existing regular file for reading and appending (resume), not
+  // following a final symlink.
   static Status OpenAppend(const std::string& path, File* out);
 
   bool valid() const { return fd_ >= 0; }

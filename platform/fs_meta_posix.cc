@@ -33,6 +33,7 @@ void FillInfo(const struct stat& st, FileInfo* info) {
   info->mode = static_cast<uint32_t>(st.st_mode & 07777);
   info->size = static_cast<uint64_t>(st.st_size);
   info->mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  info->ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
   info->device = static_cast<uint64_t>(st.st_dev);
   info->inode = static_cast<uint64_t>(st.st_ino);
 }
@@ -158,7 +159,7 @@ Status File::CreateNew(const std::string& path, File* out) {
 }
 
 Status File::OpenAppend(const std::string& path, File* out) {
-  return Open(path, O_WRONLY | O_APPEND, "open", out);
+  return Open(path, O_RDWR | O_APPEND, "open", out);
 }
 
 Status File::Read(void* buf, size_t n, size_t* got) {

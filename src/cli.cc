@@ -35,11 +35,21 @@ const char kHelp[] =
     "      and folders, symlinks, exec bits and modification times. Entries in DIR\n"
     "      the server does not have are deleted. IPv6: [::1]:1234.\n"
     "      --port N          server port (default 1234)\n"
+    "      Files whose size and mtime match are skipped; a pull that was cut off\n"
+    "      resumes where it stopped. Every file is verified (XXH3-128) before it\n"
+    "      replaces the old one.\n"
+    "      --port N          server port (default 1234)\n"
     "      --no-delete       keep entries in DIR that the server does not have\n"
+    "      -c, --checksum    compare contents (hashes), not size and mtime\n"
+    "      -n, --dry-run     list what would change; change nothing\n"
     "      --timeout SECS    give up when the server is silent for SECS (default: never)\n"
-    "      -v, --verbose     one line per change\n"
+    "      -v, --verbose     one line per change, and a summary\n"
+    "      -i, --itemize     one line per change: action code and path\n"
+    "                        (+ created, > data sent, - deleted, . metadata only;\n"
+    "                         then f file, d folder, l symlink: \"+f a/b.txt\")\n"
     "      --json            one JSON object per line: events, then a summary\n"
-    "      -q, --quiet       no output except errors (the default)\n"
+    "      -q, --quiet       no output except errors, no progress line\n"
+    "      Progress is shown on a terminal, never on a pipe, with --json or -q.\n"
     "\n"
     "Exit codes:\n"
     "   0  success\n"
@@ -179,7 +189,8 @@ int RunServe(const std::vector<std::string>& argv) {
 
 int RunPullCommand(const std::vector<std::string>& argv) {
   PullOptions o;
-  OutputMode mode = OutputMode::kQuiet;
+  ReportOptions ro;
+  bool quiet = false;
   bool port_option = false;
   long port = kDefaultPort;
   std::vector<std::string> positional;
@@ -198,12 +209,18 @@ int RunPullCommand(const std::vector<std::string>& argv) {
     } else if (arg == "--timeout") {
       if (!NumberOption(&a, arg, 1, 86400 * 7, &n, &error)) return UsageError(error);
       o.timeout_ms = static_cast<int>(n * 1000);
+    } else if (arg == "-c" || arg == "--checksum") {
+      o.checksum = true;
+    } else if (arg == "-n" || arg == "--dry-run") {
+      o.dry_run = true;
     } else if (arg == "-v" || arg == "--verbose") {
-      mode = OutputMode::kVerbose;
+      ro.verbose = true;
+    } else if (arg == "-i" || arg == "--itemize") {
+      ro.itemize = true;
     } else if (arg == "-q" || arg == "--quiet") {
-      mode = OutputMode::kQuiet;
+      quiet = true;
     } else if (arg == "--json") {
-      mode = OutputMode::kJson;
+      ro.json = true;
     } else {
       return UsageError("pull: unknown option " + arg);
     }
@@ -223,7 +240,11 @@ int RunPullCommand(const std::vector<std::string>& argv) {
   o.port = has_port ? host_port : static_cast<uint16_t>(port);
   o.dir = positional[1];
 
-  Reporter reporter(mode, stdout, stderr);
+  if (quiet) ro.verbose = ro.itemize = false;
+  // A dry run exists to be read: it lists its changes even when not asked.
+  if (o.dry_run && !ro.json && !ro.verbose && !quiet) ro.itemize = true;
+  ro.progress = !quiet && !ro.json && platform::StderrIsTerminal();
+  Reporter reporter(ro, stdout, stderr);
   PullStats stats;
   s = RunPull(o, &reporter, &stats);
   std::string result = s.ok() ? "ok" : s.message();

@@ -23,8 +23,10 @@ Status ReceiveFrom(Connection* conn, Frame* f) {
   return Status::Ok();
 }
 
-Status Handshake(Connection* conn) {
-  TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(Hello())));
+Status Handshake(Connection* conn, uint32_t flags) {
+  Hello mine;
+  mine.flags = flags;
+  TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(mine)));
   Frame f;
   TS_RETURN_IF_ERROR(ReceiveFrom(conn, &f));
   Hello h;
@@ -116,6 +118,10 @@ Status Transfer(Connection* conn, Receiver* rx) {
           return Status::Protocol("server sent file #" + std::to_string(b.index) +
                                   ", which was not the one requested next");
         }
+        if (b.offset != 0 && b.offset != asked.front().offset) {
+          return Status::Protocol("server resumed file #" + std::to_string(b.index) +
+                                  " at an offset that was not asked for");
+        }
         TS_RETURN_IF_ERROR(rx->BeginFile(b));
         in_file = true;
         break;
@@ -166,8 +172,8 @@ Status Transfer(Connection* conn, Receiver* rx) {
 
 }  // namespace
 
-Status PullSession(Connection* conn, Receiver* rx) {
-  TS_RETURN_IF_ERROR(Handshake(conn));
+Status PullSession(Connection* conn, Receiver* rx, uint32_t hello_flags) {
+  TS_RETURN_IF_ERROR(Handshake(conn, hello_flags));
   bool complete = true;
   TS_RETURN_IF_ERROR(ReceiveListing(conn, rx, rx->reporter(), &complete));
   TS_RETURN_IF_ERROR(rx->ApplyListing(complete));
@@ -184,6 +190,8 @@ Status RunPull(const PullOptions& options, Reporter* reporter, PullStats* stats)
   auto start = std::chrono::steady_clock::now();
   ReceiverOptions ro;
   ro.delete_extraneous = options.delete_extraneous;
+  ro.checksum = options.checksum;
+  ro.dry_run = options.dry_run;
   Receiver rx(options.dir, ro, reporter, stats);
   Status s = rx.Open();
   if (s.ok()) {
@@ -191,8 +199,14 @@ Status RunPull(const PullOptions& options, Reporter* reporter, PullStats* stats)
     s = platform::Connect(options.host, options.port, options.timeout_ms, &sock);
     if (s.ok()) {
       Connection conn(std::move(sock), options.timeout_ms);
-      s = PullSession(&conn, &rx);
+      s = PullSession(&conn, &rx, options.checksum ? kHelloWantHashes : 0);
       stats->bytes_on_wire = conn.bytes_sent() + conn.bytes_received();
+      // Cut off, not refused: what arrived of the current file is kept so
+      // the next pull resumes after it.
+      if (s.kind() == ErrorKind::kSocket || s.kind() == ErrorKind::kTimeout ||
+          s.kind() == ErrorKind::kInterrupted) {
+        rx.KeepPartial();
+      }
     }
   }
   stats->elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -18,7 +18,9 @@ struct PullOptions {
   uint16_t port = 0;
   std::string dir;
   bool delete_extraneous = true;
-  int timeout_ms = -1;  // -1: wait forever, like rsync without --timeout
+  bool checksum = false;  // compare content hashes, not size and mtime
+  bool dry_run = false;   // report what would change, change nothing
+  int timeout_ms = -1;    // -1: wait forever, like rsync without --timeout
 };
 
 // Runs a whole pull. OK when the target folder mirrors the server; kPartial
@@ -26,8 +28,9 @@ struct PullOptions {
 Status RunPull(const PullOptions& options, Reporter* reporter, PullStats* stats);
 
 // The protocol part of a pull over an established connection, for tests.
+// hello_flags: what to ask the server for (kHelloWantHashes).
 // REQUIRES: receiver->Open() succeeded.
-Status PullSession(Connection* conn, Receiver* receiver);
+Status PullSession(Connection* conn, Receiver* receiver, uint32_t hello_flags);
 
 }  // namespace treesync
 

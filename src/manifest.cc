@@ -29,6 +29,11 @@ std::string EncodeEntry(const Entry& e) {
   w.I64(e.mtime_ns);
   if (e.type == EntryType::kFile) w.U64(e.size);
   if (e.type == EntryType::kSymlink) w.Bytes(e.target);
+  if (e.type == EntryType::kFile && e.has_hash) {
+    uint8_t h[16];
+    Hash128ToBytes(e.hash, h);
+    w.Raw(h, sizeof h);
+  }
   return w.Take();
 }
 
@@ -49,6 +54,13 @@ Status DecodeEntry(const Frame& f, Entry* e) {
   r.I64(&e->mtime_ns);
   if (e->type == EntryType::kFile) r.U64(&e->size);
   if (e->type == EntryType::kSymlink) r.Bytes(&e->target, kMaxLinkTargetBytes);
+  if (e->type == EntryType::kFile && !r.AtEnd()) {
+    uint8_t h[16];
+    if (r.Raw(h, sizeof h)) {
+      e->hash = Hash128FromBytes(h);
+      e->has_hash = true;
+    }
+  }
   TS_RETURN_IF_ERROR(r.Finish());
   e->mode &= 07777;
   if (e->type == EntryType::kSymlink && e->target.empty()) {

@@ -8,6 +8,7 @@
 
 #include "frame.h"
 #include "status.h"
+#include "xxh3.h"
 
 namespace treesync {
 
@@ -25,6 +26,8 @@ struct Entry {
   int64_t mtime_ns = 0;    // modification time, ns since the Unix epoch
   uint64_t size = 0;       // files only
   std::string target;      // symlinks only: the link's text, not checked
+  bool has_hash = false;   // files only: content hash known (--checksum)
+  Hash128 hash;
 };
 
 const char* EntryTypeName(EntryType t);  // "folder", "file", "symlink"

@@ -6,6 +6,16 @@
 
 namespace treesync {
 
+namespace {
+
+bool SameContent(const Entry& local, const Entry& remote, bool checksum) {
+  if (local.size != remote.size) return false;
+  if (!checksum) return local.mtime_ns == remote.mtime_ns;
+  return local.has_hash && remote.has_hash && local.hash == remote.hash;
+}
+
+}  // namespace
+
 Plan BuildPlan(const std::vector<Entry>& remote, const std::vector<Entry>& local,
                const PlanOptions& options) {
   Plan plan;
@@ -62,11 +72,13 @@ Plan BuildPlan(const std::vector<Entry>& remote, const std::vector<Entry>& local
       case EntryType::kFile:
         if (l == nullptr) {
           plan.fetch.push_back({i, false});
-        } else if (l->size != r.size || l->mtime_ns != r.mtime_ns) {
+        } else if (!SameContent(*l, r, options.checksum)) {
           plan.fetch.push_back({i, true});
         } else {
           ++plan.unchanged_files;
-          if ((l->mode & 0777) != (r.mode & 0777)) plan.fix_mode.push_back(i);
+          if ((l->mode & 0777) != (r.mode & 0777) || l->mtime_ns != r.mtime_ns) {
+            plan.fix_metadata.push_back(i);
+          }
         }
         break;
     }

@@ -15,6 +15,8 @@ namespace treesync {
 struct PlanOptions {
   bool delete_extraneous = true;  // false with --no-delete
   bool listing_complete = true;   // false: never delete extraneous entries
+  // Compare content hashes instead of modification times (--checksum).
+  bool checksum = false;
 };
 
 struct Removal {
@@ -35,15 +37,18 @@ struct Plan {
     bool existing;
   };
   std::vector<Fetch> fetch;
-  // Files whose content is current but whose permission bits differ.
-  std::vector<uint32_t> fix_mode;
+  // Files whose content is current but whose permission bits (or, with
+  // checksum, modification time) differ.
+  std::vector<uint32_t> fix_metadata;
   // Files skipped by the quick check (size and mtime equal).
   uint32_t unchanged_files = 0;
 };
 
 // remote: the listing (pre-order, validated). local: the target folder's
 // walk (pre-order). A local file is current when its size and mtime equal
-// the server's; a symlink when its target does.
+// the server's (the quick check) or, with options.checksum, when its size
+// and content hash do (both sides must carry has_hash, else it is fetched);
+// a symlink when its target does.
 Plan BuildPlan(const std::vector<Entry>& remote, const std::vector<Entry>& local,
                const PlanOptions& options);
 

@@ -25,9 +25,13 @@ constexpr size_t kMaxWantsPerFrame = 4096;
 // Longest message in an Error, Warning or FileError frame.
 constexpr size_t kMaxMessageBytes = 4096;
 
+// Hello flags. A client sets what it asks for; the server answers with the
+// ones it grants. Unknown bits are ignored.
+constexpr uint32_t kHelloWantHashes = 1;  // File entries carry content hashes
+
 struct Hello {
   uint32_t version = kProtocolVersion;
-  uint32_t flags = 0;  // none defined; must be ignored by the receiver
+  uint32_t flags = 0;
 };
 std::string EncodeHello(const Hello& h);
 // A wrong magic is kProtocol; another version is reported in h->version.

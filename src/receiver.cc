@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "content_hash.h"
 #include "path.h"
-#include "random.h"
 #include "walk.h"
 
 namespace fs = std::filesystem;
@@ -26,23 +26,27 @@ bool IsTempName(const std::string& name) {
   return true;
 }
 
-namespace {
-
-std::string TempName() {
+std::string TempNameFor(const Entry& e) {
   static const char kHex[] = "0123456789abcdef";
-  uint64_t r = platform::Random64();
+  PayloadWriter key;
+  key.Bytes(BaseName(e.path));
+  key.U64(e.size);
+  key.I64(e.mtime_ns);
+  uint64_t h = Xxh3_128(key.data().data(), key.data().size()).low;
   std::string name = kTempPrefix;
-  for (int i = 0; i < 16; ++i) name += kHex[(r >> (4 * i)) & 15];
+  for (int i = 0; i < 16; ++i) name += kHex[(h >> (60 - 4 * i)) & 15];
   return name + kTempSuffix;
 }
-
-}  // namespace
 
 Receiver::Receiver(std::string root, const ReceiverOptions& options, Reporter* reporter,
                    PullStats* stats)
     : root_(std::move(root)), options_(options), reporter_(reporter), stats_(stats) {}
 
-Receiver::~Receiver() { DropTemp(); }
+Receiver::~Receiver() {
+  if (!open_) return;
+  CloseTemp();
+  if (!keep_partial_) platform::RemoveEntry(temp_path_);
+}
 
 std::string Receiver::Full(const std::string& rel) const { return JoinPath(root_, rel); }
 
@@ -54,6 +58,7 @@ Status Receiver::Open() {
     if (!fs::is_directory(st)) return Status::BadFolder(Printable(root_) + ": not a folder");
     return Status::Ok();
   }
+  if (options_.dry_run) return Status::Ok();
   fs::create_directories(root, ec);
   if (ec) return Status::BadFolder("create " + Printable(root_) + ": " + ec.message());
   return Status::Ok();
@@ -107,29 +112,87 @@ Status Receiver::CheckParentIsFolder(const std::string& rel) const {
   return Status::Ok();
 }
 
+void Receiver::HashLocalFiles(std::vector<Entry>* local) const {
+  for (Entry& l : *local) {
+    if (l.type != EntryType::kFile) continue;
+    auto it = index_.find(l.path);
+    if (it == index_.end()) continue;
+    const Entry& r = entries_[it->second];
+    // Only a same-size file can be current, so only those are read.
+    if (r.type != EntryType::kFile || r.size != l.size || !r.has_hash) continue;
+    platform::FileInfo info;
+    l.has_hash = HashFile(Full(l.path), &l.hash, &info).ok();
+  }
+}
+
 Status Receiver::ApplyListing(bool complete) {
+  std::vector<Entry> tree;
+  std::unordered_map<std::string, uint64_t> temps;  // wire path -> size
   WalkResult local;
   Status s = WalkTree(root_, &local);
-  if (!s.ok()) return Status::Io(s.message());
+  // A dry run into a folder that does not exist yet: everything is new.
+  if (!s.ok() && !(options_.dry_run && s.kind() == ErrorKind::kBadFolder)) {
+    return Status::Io(s.message());
+  }
   for (const WalkProblem& p : local.problems) reporter_->OnWarning(p.message);
-
-  // Leftover temporaries from a killed pull go first, and never count as
-  // part of the local tree.
-  std::vector<Entry> tree;
   tree.reserve(local.entries.size());
+  // Temporaries are ours, never part of the mirror: partial data to resume
+  // from, or leftovers to remove.
   for (Entry& e : local.entries) {
     if (e.type == EntryType::kFile && IsTempName(BaseName(e.path))) {
-      TS_RETURN_IF_ERROR(platform::RemoveEntry(Full(e.path)));
+      temps.emplace(e.path, e.size);
     } else {
       tree.push_back(std::move(e));
     }
   }
+  if (options_.checksum) HashLocalFiles(&tree);
 
   PlanOptions po;
   po.delete_extraneous = options_.delete_extraneous;
   po.listing_complete = complete;
+  po.checksum = options_.checksum;
   Plan plan = BuildPlan(entries_, tree, po);
+  stats_->files_skipped += plan.unchanged_files;
 
+  existed_.assign(entries_.size(), false);
+  wants_.clear();
+  bytes_total_ = 0;
+  for (const Plan::Fetch& f : plan.fetch) {
+    const Entry& e = entries_[f.index];
+    existed_[f.index] = f.existing;
+    Want w{f.index, 0};
+    auto t = temps.find(JoinPath(ParentOf(e.path), TempNameFor(e)));
+    if (t != temps.end()) {
+      // Partial data of this very version (same name, size and mtime):
+      // resume after it. The whole-file hash still checks the result.
+      if (t->second <= e.size) w.offset = t->second;
+      temps.erase(t);
+    }
+    bytes_total_ += e.size - w.offset;
+    wants_.push_back(w);
+  }
+
+  if (options_.dry_run) {
+    for (const Removal& r : plan.removals) reporter_->OnChange(Change::kDelete, r.type, r.path, 0);
+    for (uint32_t i : plan.create_folders) {
+      reporter_->OnChange(Change::kCreate, EntryType::kFolder, entries_[i].path, 0);
+    }
+    for (uint32_t i : plan.create_symlinks) {
+      reporter_->OnChange(Change::kCreate, EntryType::kSymlink, entries_[i].path, 0);
+    }
+    for (const Want& w : wants_) {
+      const Entry& e = entries_[w.index];
+      reporter_->OnChange(existed_[w.index] ? Change::kUpdate : Change::kCreate, e.type, e.path,
+                          e.size);
+    }
+    for (uint32_t i : plan.fix_metadata) {
+      reporter_->OnChange(Change::kMetadata, EntryType::kFile, entries_[i].path, 0);
+    }
+    wants_.clear();
+    return Status::Ok();
+  }
+
+  for (const auto& t : temps) TS_RETURN_IF_ERROR(platform::RemoveEntry(Full(t.first)));
   for (const Removal& r : plan.removals) {
     TS_RETURN_IF_ERROR(platform::RemoveEntry(Full(r.path)));
     if (r.type == EntryType::kFolder) {
@@ -160,37 +223,53 @@ Status Receiver::ApplyListing(bool complete) {
     ++stats_->symlinks_created;
     reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
   }
-  for (uint32_t i : plan.fix_mode) {
-    TS_RETURN_IF_ERROR(platform::SetMode(Full(entries_[i].path), entries_[i].mode));
-  }
-  stats_->files_skipped += plan.unchanged_files;
-  existed_.assign(entries_.size(), false);
-  wants_.clear();
-  for (const Plan::Fetch& f : plan.fetch) {
-    existed_[f.index] = f.existing;
-    wants_.push_back({f.index, 0});
+  for (uint32_t i : plan.fix_metadata) {
+    const Entry& e = entries_[i];
+    TS_RETURN_IF_ERROR(platform::SetMode(Full(e.path), e.mode));
+    TS_RETURN_IF_ERROR(platform::SetMtime(Full(e.path), e.mtime_ns));
+    reporter_->OnChange(Change::kMetadata, e.type, e.path, 0);
   }
   return Status::Ok();
 }
 
-void Receiver::DropTemp() {
-  if (!open_) return;
+void Receiver::CloseTemp() {
   file_.Close();
-  platform::RemoveEntry(temp_path_);
   open_ = false;
 }
 
+void Receiver::ReportProgress() {
+  reporter_->OnProgress(bytes_done_, bytes_total_, files_done_, wants_.size());
+}
+
 Status Receiver::BeginFile(const Begin& begin) {
-  DropTemp();
+  if (open_) {  // a restart: what came so far may mix two versions
+    CloseTemp();
+    platform::RemoveEntry(temp_path_);
+  }
   const Entry& e = entries_[begin.index];
   TS_RETURN_IF_ERROR(CheckParentIsFolder(e.path));
-  if (begin.offset != 0) return Status::Protocol("Begin at an offset that was not asked for");
-  temp_path_ = JoinPath(Full(ParentOf(e.path)), TempName());
-  TS_RETURN_IF_ERROR(platform::File::CreateNew(temp_path_, &file_));
-  open_ = true;
+  temp_path_ = JoinPath(Full(ParentOf(e.path)), TempNameFor(e));
   current_ = begin.index;
   received_ = 0;
+  resume_mismatch_ = false;
   hasher_.Reset();
+  if (begin.offset > 0) {
+    TS_RETURN_IF_ERROR(platform::File::OpenAppend(temp_path_, &file_));
+    open_ = true;
+    platform::FileInfo info;
+    TS_RETURN_IF_ERROR(file_.Stat(&info));
+    // Partial data that is not what we asked to resume from can only fail
+    // verification; it is dropped then and the file fetched whole.
+    if (info.size != begin.offset || !HashPrefix(&file_, begin.offset, &hasher_).ok()) {
+      resume_mismatch_ = true;
+    }
+    received_ = begin.offset;
+    stats_->bytes_resumed += begin.offset;
+    return Status::Ok();
+  }
+  TS_RETURN_IF_ERROR(platform::RemoveEntry(temp_path_));  // stale partial data
+  TS_RETURN_IF_ERROR(platform::File::CreateNew(temp_path_, &file_));
+  open_ = true;
   return Status::Ok();
 }
 
@@ -199,6 +278,8 @@ Status Receiver::FileData(const char* data, size_t n) {
   TS_RETURN_IF_ERROR(file_.Write(data, n));
   hasher_.Update(data, n);
   received_ += n;
+  bytes_done_ += n;
+  ReportProgress();
   return Status::Ok();
 }
 
@@ -206,26 +287,37 @@ Status Receiver::EndFile(const End& end, bool* verified) {
   *verified = false;
   if (!open_) return Status::Protocol("End frame outside a file");
   const Entry& e = entries_[current_];
-  if (end.size != received_ || end.hash != hasher_.Digest()) {
-    DropTemp();
+  if (resume_mismatch_ || end.size != received_ || end.hash != hasher_.Digest()) {
+    CloseTemp();
+    platform::RemoveEntry(temp_path_);
     return Status::Ok();
   }
   TS_RETURN_IF_ERROR(platform::SetMode(temp_path_, end.mode));
-  TS_RETURN_IF_ERROR(file_.Close());
+  Status closed = file_.Close();
+  open_ = false;
+  if (!closed.ok()) {
+    platform::RemoveEntry(temp_path_);
+    return closed;
+  }
   TS_RETURN_IF_ERROR(platform::SetMtime(temp_path_, end.mtime_ns));
   TS_RETURN_IF_ERROR(CheckParentIsFolder(e.path));
   TS_RETURN_IF_ERROR(platform::Rename(temp_path_, Full(e.path)));
-  open_ = false;
   *verified = true;
   ++stats_->files_transferred;
+  ++files_done_;
   stats_->bytes_transferred += received_;
+  ReportProgress();
   reporter_->OnChange(existed_[current_] ? Change::kUpdate : Change::kCreate, e.type, e.path,
                       received_);
   return Status::Ok();
 }
 
 void Receiver::FileFailed(uint32_t index, const std::string& message) {
-  if (open_ && current_ == index) DropTemp();
+  if (open_ && current_ == index) {
+    CloseTemp();
+    platform::RemoveEntry(temp_path_);
+  }
+  ++files_done_;
   ++stats_->errors;
   reporter_->OnEntryError(entries_[index].path, message);
 }
@@ -233,6 +325,7 @@ void Receiver::FileFailed(uint32_t index, const std::string& message) {
 Status Receiver::Finish() {
   // Children before parents: creating or touching an entry changes its
   // folder's mtime, so folder times are set last and deepest first.
+  if (options_.dry_run) return Status::Ok();
   for (size_t i = entries_.size(); i-- > 0;) {
     const Entry& e = entries_[i];
     if (e.type != EntryType::kFolder) continue;

@@ -6,7 +6,6 @@
 #define TREESYNC_RECEIVER_H_
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -22,48 +21,60 @@
 namespace treesync {
 
 struct ReceiverOptions {
-  bool delete_extraneous = true;
+  bool delete_extraneous = true;  // false with --no-delete
+  bool checksum = false;          // compare content hashes (--checksum)
+  bool dry_run = false;           // report what would change, change nothing
 };
 
-// Temporary files are named kTempPrefix + 16 hex digits + kTempSuffix in the
-// folder of the file they become; any such name is ours to clean up.
+// A file being received lives under kTempPrefix + 16 hex digits +
+// kTempSuffix in its own folder until it is complete and verified. The hex
+// digits derive from the file's name, size and mtime on the server, so a
+// pull that was cut off finds its partial data again (resume); any other
+// such name is a leftover and is removed.
 extern const char kTempPrefix[];
 extern const char kTempSuffix[];
 bool IsTempName(const std::string& base_name);
+// The temporary name (base name only) for receiving entry e.
+std::string TempNameFor(const Entry& e);
 
 class Receiver {
  public:
   Receiver(std::string root, const ReceiverOptions& options, Reporter* reporter,
            PullStats* stats);
-  ~Receiver();  // removes a temporary file still open
+  // Removes a temporary file still open, unless KeepPartial() was called.
+  ~Receiver();
 
-  // Checks the target folder, creating it if missing. kBadFolder when it
-  // exists but is not a folder or can't be created.
+  // Checks the target folder, creating it if missing (not in a dry run).
+  // kBadFolder when it exists but is not a folder or can't be created.
   Status Open();
 
   // The served folder's mtime, given to the target folder by Finish().
   void SetRootTime(int64_t mtime_ns) { root_mtime_ns_ = mtime_ns; }
   // Adds one listing entry. kProtocol when the entry breaks the listing
   // rules: a name sent twice, a parent that was not listed as a folder
-  // before it, more than kMaxEntries entries.
+  // before it, a reserved temporary name, more than kMaxEntries entries.
   Status AddEntry(Entry e);
   // After the whole listing: removes what must go, creates folders and
-  // symlinks, and works out which files to request (wants()).
+  // symlinks, and works out which files to request (wants(), with resume
+  // offsets). In a dry run it only reports.
   Status ApplyListing(bool complete);
   const std::vector<Want>& wants() const { return wants_; }
   const std::vector<Entry>& entries() const { return entries_; }
 
-  // A requested file's data is coming (again, if it was already started).
-  // REQUIRES: ApplyListing done; index was requested.
+  // A requested file's data is coming (again, if it was already started),
+  // from byte begin.offset. REQUIRES: ApplyListing done; index requested.
   Status BeginFile(const Begin& begin);
   Status FileData(const char* data, size_t n);
   // Verifies and installs the current file. *verified is false when the
-  // data did not match the server's hash; the file was then not installed.
+  // data did not match the server's size and hash; nothing was installed
+  // and the temporary is gone.
   Status EndFile(const End& end, bool* verified);
   // Drops the current file (if any) and counts a per-entry failure.
   void FileFailed(uint32_t index, const std::string& message);
-  // Sets folder times and modes, deepest first.
+  // Sets folder times and modes, deepest first, then the root's time.
   Status Finish();
+  // Keeps the data of a file cut off mid-transfer for the next pull.
+  void KeepPartial() { keep_partial_ = true; }
 
   uint64_t failures() const { return stats_->errors; }
   Reporter* reporter() const { return reporter_; }
@@ -72,7 +83,10 @@ class Receiver {
   // The on-disk path of a wire path.
   std::string Full(const std::string& rel) const;
   Status CheckParentIsFolder(const std::string& rel) const;
-  void DropTemp();
+  // Reads local content hashes where --checksum needs them.
+  void HashLocalFiles(std::vector<Entry>* local) const;
+  void CloseTemp();
+  void ReportProgress();
 
   std::string root_;
   ReceiverOptions options_;
@@ -81,11 +95,16 @@ class Receiver {
   std::vector<Entry> entries_;
   std::unordered_map<std::string, uint32_t> index_;
   std::vector<Want> wants_;
-  std::vector<bool> existed_;
-  int64_t root_mtime_ns_ = 0;  // per listing entry: a local file was replaced
+  std::vector<bool> existed_;  // per listing entry: a local file was replaced
+  int64_t root_mtime_ns_ = 0;
+  bool keep_partial_ = false;
+
+  // Progress over the files requested.
+  uint64_t bytes_total_ = 0, bytes_done_ = 0, files_done_ = 0;
 
   // The file being received.
   bool open_ = false;
+  bool resume_mismatch_ = false;  // partial data was not what we expected
   uint32_t current_ = 0;
   platform::File file_;
   std::string temp_path_;

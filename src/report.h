@@ -1,6 +1,7 @@
-// What a pull tells its user: nothing on success by default, one line per
-// change with -v, one JSON object per line with --json. Errors and warnings
-// always go to stderr as one line each.
+// What a pull tells its user. Nothing on success by default; -v: a line per
+// change; -i: a line per change with an action code; --json: one JSON
+// object per line. Progress on a terminal. Errors and warnings always go to
+// stderr, one line each.
 #ifndef TREESYNC_REPORT_H_
 #define TREESYNC_REPORT_H_
 
@@ -12,8 +13,20 @@
 
 namespace treesync {
 
-enum class OutputMode { kQuiet, kVerbose, kJson };
-enum class Change { kCreate, kUpdate, kDelete };
+struct ReportOptions {
+  bool verbose = false;   // -v
+  bool itemize = false;   // -i
+  bool json = false;      // --json
+  bool progress = false;  // a live progress line on err (a terminal)
+};
+
+// kMetadata: content already current, only mode or time fixed.
+enum class Change { kCreate, kUpdate, kDelete, kMetadata };
+
+// The -i action code: a change character (+ created, > data transferred,
+// - deleted, . metadata only) and a type character (f file, d folder,
+// l symlink), e.g. "+f".
+std::string ItemizeCode(Change change, EntryType type);
 
 struct PullStats {
   uint64_t files_total = 0;        // regular files in the server's listing
@@ -24,6 +37,7 @@ struct PullStats {
   uint64_t dirs_deleted = 0;
   uint64_t symlinks_created = 0;
   uint64_t bytes_transferred = 0;  // file data written
+  uint64_t bytes_resumed = 0;      // file data kept from earlier partial pulls
   uint64_t bytes_on_wire = 0;      // all bytes sent and received
   int64_t elapsed_ms = 0;
   uint64_t errors = 0;             // entries that failed
@@ -31,20 +45,33 @@ struct PullStats {
 
 class Reporter {
  public:
-  Reporter(OutputMode mode, FILE* out, FILE* err) : mode_(mode), out_(out), err_(err) {}
+  Reporter(const ReportOptions& options, FILE* out, FILE* err)
+      : options_(options), out_(out), err_(err) {}
 
   void OnChange(Change change, EntryType type, const std::string& path, uint64_t bytes);
   // A per-entry failure: always a line on stderr, and an event with --json.
   void OnEntryError(const std::string& path, const std::string& message);
   // Something worth knowing that is not a failure.
   void OnWarning(const std::string& message);
-  // The session's end: a summary event with --json, nothing otherwise.
+  // Transfer progress. Cheap to call often: redraws at most every 250 ms.
+  void OnProgress(uint64_t bytes_done, uint64_t bytes_total, uint64_t files_done,
+                  uint64_t files_total);
+  // The session's end: finishes the progress line, prints the summary
+  // event with --json, a summary line with -v.
   void OnSummary(const PullStats& stats, const std::string& result);
 
  private:
-  OutputMode mode_;
+  void DrawProgress();
+  void ClearProgress();
+
+  ReportOptions options_;
   FILE* out_;
   FILE* err_;
+  // Progress state.
+  bool progress_shown_ = false;
+  int64_t start_ms_ = -1;
+  int64_t last_draw_ms_ = 0;
+  uint64_t bytes_done_ = 0, bytes_total_ = 0, files_done_ = 0, files_total_ = 0;
 };
 
 // s as a JSON string literal. Bytes that are not UTF-8 become U+FFFD, so

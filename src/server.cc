@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "console.h"
+#include "content_hash.h"
 #include "fs_meta.h"
 #include "path.h"
 #include "protocol.h"
@@ -22,24 +23,32 @@ namespace {
 // it is reported as failed.
 constexpr int kMaxReadAttempts = 3;
 
-Status ReceiveHello(Connection* conn) {
+Status ReceiveHello(Connection* conn, Hello* h) {
   Frame f;
   TS_RETURN_IF_ERROR(conn->Receive(&f));
-  Hello h;
-  TS_RETURN_IF_ERROR(DecodeHello(f, &h));
-  if (h.version != kProtocolVersion) {
-    return Status::Version("client speaks protocol version " + std::to_string(h.version) +
+  TS_RETURN_IF_ERROR(DecodeHello(f, h));
+  if (h->version != kProtocolVersion) {
+    return Status::Version("client speaks protocol version " + std::to_string(h->version) +
                            ", this server speaks " + std::to_string(kProtocolVersion));
   }
   return Status::Ok();
 }
 
-Status SendListing(Connection* conn, const WalkResult& walk) {
+Status SendListing(Connection* conn, const std::string& root, HashCache* cache,
+                   WalkResult* walk_result) {
+  WalkResult& walk = *walk_result;
   SyncStart sync;
   sync.mode = walk.root_mode;
   sync.mtime_ns = walk.root_mtime_ns;
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kSync, EncodeSync(sync)));
-  for (const Entry& e : walk.entries) {
+  int64_t now = WallClockNs();
+  for (Entry& e : walk.entries) {
+    if (cache != nullptr && e.type == EntryType::kFile) {
+      platform::FileInfo info;
+      // A file that can't be hashed goes without: the client then fetches
+      // it and learns the problem from the FileError.
+      e.has_hash = HashFileCached(JoinPath(root, e.path), cache, now, &e.hash, &info).ok();
+    }
     TS_RETURN_IF_ERROR(conn->Send(EntryFrameType(e.type), EncodeEntry(e)));
   }
   for (const WalkProblem& p : walk.problems) {
@@ -57,7 +66,7 @@ Status SendListing(Connection* conn, const WalkResult& walk) {
 
 // Sends one file. A problem with the file itself is a FileError frame to the
 // client (the session goes on); only connection trouble is returned.
-Status SendFile(Connection* conn, const std::string& root, const Entry& entry, uint32_t index,
+Status SendFile(Connection* conn, const std::string& root, const Entry& entry, const Want& want,
                 std::vector<char>* buf, SessionSummary* summary) {
   std::string full = JoinPath(root, entry.path);
   std::string problem;
@@ -73,11 +82,24 @@ Status SendFile(Connection* conn, const std::string& root, const Entry& entry, u
       problem = s.message();
       break;
     }
-    Begin b;
-    b.index = index;
-    TS_RETURN_IF_ERROR(conn->Send(FrameType::kBegin, EncodeBegin(b)));
     Xxh3Hasher hasher;
-    uint64_t total = 0;
+    Begin b;
+    b.index = want.index;
+    // Resume: the client holds the first want.offset bytes. They still go
+    // into the whole-file hash, so they are read here, just not sent.
+    if (want.offset > 0 && want.offset <= before.size && attempt == 0 &&
+        HashPrefix(&file, want.offset, &hasher).ok()) {
+      b.offset = want.offset;
+    } else if (want.offset > 0) {
+      hasher.Reset();
+      s = platform::File::OpenRead(full, &file);  // start over from byte 0
+      if (!s.ok()) {
+        problem = s.message();
+        break;
+      }
+    }
+    TS_RETURN_IF_ERROR(conn->Send(FrameType::kBegin, EncodeBegin(b)));
+    uint64_t total = b.offset;
     for (;;) {
       size_t got = 0;
       s = file.Read(buf->data(), buf->size(), &got);
@@ -106,19 +128,23 @@ Status SendFile(Connection* conn, const std::string& root, const Entry& entry, u
     return conn->Send(FrameType::kEnd, EncodeEnd(e));
   }
   ++summary->file_errors;
-  return conn->Send(FrameType::kFileError, EncodeFileError(index, problem));
+  return conn->Send(FrameType::kFileError, EncodeFileError(want.index, problem));
 }
 
 }  // namespace
 
-Status ServeSession(Connection* conn, const std::string& root, SessionSummary* summary) {
-  Status s = ReceiveHello(conn);
+Status ServeSession(Connection* conn, const std::string& root, HashCache* cache,
+                    SessionSummary* summary) {
+  Hello hello;
+  Status s = ReceiveHello(conn, &hello);
   if (!s.ok()) {
     conn->Send(FrameType::kError, EncodeError(s.kind(), s.message()));
     conn->Finish();
     return s;
   }
-  TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(Hello())));
+  Hello reply;
+  reply.flags = hello.flags & kHelloWantHashes;
+  TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(reply)));
   WalkResult walk;
   s = WalkTree(root, &walk);
   if (!s.ok()) {
@@ -127,7 +153,8 @@ Status ServeSession(Connection* conn, const std::string& root, SessionSummary* s
     return s;
   }
   summary->entries = static_cast<uint32_t>(walk.entries.size());
-  TS_RETURN_IF_ERROR(SendListing(conn, walk));
+  TS_RETURN_IF_ERROR(
+      SendListing(conn, root, (reply.flags & kHelloWantHashes) ? cache : nullptr, &walk));
 
   std::vector<uint8_t> requests(walk.entries.size(), 0);
   std::vector<Want> queue;
@@ -169,7 +196,7 @@ Status ServeSession(Connection* conn, const std::string& root, SessionSummary* s
     }
     if (next < queue.size()) {
       const Want& w = queue[next++];
-      TS_RETURN_IF_ERROR(SendFile(conn, root, walk.entries[w.index], w.index, &buf, summary));
+      TS_RETURN_IF_ERROR(SendFile(conn, root, walk.entries[w.index], w, &buf, summary));
       if (next == queue.size()) {  // everything asked for is sent: reclaim
         queue.clear();
         next = 0;
@@ -211,11 +238,12 @@ void Linger(Connection* conn) {
   }
 }
 
-void RunSession(platform::Socket sock, std::string peer, const ServeOptions& options, FILE* log) {
+void RunSession(platform::Socket sock, std::string peer, const ServeOptions& options,
+                HashCache* cache, FILE* log) {
   auto start = std::chrono::steady_clock::now();
   Connection conn(std::move(sock), options.timeout_ms);
   SessionSummary summary;
-  Status s = ServeSession(&conn, options.root, &summary);
+  Status s = ServeSession(&conn, options.root, cache, &summary);
   if (s.ok()) Linger(&conn);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   char tail[96];
@@ -261,6 +289,7 @@ Status RunServer(const ServeOptions& options, FILE* log) {
   struct Shared {
     ServeOptions options;
     FILE* log;
+    HashCache cache;
     std::atomic<int> active{0};
     std::atomic<int> refusing{0};
   };
@@ -273,7 +302,7 @@ Status RunServer(const ServeOptions& options, FILE* log) {
     TS_RETURN_IF_ERROR(platform::Accept(listener, 200, &sock, &peer));
     if (!sock.valid()) continue;
     if (options.once) {
-      RunSession(std::move(sock), peer, options, log);
+      RunSession(std::move(sock), peer, options, &shared->cache, log);
       return Status::Ok();
     }
     if (shared->active.load() >= options.max_sessions) {
@@ -287,7 +316,7 @@ Status RunServer(const ServeOptions& options, FILE* log) {
     }
     ++shared->active;
     std::thread([shared](platform::Socket s, std::string p) {
-      RunSession(std::move(s), std::move(p), shared->options, shared->log);
+      RunSession(std::move(s), std::move(p), shared->options, &shared->cache, shared->log);
       --shared->active;
     }, std::move(sock), peer).detach();
   }

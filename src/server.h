@@ -27,9 +27,13 @@ struct SessionSummary {
   uint64_t file_errors = 0;
 };
 
+class HashCache;
+
 // Serves one session over an accepted connection: handshake, listing, file
-// data until the client says it wants nothing more.
-Status ServeSession(Connection* conn, const std::string& root, SessionSummary* summary);
+// data until the client says it wants nothing more. cache (may be null)
+// remembers content hashes between sessions for --checksum clients.
+Status ServeSession(Connection* conn, const std::string& root, HashCache* cache,
+                    SessionSummary* summary);
 
 // Listens and serves clients, each in its own thread, until interrupted (OK)
 // or, with options.once, until the first session ends. Logs one line per
