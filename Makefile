@@ -8,6 +8,7 @@ override CXXFLAGS += -std=c++17 $(WARNINGS) -Isrc -Iplatform -MMD -MP
 LDLIBS := -pthread
 BUILD ?= build
 PLATFORM ?= posix
+EXE ?=
 
 LIB_SRCS := $(filter-out src/main.cc,$(wildcard src/*.cc)) $(wildcard platform/*_$(PLATFORM).cc)
 TEST_SRCS := $(wildcard tests/*_test.cc)
@@ -17,8 +18,8 @@ LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o)
 TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/obj/%.o)
 TOOLS := $(TOOL_SRCS:tests/tools/%.cc=$(BUILD)/tools/%)
 
-.PHONY: all test unit e2e demo clean check-gtest
-all: $(BUILD)/treesync
+.PHONY: all test unit e2e demo clean check-gtest static windows static-aarch64 static-armhf
+all: $(BUILD)/treesync$(EXE)
 
 $(BUILD)/obj/%.o: %.cc
 	@mkdir -p $(dir $@)
@@ -28,10 +29,10 @@ $(BUILD)/libtreesync.a: $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/treesync: $(BUILD)/obj/src/main.o $(BUILD)/libtreesync.a
+$(BUILD)/treesync$(EXE): $(BUILD)/obj/src/main.o $(BUILD)/libtreesync.a
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libtreesync.a
+$(BUILD)/tools/%$(EXE): $(BUILD)/obj/tests/tools/%.o $(BUILD)/libtreesync.a
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -60,5 +61,23 @@ demo: $(BUILD)/treesync
 
 clean:
 	rm -rf $(BUILD)
+
+# Static, stripped binaries to drop onto a server, a board or a Windows host.
+# -Os and section GC keep them small; nothing here pulls in iostream.
+STATIC_FLAGS := CXXFLAGS="-Os -ffunction-sections -fdata-sections" \
+  LDFLAGS="-static -s -Wl,--gc-sections"
+static:
+	$(MAKE) BUILD=build/static $(STATIC_FLAGS) build/static/treesync
+static-aarch64:
+	$(MAKE) BUILD=build/aarch64 CXX=aarch64-linux-gnu-g++ AR=aarch64-linux-gnu-ar \
+	  $(STATIC_FLAGS) build/aarch64/treesync
+static-armhf:
+	$(MAKE) BUILD=build/armhf CXX=arm-linux-gnueabihf-g++ AR=arm-linux-gnueabihf-ar \
+	  $(STATIC_FLAGS) build/armhf/treesync
+# MinGW-w64 with POSIX threads (std::thread); Winsock from the OS.
+MINGW ?= x86_64-w64-mingw32
+windows:
+	$(MAKE) BUILD=build/windows PLATFORM=win32 EXE=.exe CXX=$(MINGW)-g++-posix AR=$(MINGW)-ar \
+	  $(STATIC_FLAGS) LDLIBS="-lws2_32 -pthread" build/windows/treesync.exe
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BUILD)/obj/src/main.d $(TOOL_SRCS:tests/tools/%.cc=$(BUILD)/obj/tests/tools/%.d)

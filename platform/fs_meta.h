@@ -37,6 +37,10 @@ Status Lstat(const std::string& path, FileInfo* info);
 Status SetMtime(const std::string& path, int64_t mtime_ns);
 // Sets permission bits (only 0777 is honoured); no-op where not supported.
 Status SetMode(const std::string& path, uint32_t mode);
+// Why this OS can't hold a file or folder named `name` (one path component
+// as it came off the wire), or "" if it can. POSIX takes any byte but '/'
+// and NUL; Windows refuses reserved characters and device names.
+std::string LocalNameProblem(const std::string& name);
 // Creates a symlink at path pointing at target (not checked).
 Status MakeSymlink(const std::string& target, const std::string& path);
 // Reads the target of the symlink at path.

@@ -76,6 +76,8 @@ Status SetMode(const std::string& path, uint32_t mode) {
   return Status::Ok();
 }
 
+std::string LocalNameProblem(const std::string&) { return std::string(); }
+
 Status MakeSymlink(const std::string& target, const std::string& path) {
   if (::symlink(target.c_str(), path.c_str()) < 0) return IoError("symlink", path, errno);
   return Status::Ok();

@@ -17,11 +17,14 @@ bool SameContent(const Entry& local, const Entry& remote, bool checksum) {
 }  // namespace
 
 Plan BuildPlan(const std::vector<Entry>& remote, const std::vector<Entry>& local,
-               const PlanOptions& options) {
+               const PlanOptions& options, const std::vector<bool>* skip) {
   Plan plan;
+  auto skipped = [skip](uint32_t i) { return skip != nullptr && (*skip)[i]; };
   std::unordered_map<std::string, uint32_t> remote_index;
   remote_index.reserve(remote.size());
-  for (uint32_t i = 0; i < remote.size(); ++i) remote_index.emplace(remote[i].path, i);
+  for (uint32_t i = 0; i < remote.size(); ++i) {
+    if (!skipped(i)) remote_index.emplace(remote[i].path, i);
+  }
 
   // Walk the local tree in pre-order and decide, for each local entry,
   // whether it stays. Once a folder goes, everything below it goes too.
@@ -59,6 +62,7 @@ Plan BuildPlan(const std::vector<Entry>& remote, const std::vector<Entry>& local
   plan.removals.assign(removals.rbegin(), removals.rend());
 
   for (uint32_t i = 0; i < remote.size(); ++i) {
+    if (skipped(i)) continue;
     const Entry& r = remote[i];
     auto it = kept.find(r.path);
     const Entry* l = it == kept.end() ? nullptr : it->second;

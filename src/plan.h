@@ -44,13 +44,14 @@ struct Plan {
   uint32_t unchanged_files = 0;
 };
 
-// remote: the listing (pre-order, validated). local: the target folder's
+// remote: the listing (pre-order, validated); entries marked in skip (if
+// given) are left out, as if the server had not listed them. local: the target folder's
 // walk (pre-order). A local file is current when its size and mtime equal
 // the server's (the quick check) or, with options.checksum, when its size
 // and content hash do (both sides must carry has_hash, else it is fetched);
 // a symlink when its target does.
 Plan BuildPlan(const std::vector<Entry>& remote, const std::vector<Entry>& local,
-               const PlanOptions& options);
+               const PlanOptions& options, const std::vector<bool>* skip = nullptr);
 
 }  // namespace treesync
 

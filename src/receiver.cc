@@ -93,9 +93,21 @@ Status Receiver::AddEntry(Entry e) {
     return Status::Protocol("entry uses a name reserved for temporary files: " +
                             Printable(e.path));
   }
+  // A name this OS can't hold costs that entry (and what is inside it), not
+  // the session.
+  bool skip = !parent.empty() && skip_[index_[parent]];
+  if (!skip) {
+    std::string problem = platform::LocalNameProblem(BaseName(e.path));
+    if (!problem.empty()) {
+      skip = true;
+      ++stats_->errors;
+      reporter_->OnEntryError(e.path, Printable(e.path) + ": " + problem);
+    }
+  }
   index_.emplace(e.path, static_cast<uint32_t>(entries_.size()));
   if (e.type == EntryType::kFile) ++stats_->files_total;
   entries_.push_back(std::move(e));
+  skip_.push_back(skip);
   return Status::Ok();
 }
 
@@ -151,7 +163,7 @@ Status Receiver::ApplyListing(bool complete) {
   po.delete_extraneous = options_.delete_extraneous;
   po.listing_complete = complete;
   po.checksum = options_.checksum;
-  Plan plan = BuildPlan(entries_, tree, po);
+  Plan plan = BuildPlan(entries_, tree, po, &skip_);
   stats_->files_skipped += plan.unchanged_files;
 
   existed_.assign(entries_.size(), false);
@@ -214,9 +226,9 @@ Status Receiver::ApplyListing(bool complete) {
     TS_RETURN_IF_ERROR(CheckParentIsFolder(e.path));
     Status st = platform::MakeSymlink(e.target, Full(e.path));
     if (!st.ok()) {
-      // Some hosts can't make symlinks at all; that costs one entry only.
-      ++stats_->errors;
-      reporter_->OnEntryError(e.path, st.message());
+      // Some hosts (Windows without the privilege, FAT) can't make
+      // symlinks at all: the rest of the mirror is still worth having.
+      reporter_->OnWarning("symlink skipped: " + st.message());
       continue;
     }
     TS_RETURN_IF_ERROR(platform::SetMtime(Full(e.path), e.mtime_ns));

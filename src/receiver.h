@@ -96,6 +96,7 @@ class Receiver {
   std::unordered_map<std::string, uint32_t> index_;
   std::vector<Want> wants_;
   std::vector<bool> existed_;  // per listing entry: a local file was replaced
+  std::vector<bool> skip_;     // per listing entry: this OS can't hold it
   int64_t root_mtime_ns_ = 0;
   bool keep_partial_ = false;
 
