@@ -78,6 +78,10 @@ class File {
   Status Write(const void* buf, size_t n);
   // Info about the open file (size and mtime at this moment).
   Status Stat(FileInfo* info);
+  // Sets the open file's permission bits (0777 honoured; no-op where the OS
+  // has none) and modification time. Set the time after the last write.
+  Status SetMode(uint32_t mode);
+  Status SetMtime(int64_t mtime_ns);
   Status Close();
 
  private:

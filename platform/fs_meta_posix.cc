@@ -38,6 +38,20 @@ void FillInfo(const struct stat& st, FileInfo* info) {
   info->inode = static_cast<uint64_t>(st.st_ino);
 }
 
+// utimensat's pair: access time left alone, modification time set.
+void MtimeSpec(int64_t mtime_ns, timespec ts[2]) {
+  ts[0].tv_sec = 0;
+  ts[0].tv_nsec = UTIME_OMIT;
+  int64_t sec = mtime_ns / 1000000000;
+  int64_t nsec = mtime_ns % 1000000000;
+  if (nsec < 0) {  // times before 1970 round toward minus infinity
+    nsec += 1000000000;
+    sec -= 1;
+  }
+  ts[1].tv_sec = static_cast<time_t>(sec);
+  ts[1].tv_nsec = static_cast<long>(nsec);
+}
+
 }  // namespace
 
 Status Lstat(const std::string& path, FileInfo* info) {
@@ -53,16 +67,7 @@ Status Lstat(const std::string& path, FileInfo* info) {
 
 Status SetMtime(const std::string& path, int64_t mtime_ns) {
   timespec ts[2];
-  ts[0].tv_sec = 0;
-  ts[0].tv_nsec = UTIME_OMIT;  // leave the access time alone
-  int64_t sec = mtime_ns / 1000000000;
-  int64_t nsec = mtime_ns % 1000000000;
-  if (nsec < 0) {  // times before 1970 round toward minus infinity
-    nsec += 1000000000;
-    sec -= 1;
-  }
-  ts[1].tv_sec = static_cast<time_t>(sec);
-  ts[1].tv_nsec = static_cast<long>(nsec);
+  MtimeSpec(mtime_ns, ts);
   if (::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW) < 0) {
     return IoError("set time of", path, errno);
   }
@@ -193,6 +198,20 @@ Status File::Stat(FileInfo* info) {
   struct stat st;
   if (::fstat(static_cast<int>(fd_), &st) < 0) return IoError("stat", path_, errno);
   FillInfo(st, info);
+  return Status::Ok();
+}
+
+Status File::SetMode(uint32_t mode) {
+  if (::fchmod(static_cast<int>(fd_), static_cast<mode_t>(mode & 0777)) < 0) {
+    return IoError("chmod", path_, errno);
+  }
+  return Status::Ok();
+}
+
+Status File::SetMtime(int64_t mtime_ns) {
+  timespec ts[2];
+  MtimeSpec(mtime_ns, ts);
+  if (::futimens(static_cast<int>(fd_), ts) < 0) return IoError("set time of", path_, errno);
   return Status::Ok();
 }
 

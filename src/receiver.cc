@@ -174,10 +174,10 @@ Status Receiver::ApplyListing(bool complete) {
     existed_[f.index] = f.existing;
     Want w{f.index, 0};
     auto t = temps.find(JoinPath(ParentOf(e.path), TempNameFor(e)));
-    if (t != temps.end()) {
+    if (t != temps.end() && t->second > 0 && t->second <= e.size) {
       // Partial data of this very version (same name, size and mtime):
       // resume after it. The whole-file hash still checks the result.
-      if (t->second <= e.size) w.offset = t->second;
+      w.offset = t->second;
       temps.erase(t);
     }
     bytes_total_ += e.size - w.offset;
@@ -259,7 +259,13 @@ Status Receiver::BeginFile(const Begin& begin) {
     platform::RemoveEntry(temp_path_);
   }
   const Entry& e = entries_[begin.index];
-  TS_RETURN_IF_ERROR(CheckParentIsFolder(e.path));
+  // Files of one folder arrive together: one check per folder run.
+  std::string parent = ParentOf(e.path);
+  if (parent != checked_parent_ || !parent_checked_) {
+    TS_RETURN_IF_ERROR(CheckParentIsFolder(e.path));
+    checked_parent_ = parent;
+    parent_checked_ = true;
+  }
   temp_path_ = JoinPath(Full(ParentOf(e.path)), TempNameFor(e));
   current_ = begin.index;
   received_ = 0;
@@ -279,8 +285,13 @@ Status Receiver::BeginFile(const Begin& begin) {
     stats_->bytes_resumed += begin.offset;
     return Status::Ok();
   }
-  TS_RETURN_IF_ERROR(platform::RemoveEntry(temp_path_));  // stale partial data
-  TS_RETURN_IF_ERROR(platform::File::CreateNew(temp_path_, &file_));
+  // The name is usually free (ApplyListing removed stale partial data, a
+  // failed attempt removes its own); it is taken when partial data we
+  // offered to resume from is refused by the server, which starts over.
+  if (!platform::File::CreateNew(temp_path_, &file_).ok()) {
+    TS_RETURN_IF_ERROR(platform::RemoveEntry(temp_path_));
+    TS_RETURN_IF_ERROR(platform::File::CreateNew(temp_path_, &file_));
+  }
   open_ = true;
   return Status::Ok();
 }
@@ -304,16 +315,16 @@ Status Receiver::EndFile(const End& end, bool* verified) {
     platform::RemoveEntry(temp_path_);
     return Status::Ok();
   }
-  TS_RETURN_IF_ERROR(platform::SetMode(temp_path_, end.mode));
+  Status s = file_.SetMode(end.mode);
+  if (s.ok()) s = file_.SetMtime(end.mtime_ns);
   Status closed = file_.Close();
   open_ = false;
-  if (!closed.ok()) {
+  if (s.ok()) s = closed;
+  if (s.ok()) s = platform::Rename(temp_path_, Full(e.path));
+  if (!s.ok()) {
     platform::RemoveEntry(temp_path_);
-    return closed;
+    return s;
   }
-  TS_RETURN_IF_ERROR(platform::SetMtime(temp_path_, end.mtime_ns));
-  TS_RETURN_IF_ERROR(CheckParentIsFolder(e.path));
-  TS_RETURN_IF_ERROR(platform::Rename(temp_path_, Full(e.path)));
   *verified = true;
   ++stats_->files_transferred;
   ++files_done_;

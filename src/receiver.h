@@ -103,6 +103,10 @@ class Receiver {
   // Progress over the files requested.
   uint64_t bytes_total_ = 0, bytes_done_ = 0, files_done_ = 0;
 
+  // The folder last checked to be real before writing into it.
+  std::string checked_parent_;
+  bool parent_checked_ = false;
+
   // The file being received.
   bool open_ = false;
   bool resume_mismatch_ = false;  // partial data was not what we expected
