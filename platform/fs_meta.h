@@ -74,6 +74,9 @@ class File {
   bool valid() const { return fd_ >= 0; }
   // Reads up to n bytes; *got == 0 at end of file.
   Status Read(void* buf, size_t n, size_t* got);
+  // Reads up to n bytes at offset, leaving the file position alone;
+  // *got < n only at end of file.
+  Status ReadAt(uint64_t offset, void* buf, size_t n, size_t* got);
   // Writes all n bytes.
   Status Write(const void* buf, size_t n);
   // Info about the open file (size and mtime at this moment).

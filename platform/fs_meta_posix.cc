@@ -180,6 +180,22 @@ Status File::Read(void* buf, size_t n, size_t* got) {
   }
 }
 
+Status File::ReadAt(uint64_t offset, void* buf, size_t n, size_t* got) {
+  *got = 0;
+  char* p = static_cast<char*>(buf);
+  while (*got < n) {
+    ssize_t r = ::pread(static_cast<int>(fd_), p + *got, n - *got,
+                        static_cast<off_t>(offset + *got));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return IoError("read", path_, errno);
+    }
+    if (r == 0) break;
+    *got += static_cast<size_t>(r);
+  }
+  return Status::Ok();
+}
+
 Status File::Write(const void* buf, size_t n) {
   const char* p = static_cast<const char*>(buf);
   while (n > 0) {

@@ -80,29 +80,54 @@ Status ReceiveListing(Connection* conn, Receiver* rx, Reporter* reporter, bool* 
   }
 }
 
+// Delta requests in flight at once: each holds a signature in the server's
+// memory, and a few are enough to keep the pipe full.
+constexpr size_t kMaxDeltasInFlight = 4;
+
+struct Asked {
+  Want want;
+  bool delta;
+};
+
 // Requests files and receives them. Requests flow while data arrives; the
 // connection's loop keeps both directions moving.
 Status Transfer(Connection* conn, Receiver* rx) {
   std::deque<Want> pending(rx->wants().begin(), rx->wants().end());
-  std::deque<Want> asked;  // sent and not yet answered, in order
+  std::deque<Asked> asked;  // sent and not yet answered, in order
   std::vector<uint8_t> tries(rx->entries().size(), 0);
+  size_t deltas_in_flight = 0;
   bool want_end_sent = false;
   bool in_file = false;
   for (;;) {
-    // Keep requests flowing, but stop queueing once some are in flight: the
-    // server answers in order and there is no gain in a huge backlog.
+    // Keep requests flowing, but stop queueing once plenty are in flight:
+    // the server answers in order and a huge backlog gains nothing.
+    std::vector<Want> batch;
     while (!pending.empty() && conn->pending_output() < 64 * 1024 &&
            asked.size() < 4 * kMaxWantsPerFrame) {
-      Want batch[kMaxWantsPerFrame];
-      size_t n = 0;
-      while (n < kMaxWantsPerFrame && !pending.empty()) {
-        batch[n] = pending.front();
-        ++tries[batch[n].index];
-        asked.push_back(pending.front());
-        pending.pop_front();
-        ++n;
+      Want w = pending.front();
+      bool delta = tries[w.index] == 0 && w.offset == 0 && !rx->BasisFor(w.index).empty();
+      if (delta && deltas_in_flight >= kMaxDeltasInFlight) break;
+      Signature sig;
+      // A basis that can't be read just means the file travels whole.
+      if (delta && !rx->BuildSignature(w.index, &sig).ok()) delta = false;
+      if (delta || batch.size() == kMaxWantsPerFrame) {
+        if (!batch.empty()) {
+          TS_RETURN_IF_ERROR(conn->Send(FrameType::kWant, EncodeWants(batch.data(), batch.size())));
+          batch.clear();
+        }
       }
-      TS_RETURN_IF_ERROR(conn->Send(FrameType::kWant, EncodeWants(batch, n)));
+      pending.pop_front();
+      ++tries[w.index];
+      asked.push_back({w, delta});
+      if (delta) {
+        ++deltas_in_flight;
+        TS_RETURN_IF_ERROR(conn->Send(FrameType::kWantDelta, EncodeWantDelta(w.index, sig)));
+      } else {
+        batch.push_back(w);
+      }
+    }
+    if (!batch.empty()) {
+      TS_RETURN_IF_ERROR(conn->Send(FrameType::kWant, EncodeWants(batch.data(), batch.size())));
     }
     if (pending.empty() && asked.empty() && !want_end_sent) {
       TS_RETURN_IF_ERROR(conn->Send(FrameType::kWantEnd, std::string()));
@@ -114,15 +139,15 @@ Status Transfer(Connection* conn, Receiver* rx) {
       case FrameType::kBegin: {
         Begin b;
         TS_RETURN_IF_ERROR(DecodeBegin(f, &b));
-        if (asked.empty() || b.index != asked.front().index) {
+        if (asked.empty() || b.index != asked.front().want.index) {
           return Status::Protocol("server sent file #" + std::to_string(b.index) +
                                   ", which was not the one requested next");
         }
-        if (b.offset != 0 && b.offset != asked.front().offset) {
+        if (b.offset != 0 && b.offset != asked.front().want.offset) {
           return Status::Protocol("server resumed file #" + std::to_string(b.index) +
                                   " at an offset that was not asked for");
         }
-        TS_RETURN_IF_ERROR(rx->BeginFile(b));
+        TS_RETURN_IF_ERROR(rx->BeginFile(b, asked.front().delta));
         in_file = true;
         break;
       }
@@ -130,6 +155,13 @@ Status Transfer(Connection* conn, Receiver* rx) {
         if (!in_file) return Status::Protocol("Data frame outside a file");
         TS_RETURN_IF_ERROR(rx->FileData(f.payload.data(), f.payload.size()));
         break;
+      case FrameType::kCopy: {
+        if (!in_file || !asked.front().delta) return Status::Protocol("Copy frame outside a delta");
+        uint32_t first = 0, count = 0;
+        TS_RETURN_IF_ERROR(DecodeCopy(f, &first, &count));
+        TS_RETURN_IF_ERROR(rx->CopyBlocks(first, count));
+        break;
+      }
       case FrameType::kEnd: {
         if (!in_file) return Status::Protocol("End frame outside a file");
         End e;
@@ -137,14 +169,15 @@ Status Transfer(Connection* conn, Receiver* rx) {
         bool verified = false;
         TS_RETURN_IF_ERROR(rx->EndFile(e, &verified));
         in_file = false;
-        Want w = asked.front();
+        Asked a = asked.front();
         asked.pop_front();
+        if (a.delta) --deltas_in_flight;
         if (!verified) {
-          if (tries[w.index] < 2) {
-            pending.push_back({w.index, 0});
+          if (tries[a.want.index] < 2) {
+            pending.push_back({a.want.index, 0});
           } else {
-            rx->FileFailed(w.index, Printable(rx->entries()[w.index].path) +
-                                        ": data did not match the server's hash twice");
+            rx->FileFailed(a.want.index, Printable(rx->entries()[a.want.index].path) +
+                                             ": data did not match the server's hash twice");
           }
         }
         break;
@@ -153,9 +186,10 @@ Status Transfer(Connection* conn, Receiver* rx) {
         uint32_t index;
         std::string message;
         TS_RETURN_IF_ERROR(DecodeFileError(f, &index, &message));
-        if (asked.empty() || index != asked.front().index) {
+        if (asked.empty() || index != asked.front().want.index) {
           return Status::Protocol("FileError for a file that was not the one requested next");
         }
+        if (asked.front().delta) --deltas_in_flight;
         asked.pop_front();
         in_file = false;
         rx->FileFailed(index, "server: " + message);

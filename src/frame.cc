@@ -29,10 +29,12 @@ std::string FrameTypeName(uint8_t type) {
     case FrameType::kListEnd: return "ListEnd";
     case FrameType::kWant: return "Want";
     case FrameType::kWantEnd: return "WantEnd";
+    case FrameType::kWantDelta: return "WantDelta";
     case FrameType::kBegin: return "Begin";
     case FrameType::kData: return "Data";
     case FrameType::kEnd: return "End";
     case FrameType::kFileError: return "FileError";
+    case FrameType::kCopy: return "Copy";
     case FrameType::kDone: return "Done";
   }
   static const char kHex[] = "0123456789abcdef";

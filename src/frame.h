@@ -24,10 +24,12 @@ enum class FrameType : uint8_t {
   kListEnd = 0x15,    // S->C: the listing is complete
   kWant = 0x20,       // C->S: please send these files
   kWantEnd = 0x21,    // C->S: no more requests
+  kWantDelta = 0x22,  // C->S: send this file as a delta against my basis
   kBegin = 0x30,      // S->C: the contents of a requested file follow
   kData = 0x31,       // S->C: a piece of the current file
   kEnd = 0x32,        // S->C: the current file is complete
   kFileError = 0x33,  // S->C: a requested file could not be sent
+  kCopy = 0x34,       // S->C: the next bytes are blocks of the client's basis
   kDone = 0x40,       // S->C: the session is complete
 };
 

@@ -129,6 +129,34 @@ Status DecodeWants(const Frame& f, std::vector<Want>* out) {
   return r.Finish();
 }
 
+std::string EncodeWantDelta(uint32_t index, const Signature& basis) {
+  PayloadWriter w;
+  w.U32(index);
+  std::string sig = EncodeSignature(basis);
+  w.Raw(sig.data(), sig.size());
+  return w.Take();
+}
+
+Status DecodeWantDelta(const Frame& f, uint32_t* index, Signature* basis) {
+  PayloadReader r(f.payload, "WantDelta");
+  if (!r.U32(index)) return r.Finish();
+  return DecodeSignature(f.payload.substr(4), basis);
+}
+
+std::string EncodeCopy(uint32_t first_block, uint32_t block_count) {
+  PayloadWriter w;
+  w.U32(first_block);
+  w.U32(block_count);
+  return w.Take();
+}
+
+Status DecodeCopy(const Frame& f, uint32_t* first_block, uint32_t* block_count) {
+  PayloadReader r(f.payload, "Copy");
+  r.U32(first_block);
+  r.U32(block_count);
+  return r.Finish();
+}
+
 std::string EncodeBegin(const Begin& b) {
   PayloadWriter w;
   w.U32(b.index);

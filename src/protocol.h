@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "delta.h"
 #include "frame.h"
 #include "status.h"
 #include "xxh3.h"
@@ -70,6 +71,14 @@ struct Want {
 };
 std::string EncodeWants(const Want* w, size_t n);
 Status DecodeWants(const Frame& f, std::vector<Want>* out);
+
+// WantDelta: one file, with the signature of the client's basis for it.
+std::string EncodeWantDelta(uint32_t index, const Signature& basis);
+Status DecodeWantDelta(const Frame& f, uint32_t* index, Signature* basis);
+
+// Copy: block_count blocks of the basis, from first_block on, come next.
+std::string EncodeCopy(uint32_t first_block, uint32_t block_count);
+Status DecodeCopy(const Frame& f, uint32_t* first_block, uint32_t* block_count);
 
 struct Begin {
   uint32_t index = 0;

@@ -1,5 +1,6 @@
 #include "receiver.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -166,6 +167,8 @@ Status Receiver::ApplyListing(bool complete) {
   Plan plan = BuildPlan(entries_, tree, po, &skip_);
   stats_->files_skipped += plan.unchanged_files;
 
+  std::vector<Removal> deferred;
+  if (!options_.dry_run) deferred = ChooseBases(tree, &plan);
   existed_.assign(entries_.size(), false);
   wants_.clear();
   bytes_total_ = 0;
@@ -205,15 +208,8 @@ Status Receiver::ApplyListing(bool complete) {
   }
 
   for (const auto& t : temps) TS_RETURN_IF_ERROR(platform::RemoveEntry(Full(t.first)));
-  for (const Removal& r : plan.removals) {
-    TS_RETURN_IF_ERROR(platform::RemoveEntry(Full(r.path)));
-    if (r.type == EntryType::kFolder) {
-      ++stats_->dirs_deleted;
-    } else {
-      ++stats_->files_deleted;
-    }
-    reporter_->OnChange(Change::kDelete, r.type, r.path, 0);
-  }
+  for (const Removal& r : plan.removals) TS_RETURN_IF_ERROR(Remove(r));
+  deferred_removals_ = std::move(deferred);
   for (uint32_t i : plan.create_folders) {
     const Entry& e = entries_[i];
     TS_RETURN_IF_ERROR(CheckParentIsFolder(e.path));
@@ -244,6 +240,96 @@ Status Receiver::ApplyListing(bool complete) {
   return Status::Ok();
 }
 
+Status Receiver::Remove(const Removal& r) {
+  TS_RETURN_IF_ERROR(platform::RemoveEntry(Full(r.path)));
+  if (r.type == EntryType::kFolder) {
+    ++stats_->dirs_deleted;
+  } else {
+    ++stats_->files_deleted;
+  }
+  reporter_->OnChange(Change::kDelete, r.type, r.path, 0);
+  return Status::Ok();
+}
+
+std::vector<Removal> Receiver::ChooseBases(const std::vector<Entry>& local, Plan* plan) {
+  // Candidates for files that are new here: local files that stay as they
+  // are during the transfer, found by size (cheap: nothing is read yet).
+  std::unordered_map<std::string, bool> removed;  // path -> replaced
+  for (const Removal& r : plan->removals) removed.emplace(r.path, r.replaced);
+  std::unordered_map<std::string, bool> fetched;
+  for (const Plan::Fetch& f : plan->fetch) fetched.emplace(entries_[f.index].path, true);
+  std::unordered_map<uint64_t, const Entry*> by_size;
+  for (const Entry& l : local) {
+    if (l.type != EntryType::kFile || l.size < kMinDeltaBasis) continue;
+    auto r = removed.find(l.path);
+    // A file in the way of another kind of entry must go first; one about
+    // to be rewritten is no stable basis for another file.
+    if (r != removed.end() ? r->second : fetched.count(l.path) > 0) continue;
+    by_size.emplace(l.size, &l);
+  }
+  std::unordered_map<std::string, bool> keep;  // paths whose removal waits
+  for (const Plan::Fetch& f : plan->fetch) {
+    const Entry& e = entries_[f.index];
+    if (e.size < kMinDeltaBasis) continue;
+    if (f.existing) {
+      basis_[f.index] = Full(e.path);
+      continue;
+    }
+    auto c = by_size.find(e.size);
+    if (c == by_size.end()) continue;
+    basis_[f.index] = Full(c->second->path);
+    for (std::string p = c->second->path; !p.empty(); p = ParentOf(p)) keep[p] = true;
+  }
+  std::vector<Removal> now, later;
+  for (Removal& r : plan->removals) (keep.count(r.path) ? later : now).push_back(std::move(r));
+  plan->removals = std::move(now);
+  return later;
+}
+
+const std::string& Receiver::BasisFor(uint32_t index) const {
+  static const std::string kNone;
+  auto it = basis_.find(index);
+  return it == basis_.end() ? kNone : it->second;
+}
+
+Status Receiver::BuildSignature(uint32_t index, Signature* signature) {
+  platform::File file;
+  TS_RETURN_IF_ERROR(platform::File::OpenRead(BasisFor(index), &file));
+  platform::FileInfo info;
+  TS_RETURN_IF_ERROR(file.Stat(&info));
+  SignatureBuilder builder(ChooseBlockSize(info.size));
+  std::vector<char> buf(256 * 1024);
+  for (;;) {
+    size_t got = 0;
+    TS_RETURN_IF_ERROR(file.Read(buf.data(), buf.size(), &got));
+    if (got == 0) break;
+    builder.Update(buf.data(), got);
+  }
+  *signature = builder.Finish();
+  signature_[index] = *signature;
+  return Status::Ok();
+}
+
+Status Receiver::CopyBlocks(uint32_t first_block, uint32_t block_count) {
+  if (!open_ || !basis_file_.valid()) return Status::Protocol("Copy frame without a basis");
+  uint64_t offset = 0, length = 0;
+  TS_RETURN_IF_ERROR(CopyRange(basis_signature_.block_size, basis_signature_.basis_size,
+                               first_block, block_count, &offset, &length));
+  if (copy_buf_.empty()) copy_buf_.resize(256 * 1024);
+  while (length > 0) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(length, copy_buf_.size()));
+    size_t got = 0;
+    TS_RETURN_IF_ERROR(basis_file_.ReadAt(offset, copy_buf_.data(), want, &got));
+    // The basis changed under us since its signature: the hash will fail
+    // and the file is fetched whole.
+    if (got == 0) return Status::Ok();
+    TS_RETURN_IF_ERROR(FileData(copy_buf_.data(), got));
+    offset += got;
+    length -= got;
+  }
+  return Status::Ok();
+}
+
 void Receiver::CloseTemp() {
   file_.Close();
   open_ = false;
@@ -253,10 +339,23 @@ void Receiver::ReportProgress() {
   reporter_->OnProgress(bytes_done_, bytes_total_, files_done_, wants_.size());
 }
 
-Status Receiver::BeginFile(const Begin& begin) {
+Status Receiver::BeginFile(const Begin& begin, bool with_basis) {
+  bool restart = open_ && current_ == begin.index;
   if (open_) {  // a restart: what came so far may mix two versions
     CloseTemp();
     platform::RemoveEntry(temp_path_);
+  }
+  basis_file_.Close();
+  if (with_basis) {
+    if (!restart) {  // a restart keeps the signature it had
+      auto sig = signature_.find(begin.index);
+      if (sig == signature_.end()) return Status::Protocol("delta for a file sent without one");
+      basis_signature_ = std::move(sig->second);
+      signature_.erase(sig);
+    }
+    // A basis that vanished since is no reason to fail: Copy frames will be
+    // refused below, and the hash check refetches the file whole.
+    platform::File::OpenRead(BasisFor(begin.index), &basis_file_);
   }
   const Entry& e = entries_[begin.index];
   // Files of one folder arrive together: one check per folder run.
@@ -310,6 +409,7 @@ Status Receiver::EndFile(const End& end, bool* verified) {
   *verified = false;
   if (!open_) return Status::Protocol("End frame outside a file");
   const Entry& e = entries_[current_];
+  basis_file_.Close();  // Windows can't rename over an open file
   if (resume_mismatch_ || end.size != received_ || end.hash != hasher_.Digest()) {
     CloseTemp();
     platform::RemoveEntry(temp_path_);
@@ -346,6 +446,9 @@ void Receiver::FileFailed(uint32_t index, const std::string& message) {
 }
 
 Status Receiver::Finish() {
+  basis_file_.Close();
+  for (const Removal& r : deferred_removals_) TS_RETURN_IF_ERROR(Remove(r));
+  deferred_removals_.clear();
   // Children before parents: creating or touching an entry changes its
   // folder's mtime, so folder times are set last and deepest first.
   if (options_.dry_run) return Status::Ok();

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "delta.h"
 #include "fs_meta.h"
 #include "manifest.h"
 #include "plan.h"
@@ -19,6 +20,10 @@
 #include "xxh3.h"
 
 namespace treesync {
+
+// Files smaller than this travel whole: their signature and the extra
+// round of reading would cost more than the delta could save.
+constexpr uint64_t kMinDeltaBasis = 128 * 1024;
 
 struct ReceiverOptions {
   bool delete_extraneous = true;  // false with --no-delete
@@ -61,17 +66,28 @@ class Receiver {
   const std::vector<Want>& wants() const { return wants_; }
   const std::vector<Entry>& entries() const { return entries_; }
 
+  // The local file a requested file can be rebuilt from with a delta: the
+  // old version at the same path, or a same-size file elsewhere (a rename
+  // or copy on the server). Empty if none.
+  const std::string& BasisFor(uint32_t index) const;
+  // Reads the basis of index and describes it for the server.
+  Status BuildSignature(uint32_t index, Signature* signature);
+
   // A requested file's data is coming (again, if it was already started),
-  // from byte begin.offset. REQUIRES: ApplyListing done; index requested.
-  Status BeginFile(const Begin& begin);
+  // from byte begin.offset; with_basis when it was asked for as a delta
+  // against the signature BuildSignature made. REQUIRES: ApplyListing done.
+  Status BeginFile(const Begin& begin, bool with_basis = false);
   Status FileData(const char* data, size_t n);
+  // Copies blocks of the basis into the current file (a Copy frame).
+  Status CopyBlocks(uint32_t first_block, uint32_t block_count);
   // Verifies and installs the current file. *verified is false when the
   // data did not match the server's size and hash; nothing was installed
   // and the temporary is gone.
   Status EndFile(const End& end, bool* verified);
   // Drops the current file (if any) and counts a per-entry failure.
   void FileFailed(uint32_t index, const std::string& message);
-  // Sets folder times and modes, deepest first, then the root's time.
+  // Removes entries kept as delta bases until now, then sets folder times
+  // and modes, deepest first, then the root's time.
   Status Finish();
   // Keeps the data of a file cut off mid-transfer for the next pull.
   void KeepPartial() { keep_partial_ = true; }
@@ -85,6 +101,10 @@ class Receiver {
   Status CheckParentIsFolder(const std::string& rel) const;
   // Reads local content hashes where --checksum needs them.
   void HashLocalFiles(std::vector<Entry>* local) const;
+  // Picks delta bases for the files to fetch; returns the removals that
+  // must wait until the transfer is over because a basis lies in them.
+  std::vector<Removal> ChooseBases(const std::vector<Entry>& local, Plan* plan);
+  Status Remove(const Removal& r);
   void CloseTemp();
   void ReportProgress();
 
@@ -97,6 +117,9 @@ class Receiver {
   std::vector<Want> wants_;
   std::vector<bool> existed_;  // per listing entry: a local file was replaced
   std::vector<bool> skip_;     // per listing entry: this OS can't hold it
+  std::unordered_map<uint32_t, std::string> basis_;  // listing index -> full path
+  std::unordered_map<uint32_t, Signature> signature_;  // sent, not yet used
+  std::vector<Removal> deferred_removals_;
   int64_t root_mtime_ns_ = 0;
   bool keep_partial_ = false;
 
@@ -115,6 +138,10 @@ class Receiver {
   std::string temp_path_;
   uint64_t received_ = 0;
   Xxh3Hasher hasher_;
+  // The basis of the current file, when it comes as a delta.
+  platform::File basis_file_;
+  Signature basis_signature_;
+  std::vector<char> copy_buf_;
 };
 
 }  // namespace treesync

@@ -1,7 +1,9 @@
 #include "server.h"
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -10,6 +12,7 @@
 
 #include "console.h"
 #include "content_hash.h"
+#include "delta.h"
 #include "fs_meta.h"
 #include "path.h"
 #include "protocol.h"
@@ -22,6 +25,9 @@ namespace {
 // How many times a file that changes while being read is read again before
 // it is reported as failed.
 constexpr int kMaxReadAttempts = 3;
+// Signatures held for files not yet sent. A client keeps only a few delta
+// requests in flight; this bounds what a hostile one can make us hold.
+constexpr size_t kMaxQueuedSignatureBytes = 16 << 20;
 
 Status ReceiveHello(Connection* conn, Hello* h) {
   Frame f;
@@ -64,11 +70,36 @@ Status SendListing(Connection* conn, const std::string& root, HashCache* cache,
   return conn->Send(FrameType::kListEnd, EncodeListEnd(end));
 }
 
+// A queued request: a plain Want, or a WantDelta carrying the signature of
+// the client's basis.
+struct Request {
+  Want want;
+  bool delta = false;
+  Signature basis;
+  size_t signature_bytes = 0;  // what the signature cost on the wire
+};
+
+// Delta instructions straight onto the connection.
+class ConnectionSink : public DeltaSink {
+ public:
+  explicit ConnectionSink(Connection* conn) : conn_(conn) {}
+  Status Literal(const char* data, size_t n) override {
+    return conn_->Send(FrameType::kData, data, n);
+  }
+  Status Copy(uint32_t first_block, uint32_t block_count) override {
+    return conn_->Send(FrameType::kCopy, EncodeCopy(first_block, block_count));
+  }
+
+ private:
+  Connection* conn_;
+};
+
 // Sends one file. A problem with the file itself is a FileError frame to the
 // client (the session goes on); only connection trouble is returned.
-Status SendFile(Connection* conn, const std::string& root, const Entry& entry, const Want& want,
+Status SendFile(Connection* conn, const std::string& root, const Entry& entry, const Request& req,
                 std::vector<char>* buf, SessionSummary* summary) {
   std::string full = JoinPath(root, entry.path);
+  const Want& want = req.want;
   std::string problem;
   for (int attempt = 0; attempt < kMaxReadAttempts; ++attempt) {
     platform::File file;
@@ -87,29 +118,40 @@ Status SendFile(Connection* conn, const std::string& root, const Entry& entry, c
     b.index = want.index;
     // Resume: the client holds the first want.offset bytes. They still go
     // into the whole-file hash, so they are read here, just not sent.
-    if (want.offset > 0 && want.offset <= before.size && attempt == 0 &&
-        HashPrefix(&file, want.offset, &hasher).ok()) {
-      b.offset = want.offset;
-    } else if (want.offset > 0) {
-      hasher.Reset();
-      s = platform::File::OpenRead(full, &file);  // start over from byte 0
-      if (!s.ok()) {
-        problem = s.message();
-        break;
+    if (want.offset > 0 && want.offset <= before.size && attempt == 0) {
+      if (HashPrefix(&file, want.offset, &hasher).ok()) {
+        b.offset = want.offset;
+      } else {
+        problem = Printable(entry.path) + ": shrank while being read";
+        continue;
       }
     }
     TS_RETURN_IF_ERROR(conn->Send(FrameType::kBegin, EncodeBegin(b)));
+    ConnectionSink sink(conn);
+    std::unique_ptr<DeltaEncoder> encoder;
+    if (req.delta) encoder.reset(new DeltaEncoder(req.basis));
     uint64_t total = b.offset;
-    for (;;) {
+    // Read up to the size seen at open: a file that grew or shrank since is
+    // caught by the second stat below, so no read is spent finding EOF.
+    while (s.ok() && total < before.size) {
       size_t got = 0;
-      s = file.Read(buf->data(), buf->size(), &got);
+      size_t want_bytes = static_cast<size_t>(
+          std::min<uint64_t>(buf->size(), before.size - total));
+      s = file.Read(buf->data(), want_bytes, &got);
       if (!s.ok() || got == 0) break;
       hasher.Update(buf->data(), got);
       total += got;
-      TS_RETURN_IF_ERROR(conn->Send(FrameType::kData, buf->data(), got));
+      if (encoder) {
+        s = encoder->Update(buf->data(), got, &sink);
+        if (!s.ok() && s.kind() == ErrorKind::kSocket) return s;
+      } else {
+        TS_RETURN_IF_ERROR(conn->Send(FrameType::kData, buf->data(), got));
+      }
     }
+    if (s.ok() && encoder) s = encoder->Finish(&sink);
     if (s.ok()) s = file.Stat(&after);
     if (!s.ok()) {
+      if (s.kind() != ErrorKind::kIo) return s;  // the connection, not the file
       problem = s.message();
       break;
     }
@@ -129,6 +171,19 @@ Status SendFile(Connection* conn, const std::string& root, const Entry& entry, c
   }
   ++summary->file_errors;
   return conn->Send(FrameType::kFileError, EncodeFileError(want.index, problem));
+}
+
+// Checks a request against the listing and the per-file request limit.
+Status CheckRequest(const WalkResult& walk, uint32_t idx, std::vector<uint8_t>* requests) {
+  if (idx >= walk.entries.size() || walk.entries[idx].type != EntryType::kFile) {
+    return Status::Protocol("client asked for entry #" + std::to_string(idx) +
+                            ", which is not a file in the listing");
+  }
+  if (++(*requests)[idx] > kMaxRequestsPerFile) {
+    return Status::Protocol("client asked for entry #" + std::to_string(idx) +
+                            " too many times");
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -157,50 +212,52 @@ Status ServeSession(Connection* conn, const std::string& root, HashCache* cache,
       SendListing(conn, root, (reply.flags & kHelloWantHashes) ? cache : nullptr, &walk));
 
   std::vector<uint8_t> requests(walk.entries.size(), 0);
-  std::vector<Want> queue;
-  size_t next = 0;
+  std::deque<Request> queue;
+  size_t queued_signature_bytes = 0;
   bool want_end = false;
   std::vector<char> buf(kDataChunk);
   for (;;) {
-    // Take every request that has already arrived; block only when there is
-    // nothing left to send.
+    // Take the requests that have already arrived, blocking only when there
+    // is nothing left to send. Signatures wait in memory until their file is
+    // sent, so past a bound the client's frames are left unread for now.
     Frame f;
     bool got = false;
-    if (next == queue.size() && !want_end) {
+    if (queue.empty() && !want_end) {
       TS_RETURN_IF_ERROR(conn->Receive(&f));
       got = true;
-    } else {
+    } else if (queued_signature_bytes < kMaxQueuedSignatureBytes) {
       TS_RETURN_IF_ERROR(conn->TryReceive(&f, &got));
     }
     if (got) {
-      if (f.type == FrameType::kWantEnd && !want_end) {
+      if (want_end) return Status::Protocol(FrameName(f) + " frame after WantEnd");
+      if (f.type == FrameType::kWantEnd) {
         want_end = true;
-      } else if (f.type == FrameType::kWant && !want_end) {
-        size_t before = queue.size();
-        TS_RETURN_IF_ERROR(DecodeWants(f, &queue));
-        for (size_t i = before; i < queue.size(); ++i) {
-          uint32_t idx = queue[i].index;
-          if (idx >= walk.entries.size() || walk.entries[idx].type != EntryType::kFile) {
-            return Status::Protocol("client asked for entry #" + std::to_string(idx) +
-                                    ", which is not a file in the listing");
-          }
-          if (++requests[idx] > kMaxRequestsPerFile) {
-            return Status::Protocol("client asked for entry #" + std::to_string(idx) +
-                                    " too many times");
-          }
+      } else if (f.type == FrameType::kWant) {
+        std::vector<Want> wants;
+        TS_RETURN_IF_ERROR(DecodeWants(f, &wants));
+        for (const Want& w : wants) {
+          TS_RETURN_IF_ERROR(CheckRequest(walk, w.index, &requests));
+          queue.emplace_back();
+          queue.back().want = w;
         }
+      } else if (f.type == FrameType::kWantDelta) {
+        Request r;
+        r.delta = true;
+        TS_RETURN_IF_ERROR(DecodeWantDelta(f, &r.want.index, &r.basis));
+        TS_RETURN_IF_ERROR(CheckRequest(walk, r.want.index, &requests));
+        r.signature_bytes = f.payload.size();
+        queued_signature_bytes += r.signature_bytes;
+        queue.push_back(std::move(r));
       } else {
         return Status::Protocol("unexpected " + FrameName(f) + " frame from the client");
       }
       continue;
     }
-    if (next < queue.size()) {
-      const Want& w = queue[next++];
-      TS_RETURN_IF_ERROR(SendFile(conn, root, walk.entries[w.index], w, &buf, summary));
-      if (next == queue.size()) {  // everything asked for is sent: reclaim
-        queue.clear();
-        next = 0;
-      }
+    if (!queue.empty()) {
+      Request r = std::move(queue.front());
+      queue.pop_front();
+      queued_signature_bytes -= r.signature_bytes;
+      TS_RETURN_IF_ERROR(SendFile(conn, root, walk.entries[r.want.index], r, &buf, summary));
       continue;
     }
     if (want_end) break;
