@@ -5,6 +5,7 @@
 
 #include "client.h"
 #include "console.h"
+#include "legacy_cmb.h"
 #include "net.h"
 #include "protocol.h"
 #include "report.h"
@@ -29,6 +30,8 @@ const char kHelp[] =
     "      --once            exit after the first client session ends\n"
     "      --max-clients N   refuse clients beyond N at once (default 32)\n"
     "      --timeout SECS    drop a client silent for SECS seconds (default 300)\n"
+    "      --legacy-cmb      speak the original CMB protocol to old clients\n"
+    "                        (see docs/PROTOCOL.md)\n"
     "\n"
     "  treesync pull [options] HOST[:PORT] DIR\n"
     "      Make DIR an exact mirror of the folder HOST serves: files, empty files\n"
@@ -49,6 +52,9 @@ const char kHelp[] =
     "                         then f file, d folder, l symlink: \"+f a/b.txt\")\n"
     "      --json            one JSON object per line: events, then a summary\n"
     "      -q, --quiet       no output except errors, no progress line\n"
+    "      --legacy-cmb      pull from an old CMB server (see docs/PROTOCOL.md)\n"
+    "      --idle-timeout SECS  with --legacy-cmb: end the pull when the server is\n"
+    "                        silent this long after a complete entry (default 2)\n"
     "      Progress is shown on a terminal, never on a pipe, with --json or -q.\n"
     "\n"
     "Exit codes:\n"
@@ -153,6 +159,7 @@ bool NumberOption(Args* a, const std::string& name, long min, long max, long* ou
 int RunServe(const std::vector<std::string>& argv) {
   ServeOptions o;
   o.port = kDefaultPort;
+  bool legacy = false;
   std::vector<std::string> positional;
   Args a(argv);
   std::string arg, error;
@@ -168,6 +175,8 @@ int RunServe(const std::vector<std::string>& argv) {
       if (!a.Value(arg, &o.bind, &error)) return UsageError(error);
     } else if (arg == "--once") {
       o.once = true;
+    } else if (arg == "--legacy-cmb") {
+      legacy = true;
     } else if (arg == "--max-clients") {
       if (!NumberOption(&a, arg, 1, 10000, &n, &error)) return UsageError(error);
       o.max_sessions = static_cast<int>(n);
@@ -183,7 +192,7 @@ int RunServe(const std::vector<std::string>& argv) {
     return UsageError(positional.empty() ? "serve: missing DIR" : "serve: too many arguments");
   }
   o.root = positional[0];
-  Status s = RunServer(o, stderr);
+  Status s = legacy ? RunLegacyServer(o, stderr) : RunServer(o, stderr);
   return s.ok() ? 0 : Fail(s);
 }
 
@@ -193,6 +202,9 @@ int RunPullCommand(const std::vector<std::string>& argv) {
   bool quiet = false;
   bool port_option = false;
   long port = kDefaultPort;
+  bool legacy = false;
+  bool idle_option = false;
+  LegacyPullOptions lo;
   std::vector<std::string> positional;
   Args a(argv);
   std::string arg, error;
@@ -221,6 +233,12 @@ int RunPullCommand(const std::vector<std::string>& argv) {
       quiet = true;
     } else if (arg == "--json") {
       ro.json = true;
+    } else if (arg == "--legacy-cmb") {
+      legacy = true;
+    } else if (arg == "--idle-timeout") {
+      if (!NumberOption(&a, arg, 1, 86400, &n, &error)) return UsageError(error);
+      lo.idle_timeout_ms = static_cast<int>(n * 1000);
+      idle_option = true;
     } else {
       return UsageError("pull: unknown option " + arg);
     }
@@ -230,6 +248,7 @@ int RunPullCommand(const std::vector<std::string>& argv) {
     return UsageError(positional.size() < 2 ? "pull: needs HOST[:PORT] and DIR"
                                             : "pull: too many arguments");
   }
+  if (idle_option && !legacy) return UsageError("pull: --idle-timeout goes with --legacy-cmb");
   uint16_t host_port = 0;
   bool has_port = false;
   Status s = ParseHostPort(positional[0], &o.host, &host_port, &has_port);
@@ -246,7 +265,7 @@ int RunPullCommand(const std::vector<std::string>& argv) {
   ro.progress = !quiet && !ro.json && platform::StderrIsTerminal();
   Reporter reporter(ro, stdout, stderr);
   PullStats stats;
-  s = RunPull(o, &reporter, &stats);
+  s = legacy ? RunLegacyPull(o, lo, &reporter, &stats) : RunPull(o, &reporter, &stats);
   std::string result = s.ok() ? "ok" : s.message();
   reporter.OnSummary(stats, result);
   std::fflush(stdout);
