@@ -41,6 +41,8 @@ class Connection {
 
   // Output beyond this makes Send wait for the peer to catch up.
   static constexpr size_t kHighWater = 1 << 20;
+  // Output is handed to the OS once this much has gathered.
+  static constexpr size_t kBatchBytes = 64 << 10;
   // Input buffered beyond this is left in the socket until frames are taken:
   // it bounds memory even if the peer floods us while we are writing.
   static constexpr size_t kMaxInput = 4 << 20;

@@ -44,6 +44,7 @@ Receiver::Receiver(std::string root, const ReceiverOptions& options, Reporter* r
     : root_(std::move(root)), options_(options), reporter_(reporter), stats_(stats) {}
 
 Receiver::~Receiver() {
+  if (local_walk_.joinable()) local_walk_.join();
   if (!open_) return;
   CloseTemp();
   if (!keep_partial_) platform::RemoveEntry(temp_path_);
@@ -57,11 +58,13 @@ Status Receiver::Open() {
   fs::file_status st = fs::status(root, ec);  // the root itself may be a symlink
   if (fs::exists(st)) {
     if (!fs::is_directory(st)) return Status::BadFolder(Printable(root_) + ": not a folder");
-    return Status::Ok();
+  } else if (!options_.dry_run) {
+    fs::create_directories(root, ec);
+    if (ec) return Status::BadFolder("create " + Printable(root_) + ": " + ec.message());
   }
-  if (options_.dry_run) return Status::Ok();
-  fs::create_directories(root, ec);
-  if (ec) return Status::BadFolder("create " + Printable(root_) + ": " + ec.message());
+  // The local tree is read while the server lists its own: on a re-pull
+  // the two walks are most of the work, and they need not take turns.
+  local_walk_ = std::thread([this] { local_status_ = WalkTree(root_, &local_); });
   return Status::Ok();
 }
 
@@ -141,8 +144,9 @@ void Receiver::HashLocalFiles(std::vector<Entry>* local) const {
 Status Receiver::ApplyListing(bool complete) {
   std::vector<Entry> tree;
   std::unordered_map<std::string, uint64_t> temps;  // wire path -> size
-  WalkResult local;
-  Status s = WalkTree(root_, &local);
+  if (local_walk_.joinable()) local_walk_.join();
+  WalkResult local = std::move(local_);
+  Status s = local_status_;
   // A dry run into a folder that does not exist yet: everything is new.
   if (!s.ok() && !(options_.dry_run && s.kind() == ErrorKind::kBadFolder)) {
     return Status::Io(s.message());

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "protocol.h"
 #include "report.h"
 #include "status.h"
+#include "walk.h"
 #include "xxh3.h"
 
 namespace treesync {
@@ -49,8 +51,9 @@ class Receiver {
   // Removes a temporary file still open, unless KeepPartial() was called.
   ~Receiver();
 
-  // Checks the target folder, creating it if missing (not in a dry run).
-  // kBadFolder when it exists but is not a folder or can't be created.
+  // Checks the target folder, creating it if missing (not in a dry run),
+  // and starts reading it in the background for ApplyListing. kBadFolder
+  // when it exists but is not a folder or can't be created.
   Status Open();
 
   // The served folder's mtime, given to the target folder by Finish().
@@ -122,6 +125,11 @@ class Receiver {
   std::vector<Removal> deferred_removals_;
   int64_t root_mtime_ns_ = 0;
   bool keep_partial_ = false;
+
+  // The walk of the target folder, started by Open().
+  std::thread local_walk_;
+  WalkResult local_;
+  Status local_status_;
 
   // Progress over the files requested.
   uint64_t bytes_total_ = 0, bytes_done_ = 0, files_done_ = 0;

@@ -40,33 +40,33 @@ Status ReceiveHello(Connection* conn, Hello* h) {
   return Status::Ok();
 }
 
+// Walks root and streams the listing as the walk goes, so the client
+// starts on it at once. With a cache, File entries carry content hashes.
 Status SendListing(Connection* conn, const std::string& root, HashCache* cache,
-                   WalkResult* walk_result) {
-  WalkResult& walk = *walk_result;
+                   WalkResult* walk) {
   SyncStart sync;
-  sync.mode = walk.root_mode;
-  sync.mtime_ns = walk.root_mtime_ns;
+  TS_RETURN_IF_ERROR(RootInfo(root, &sync.mode, &sync.mtime_ns));
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kSync, EncodeSync(sync)));
   int64_t now = WallClockNs();
-  for (Entry& e : walk.entries) {
+  TS_RETURN_IF_ERROR(WalkTree(root, walk, [&](Entry& e) {
     if (cache != nullptr && e.type == EntryType::kFile) {
       platform::FileInfo info;
       // A file that can't be hashed goes without: the client then fetches
       // it and learns the problem from the FileError.
       e.has_hash = HashFileCached(JoinPath(root, e.path), cache, now, &e.hash, &info).ok();
     }
-    TS_RETURN_IF_ERROR(conn->Send(EntryFrameType(e.type), EncodeEntry(e)));
-  }
-  for (const WalkProblem& p : walk.problems) {
+    return conn->Send(EntryFrameType(e.type), EncodeEntry(e));
+  }));
+  for (const WalkProblem& p : walk->problems) {
     TS_RETURN_IF_ERROR(conn->Send(FrameType::kWarning, EncodeWarning(p.path, p.message)));
   }
-  for (const std::string& p : walk.skipped) {
+  for (const std::string& p : walk->skipped) {
     TS_RETURN_IF_ERROR(conn->Send(
         FrameType::kWarning, EncodeWarning(p, Printable(p) + ": special file skipped")));
   }
   ListEnd end;
-  end.count = static_cast<uint32_t>(walk.entries.size());
-  end.complete = walk.problems.empty();
+  end.count = static_cast<uint32_t>(walk->entries.size());
+  end.complete = walk->problems.empty();
   return conn->Send(FrameType::kListEnd, EncodeListEnd(end));
 }
 
@@ -201,15 +201,17 @@ Status ServeSession(Connection* conn, const std::string& root, HashCache* cache,
   reply.flags = hello.flags & kHelloWantHashes;
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(reply)));
   WalkResult walk;
-  s = WalkTree(root, &walk);
+  s = SendListing(conn, root, (reply.flags & kHelloWantHashes) ? cache : nullptr, &walk);
   if (!s.ok()) {
-    conn->Send(FrameType::kError, EncodeError(s.kind(), s.message()));
-    conn->Finish();
+    // The served folder itself is gone or the tree is too large: tell the
+    // client why rather than just hanging up.
+    if (s.kind() == ErrorKind::kBadFolder || s.kind() == ErrorKind::kIo) {
+      conn->Send(FrameType::kError, EncodeError(s.kind(), s.message()));
+      conn->Finish();
+    }
     return s;
   }
   summary->entries = static_cast<uint32_t>(walk.entries.size());
-  TS_RETURN_IF_ERROR(
-      SendListing(conn, root, (reply.flags & kHelloWantHashes) ? cache : nullptr, &walk));
 
   std::vector<uint8_t> requests(walk.entries.size(), 0);
   std::deque<Request> queue;

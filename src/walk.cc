@@ -28,15 +28,38 @@ Status ListNames(const std::string& dir, std::vector<std::string>* names) {
 
 }  // namespace
 
-Status WalkTree(const std::string& root, WalkResult* out) {
-  *out = WalkResult();
-  platform::FileInfo info;
-  TS_RETURN_IF_ERROR(platform::Lstat(root, &info).Prefixed("folder"));
-  if (info.type != platform::FileType::kDirectory) {
-    return Status::BadFolder(Printable(root) + (info.type == platform::FileType::kMissing
+namespace {
+
+Status RootStat(const std::string& root, platform::FileInfo* info) {
+  TS_RETURN_IF_ERROR(platform::Lstat(root, info).Prefixed("folder"));
+  if (info->type == platform::FileType::kSymlink) {
+    // The user named a symlink to a folder: serve (or fill) that folder.
+    std::error_code ec;
+    std::filesystem::path real = fs::canonical(fs::u8path(root), ec);
+    if (!ec) TS_RETURN_IF_ERROR(platform::Lstat(real.u8string(), info).Prefixed("folder"));
+  }
+  if (info->type != platform::FileType::kDirectory) {
+    return Status::BadFolder(Printable(root) + (info->type == platform::FileType::kMissing
                                                     ? ": no such folder"
                                                     : ": not a folder"));
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RootInfo(const std::string& root, uint32_t* mode, int64_t* mtime_ns) {
+  platform::FileInfo info;
+  TS_RETURN_IF_ERROR(RootStat(root, &info));
+  *mode = info.mode;
+  *mtime_ns = info.mtime_ns;
+  return Status::Ok();
+}
+
+Status WalkTree(const std::string& root, WalkResult* out, const EntryVisitor& visit) {
+  *out = WalkResult();
+  platform::FileInfo info;
+  TS_RETURN_IF_ERROR(RootStat(root, &info));
   out->root_mode = info.mode;
   out->root_mtime_ns = info.mtime_ns;
   std::vector<std::string> names;
@@ -90,6 +113,7 @@ Status WalkTree(const std::string& root, WalkResult* out) {
                         Printable(root));
     }
     bool is_folder = e.type == EntryType::kFolder;
+    if (visit) TS_RETURN_IF_ERROR(visit(e));
     out->entries.push_back(std::move(e));
     if (is_folder) {
       st = ListNames(full, &names);

@@ -3,6 +3,7 @@
 #ifndef TREESYNC_WALK_H_
 #define TREESYNC_WALK_H_
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,9 +30,18 @@ struct WalkResult {
   int64_t root_mtime_ns = 0;
 };
 
-// Walks root. Fails only if root itself is not a readable folder (kBadFolder)
-// or the tree has more than kMaxEntries entries (kIo).
-Status WalkTree(const std::string& root, WalkResult* out);
+// Called with each entry as soon as it is found, in listing order, so a
+// caller can stream the listing while the walk goes on. An error stops the
+// walk and is returned by WalkTree.
+using EntryVisitor = std::function<Status(Entry& entry)>;
+
+// Walks root (a symlink to a folder is followed; nothing below it is).
+// Fails if root itself is not a readable folder (kBadFolder), the tree has
+// more than kMaxEntries entries (kIo), or the visitor fails.
+Status WalkTree(const std::string& root, WalkResult* out,
+                const EntryVisitor& visit = nullptr);
+// The root's own mode and mtime, as WalkTree would record them.
+Status RootInfo(const std::string& root, uint32_t* mode, int64_t* mtime_ns);
 
 }  // namespace treesync
 
