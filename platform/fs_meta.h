@@ -41,6 +41,9 @@ Status SetMode(const std::string& path, uint32_t mode);
 // as it came off the wire), or "" if it can. POSIX takes any byte but '/'
 // and NUL; Windows refuses reserved characters and device names.
 std::string LocalNameProblem(const std::string& name);
+// The bits a new file's mode loses on creation (the umask on POSIX, 0 where
+// there is none). Call before starting threads that create files.
+uint32_t CreationMask();
 // Creates a symlink at path pointing at target (not checked).
 Status MakeSymlink(const std::string& target, const std::string& path);
 // Reads the target of the symlink at path.
@@ -65,8 +68,8 @@ class File {
   // Opens an existing file for reading, refusing to follow a final symlink.
   static Status OpenRead(const std::string& path, File* out);
   // Creates a new file for writing; fails if path exists (no symlink is ever
-  // followed). Permissions start as 0600.
-  static Status CreateNew(const std::string& path, File* out);
+  // followed). Permissions start as mode & 0777 less the process's umask.
+  static Status CreateNew(const std::string& path, File* out, uint32_t mode = 0600);
   // Opens an existing regular file for reading and appending (resume), not
   // following a final symlink.
   static Status OpenAppend(const std::string& path, File* out);
@@ -89,7 +92,8 @@ class File {
 
  private:
   // Opens with OS flags; defined by each platform file.
-  static Status Open(const std::string& path, int flags, const char* what, File* out);
+  static Status Open(const std::string& path, int flags, const char* what, File* out,
+                     uint32_t mode = 0600);
   std::intptr_t fd_ = -1;
   std::string path_;  // for error messages
 };

@@ -81,6 +81,13 @@ Status SetMode(const std::string& path, uint32_t mode) {
   return Status::Ok();
 }
 
+uint32_t CreationMask() {
+  // umask can only be read by setting it; this puts it straight back.
+  mode_t mask = ::umask(022);
+  ::umask(mask);
+  return static_cast<uint32_t>(mask);
+}
+
 std::string LocalNameProblem(const std::string&) { return std::string(); }
 
 Status MakeSymlink(const std::string& target, const std::string& path) {
@@ -142,12 +149,13 @@ File& File::operator=(File&& o) noexcept {
   return *this;
 }
 
-Status File::Open(const std::string& path, int flags, const char* what, File* out) {
+Status File::Open(const std::string& path, int flags, const char* what, File* out,
+                  uint32_t mode) {
   int fd;
   do {
     // O_NOFOLLOW: a symlink planted at the final name must never redirect
     // a read or a write.
-    fd = ::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW, 0600);
+    fd = ::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW, static_cast<mode_t>(mode & 0777));
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return IoError(what, path, errno);
   File f;
@@ -161,8 +169,8 @@ Status File::OpenRead(const std::string& path, File* out) {
   return Open(path, O_RDONLY, "open", out);
 }
 
-Status File::CreateNew(const std::string& path, File* out) {
-  return Open(path, O_WRONLY | O_CREAT | O_EXCL, "create", out);
+Status File::CreateNew(const std::string& path, File* out, uint32_t mode) {
+  return Open(path, O_WRONLY | O_CREAT | O_EXCL, "create", out, mode);
 }
 
 Status File::OpenAppend(const std::string& path, File* out) {

@@ -41,7 +41,11 @@ std::string TempNameFor(const Entry& e) {
 
 Receiver::Receiver(std::string root, const ReceiverOptions& options, Reporter* reporter,
                    PullStats* stats)
-    : root_(std::move(root)), options_(options), reporter_(reporter), stats_(stats) {}
+    : root_(std::move(root)),
+      options_(options),
+      reporter_(reporter),
+      stats_(stats),
+      creation_mask_(platform::CreationMask()) {}
 
 Receiver::~Receiver() {
   if (local_walk_.joinable()) local_walk_.join();
@@ -385,16 +389,20 @@ Status Receiver::BeginFile(const Begin& begin, bool with_basis) {
       resume_mismatch_ = true;
     }
     received_ = begin.offset;
+    created_mode_ = ~0u;  // whatever mode the partial file has: set it
     stats_->bytes_resumed += begin.offset;
     return Status::Ok();
   }
   // The name is usually free (ApplyListing removed stale partial data, a
   // failed attempt removes its own); it is taken when partial data we
   // offered to resume from is refused by the server, which starts over.
-  if (!platform::File::CreateNew(temp_path_, &file_).ok()) {
+  // Created with the listing's mode (an incomplete file is no secret the
+  // final one isn't), which mostly spares a chmod at the end.
+  if (!platform::File::CreateNew(temp_path_, &file_, e.mode).ok()) {
     TS_RETURN_IF_ERROR(platform::RemoveEntry(temp_path_));
-    TS_RETURN_IF_ERROR(platform::File::CreateNew(temp_path_, &file_));
+    TS_RETURN_IF_ERROR(platform::File::CreateNew(temp_path_, &file_, e.mode));
   }
+  created_mode_ = e.mode & 0777 & ~creation_mask_;
   open_ = true;
   return Status::Ok();
 }
@@ -419,7 +427,8 @@ Status Receiver::EndFile(const End& end, bool* verified) {
     platform::RemoveEntry(temp_path_);
     return Status::Ok();
   }
-  Status s = file_.SetMode(end.mode);
+  Status s;
+  if ((end.mode & 0777) != created_mode_) s = file_.SetMode(end.mode);
   if (s.ok()) s = file_.SetMtime(end.mtime_ns);
   Status closed = file_.Close();
   open_ = false;

@@ -125,6 +125,7 @@ class Receiver {
   std::vector<Removal> deferred_removals_;
   int64_t root_mtime_ns_ = 0;
   bool keep_partial_ = false;
+  uint32_t creation_mask_;  // the umask
 
   // The walk of the target folder, started by Open().
   std::thread local_walk_;
@@ -145,6 +146,7 @@ class Receiver {
   platform::File file_;
   std::string temp_path_;
   uint64_t received_ = 0;
+  uint32_t created_mode_ = 0;  // the temporary's mode; ~0 when unknown
   Xxh3Hasher hasher_;
   // The basis of the current file, when it comes as a delta.
   platform::File basis_file_;
