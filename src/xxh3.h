@@ -1,6 +1,7 @@
-// XXH3-128 (xxHash's 128-bit XXH3, default secret), the content hash of the
-// treesync protocol. Written for this project from the published algorithm
-// and checked against xxHash's own sanity test vectors.
+// XXH3-128: the 128-bit variant of xxHash's XXH3 (default secret, optional
+// 64-bit seed), bit-for-bit compatible with the reference library
+// (XXH3_128bits_withSeed) and `xxhsum -H2`. Portable C++17, no intrinsics.
+// Not a cryptographic hash: it detects accidents, not adversaries.
 #ifndef TREESYNC_XXH3_H_
 #define TREESYNC_XXH3_H_
 
@@ -17,36 +18,41 @@ struct Hash128 {
   bool operator!=(const Hash128& o) const { return !(*this == o); }
 };
 
-// One-shot XXH3-128 of len bytes with the given seed (0 by default).
+// One-shot XXH3-128 of len bytes with seed 0 / given seed. data may be null
+// when len is 0.
 Hash128 Xxh3_128(const void* data, size_t len, uint64_t seed = 0);
 
-// Streaming XXH3-128: Update any number of times with any split; Digest
-// equals the one-shot result. Memory is fixed, whatever the input size.
+// Streaming XXH3-128: Update any number of times with any split, Digest
+// equals the one-shot result of the concatenated input with the same seed.
+// Copyable; memory is fixed-size and does not grow with input.
 class Xxh3Hasher {
  public:
   explicit Xxh3Hasher(uint64_t seed = 0);
+  // Starts over with the seed given at construction.
   void Reset();
+  // Appends len bytes; data may be null when len is 0.
   void Update(const void* data, size_t len);
-  // May be called repeatedly; does not change the state.
+  // The hash of everything appended since construction or Reset. May be
+  // called repeatedly, does not change state; Update may continue after it.
   Hash128 Digest() const;
 
-  static constexpr size_t kBlockBytes = 1024;  // 16 stripes of 64 bytes
-
  private:
+  static constexpr size_t kStripeLen = 64;
+  static constexpr size_t kSecretLen = 192;
+  static constexpr size_t kBufferLen = 4 * kStripeLen;  // >= 240, see .cc
+
   uint64_t seed_;
-  unsigned char secret_[192];
   uint64_t acc_[8];
-  uint64_t total_ = 0;
-  // Input not yet folded into acc_: 1..kBlockBytes bytes once total_ > 0.
-  unsigned char buf_[kBlockBytes];
-  size_t buffered_ = 0;
-  // The last 64 bytes of the last block folded in, for a final stripe that
-  // reaches back into it.
-  unsigned char tail_[64];
+  uint64_t total_len_;
+  size_t stripes_in_block_;  // stripes accumulated since the last scramble
+  size_t buffered_;          // bytes in buffer_ not yet accumulated
+  uint8_t secret_[kSecretLen];
+  uint8_t buffer_[kBufferLen];
+  uint8_t last_stripe_[kStripeLen];  // the last 64 accumulated bytes
 };
 
 // Canonical 16-byte big-endian form (high then low), as xxhsum prints it,
-// and its lowercase hex.
+// and lowercase hex of that (32 characters).
 void Hash128ToBytes(const Hash128& h, uint8_t out[16]);
 Hash128 Hash128FromBytes(const uint8_t in[16]);
 std::string Hash128Hex(const Hash128& h);
