@@ -220,13 +220,17 @@ Status PullSession(Connection* conn, Receiver* rx, uint32_t hello_flags) {
   return Status::Ok();
 }
 
-Status RunPull(const PullOptions& options, Reporter* reporter, PullStats* stats) {
-  auto start = std::chrono::steady_clock::now();
+ReceiverOptions ReceiverOptionsFor(const PullOptions& options) {
   ReceiverOptions ro;
   ro.delete_extraneous = options.delete_extraneous;
   ro.checksum = options.checksum;
   ro.dry_run = options.dry_run;
-  Receiver rx(options.dir, ro, reporter, stats);
+  return ro;
+}
+
+Status RunPull(const PullOptions& options, Reporter* reporter, PullStats* stats) {
+  auto start = std::chrono::steady_clock::now();
+  Receiver rx(options.dir, ReceiverOptionsFor(options), reporter, stats);
   Status s = rx.Open();
   if (s.ok()) {
     platform::Socket sock;

@@ -23,6 +23,9 @@ struct PullOptions {
   int timeout_ms = -1;    // -1: wait forever, like rsync without --timeout
 };
 
+// The receiver's share of the pull options.
+ReceiverOptions ReceiverOptionsFor(const PullOptions& options);
+
 // Runs a whole pull. OK when the target folder mirrors the server; kPartial
 // when some entries failed but the rest is done; another error otherwise.
 Status RunPull(const PullOptions& options, Reporter* reporter, PullStats* stats);

@@ -339,14 +339,6 @@ constexpr size_t kReadBlock = 64 * 1024;
 // last bytes are not lost to a reset caused by its unread greeting.
 constexpr int kLingerMs = 2000;
 
-std::mutex g_legacy_log_mutex;
-
-void LogLine(FILE* log, const std::string& line) {
-  std::lock_guard<std::mutex> lock(g_legacy_log_mutex);
-  std::fprintf(log, "treesync: %s\n", line.c_str());
-  std::fflush(log);
-}
-
 void Warn(FILE* log, const std::string& path, const std::string& message) {
   LogLine(log, "warning: " + Printable(path) + ": " + message);
 }
@@ -568,51 +560,14 @@ void RunLegacySession(platform::Socket sock, const std::string& peer, const Serv
 }  // namespace
 
 Status RunLegacyServer(const ServeOptions& options, FILE* log) {
-  std::error_code ec;
-  // fs::is_directory follows symlinks: a symlink to a folder is fine as the root.
-  if (!std::filesystem::is_directory(std::filesystem::u8path(options.root), ec)) {
-    return Status::BadFolder(Printable(options.root) + ": not a folder");
-  }
-  platform::Socket listener;
-  TS_RETURN_IF_ERROR(platform::Listen(options.bind, options.port, &listener));
-  uint16_t port = 0;
-  TS_RETURN_IF_ERROR(platform::LocalPort(listener, &port));
-  LogLine(log, "serving " + Printable(options.root) + " on " +
-                   (options.bind.empty() ? std::string("*") : options.bind) + ":" +
-                   std::to_string(port));
-
-  // Detached session threads may outlive this function by a moment when the
-  // process is asked to stop, so what they share is owned jointly.
-  struct Shared {
-    ServeOptions options;
-    FILE* log;
-    std::atomic<int> active{0};
-  };
-  auto shared = std::make_shared<Shared>();
-  shared->options = options;
-  shared->log = log;
-  while (!platform::Interrupted()) {
-    platform::Socket sock;
-    std::string peer;
-    TS_RETURN_IF_ERROR(platform::Accept(listener, kPollSliceMs, &sock, &peer));
-    if (!sock.valid()) continue;
-    if (options.once) {
-      RunLegacySession(std::move(sock), peer, options, log);
-      return Status::Ok();
-    }
-    if (shared->active.load() >= options.max_sessions) {
-      // The old protocol has no way to say "busy": the client sees a
-      // connection closed before any command, and changes nothing.
-      LogLine(log, peer + " refused: too many sessions");
-      continue;
-    }
-    ++shared->active;
-    std::thread([shared](platform::Socket s, std::string p) {
-      RunLegacySession(std::move(s), p, shared->options, shared->log);
-      --shared->active;
-    }, std::move(sock), peer).detach();
-  }
-  return Status::Ok();
+  // The old protocol has no way to say "busy": a client past the limit sees
+  // a connection closed before any command, and changes nothing.
+  return AcceptLoop(
+      options, log,
+      [options, log](platform::Socket s, const std::string& peer) {
+        RunLegacySession(std::move(s), peer, options, log);
+      },
+      nullptr);
 }
 
 // ---------------------------------------------------------------------------
@@ -1050,11 +1005,7 @@ Status LegacyPullSession(platform::Socket* sock, const PullOptions& options,
 Status RunLegacyPull(const PullOptions& options, const LegacyPullOptions& legacy,
                      Reporter* reporter, PullStats* stats) {
   auto start = std::chrono::steady_clock::now();
-  ReceiverOptions ro;
-  ro.delete_extraneous = options.delete_extraneous;
-  ro.checksum = options.checksum;
-  ro.dry_run = options.dry_run;
-  Receiver rx(options.dir, ro, reporter, stats);
+  Receiver rx(options.dir, ReceiverOptionsFor(options), reporter, stats);
   Status s = rx.Open();
   if (s.ok()) {
     platform::Socket sock;

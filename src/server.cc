@@ -268,8 +268,6 @@ Status ServeSession(Connection* conn, const std::string& root, HashCache* cache,
   return conn->Finish();
 }
 
-namespace {
-
 std::mutex g_log_mutex;
 
 void LogLine(FILE* log, const std::string& line) {
@@ -277,6 +275,8 @@ void LogLine(FILE* log, const std::string& line) {
   std::fprintf(log, "treesync: %s\n", line.c_str());
   std::fflush(log);
 }
+
+namespace {
 
 // Waits (briefly) for the client to close, so our last frames are not lost
 // to a reset caused by unread input.
@@ -297,7 +297,7 @@ void Linger(Connection* conn) {
   }
 }
 
-void RunSession(platform::Socket sock, std::string peer, const ServeOptions& options,
+void RunSession(platform::Socket sock, const std::string& peer, const ServeOptions& options,
                 HashCache* cache, FILE* log) {
   auto start = std::chrono::steady_clock::now();
   Connection conn(std::move(sock), options.timeout_ms);
@@ -315,7 +315,7 @@ void RunSession(platform::Socket sock, std::string peer, const ServeOptions& opt
                    " bytes_in=" + std::to_string(conn.bytes_received()) + tail);
 }
 
-void RefuseSession(platform::Socket sock, std::string peer, FILE* log) {
+void RefuseSession(platform::Socket sock, const std::string& peer, FILE* log) {
   Connection conn(std::move(sock), 5000);
   Frame f;
   // Read the client's Hello first: closing with unread input would reset
@@ -329,9 +329,10 @@ void RefuseSession(platform::Socket sock, std::string peer, FILE* log) {
 
 }  // namespace
 
-Status RunServer(const ServeOptions& options, FILE* log) {
+Status AcceptLoop(const ServeOptions& options, FILE* log, SessionHandler session,
+                  SessionHandler refuse) {
   std::error_code ec;
-  // fs::status follows symlinks: a symlink to a folder is fine as the root.
+  // fs::is_directory follows symlinks: a symlink to a folder is fine as the root.
   if (!std::filesystem::is_directory(std::filesystem::u8path(options.root), ec)) {
     return Status::BadFolder(Printable(options.root) + ": not a folder");
   }
@@ -346,40 +347,53 @@ Status RunServer(const ServeOptions& options, FILE* log) {
   // Session threads are detached and may outlive this function by a moment
   // when the process is asked to stop, so what they share is owned jointly.
   struct Shared {
-    ServeOptions options;
-    FILE* log;
-    HashCache cache;
+    SessionHandler session, refuse;
     std::atomic<int> active{0};
     std::atomic<int> refusing{0};
   };
   auto shared = std::make_shared<Shared>();
-  shared->options = options;
-  shared->log = log;
+  shared->session = std::move(session);
+  shared->refuse = std::move(refuse);
   while (!platform::Interrupted()) {
     platform::Socket sock;
     std::string peer;
     TS_RETURN_IF_ERROR(platform::Accept(listener, 200, &sock, &peer));
     if (!sock.valid()) continue;
     if (options.once) {
-      RunSession(std::move(sock), peer, options, &shared->cache, log);
+      shared->session(std::move(sock), peer);
       return Status::Ok();
     }
     if (shared->active.load() >= options.max_sessions) {
-      if (shared->refusing.load() >= options.max_sessions) continue;  // a flood: just drop
+      // A flood of refusals gets no threads of its own: just closed.
+      if (!shared->refuse || shared->refusing.load() >= options.max_sessions) {
+        LogLine(log, peer + " refused: too many sessions");
+        continue;
+      }
       ++shared->refusing;
       std::thread([shared](platform::Socket s, std::string p) {
-        RefuseSession(std::move(s), std::move(p), shared->log);
+        shared->refuse(std::move(s), p);
         --shared->refusing;
       }, std::move(sock), peer).detach();
       continue;
     }
     ++shared->active;
     std::thread([shared](platform::Socket s, std::string p) {
-      RunSession(std::move(s), std::move(p), shared->options, &shared->cache, shared->log);
+      shared->session(std::move(s), p);
       --shared->active;
     }, std::move(sock), peer).detach();
   }
   return Status::Ok();
+}
+
+Status RunServer(const ServeOptions& options, FILE* log) {
+  // Shared by all sessions, and owned by them jointly for the same reason.
+  auto cache = std::make_shared<HashCache>();
+  return AcceptLoop(
+      options, log,
+      [options, cache, log](platform::Socket s, const std::string& peer) {
+        RunSession(std::move(s), peer, options, cache.get(), log);
+      },
+      [log](platform::Socket s, const std::string& peer) { RefuseSession(std::move(s), peer, log); });
 }
 
 }  // namespace treesync

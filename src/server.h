@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 
 #include "connection.h"
@@ -39,6 +40,18 @@ Status ServeSession(Connection* conn, const std::string& root, HashCache* cache,
 // or, with options.once, until the first session ends. Logs one line per
 // session to `log`. Fails with kBadFolder if root is not a folder.
 Status RunServer(const ServeOptions& options, FILE* log);
+
+// Runs a session over an accepted connection from peer ("addr:port").
+using SessionHandler = std::function<void(platform::Socket sock, const std::string& peer)>;
+// The listening half of any server: checks options.root is a folder, logs
+// "serving ROOT on ADDR:PORT", then runs `session` for each client in a
+// thread of its own (the first one only, inline, with options.once). Past
+// options.max_sessions at once, `refuse` runs instead, or the connection is
+// just closed if refuse is null. Returns OK when interrupted.
+Status AcceptLoop(const ServeOptions& options, FILE* log, SessionHandler session,
+                  SessionHandler refuse);
+// One line to the server log, whole even when sessions log at once.
+void LogLine(FILE* log, const std::string& line);
 
 }  // namespace treesync
 
