@@ -1,6 +1,8 @@
 // Connection: frames over a socket, driven by a poll loop that keeps reading
-// while it has output pending, so two peers that both write can never
-// deadlock on full TCP buffers.
+// while it has output pending, so two peers that both write can't deadlock
+// on full TCP buffers as long as each takes the frames it is sent. Input is
+// buffered up to kMaxInput meanwhile; a peer that floods us past that while
+// we can't write meets our timeout instead of unbounded memory.
 #ifndef TREESYNC_CONNECTION_H_
 #define TREESYNC_CONNECTION_H_
 
