@@ -133,8 +133,17 @@ Status Transfer(Connection* conn, Receiver* rx) {
       TS_RETURN_IF_ERROR(conn->Send(FrameType::kWantEnd, std::string()));
       want_end_sent = true;
     }
-    Frame f;
-    TS_RETURN_IF_ERROR(ReceiveFrom(conn, &f));
+    // File data is written straight from the receive buffer; the other
+    // frames are small and decoded from a copy.
+    FrameView v;
+    TS_RETURN_IF_ERROR(conn->ReceiveView(&v));
+    if (v.type == FrameType::kData) {
+      if (!in_file) return Status::Protocol("Data frame outside a file");
+      TS_RETURN_IF_ERROR(rx->FileData(v.data, v.size));
+      continue;
+    }
+    Frame f = v.ToFrame();
+    if (f.type == FrameType::kError) return ServerError(f);
     switch (f.type) {
       case FrameType::kBegin: {
         Begin b;
@@ -151,10 +160,6 @@ Status Transfer(Connection* conn, Receiver* rx) {
         in_file = true;
         break;
       }
-      case FrameType::kData:
-        if (!in_file) return Status::Protocol("Data frame outside a file");
-        TS_RETURN_IF_ERROR(rx->FileData(f.payload.data(), f.payload.size()));
-        break;
       case FrameType::kCopy: {
         if (!in_file || !asked.front().delta) return Status::Protocol("Copy frame outside a delta");
         uint32_t first = 0, count = 0;

@@ -96,10 +96,17 @@ Status Connection::Flush() {
 Status Connection::TryReceive(Frame* f, bool* got) { return in_.Next(f, got); }
 
 Status Connection::Receive(Frame* f) {
+  FrameView v;
+  TS_RETURN_IF_ERROR(ReceiveView(&v));
+  *f = v.ToFrame();
+  return Status::Ok();
+}
+
+Status Connection::ReceiveView(FrameView* f) {
   last_progress_ms_ = NowMs();
   for (;;) {
     bool got = false;
-    TS_RETURN_IF_ERROR(in_.Next(f, &got));
+    TS_RETURN_IF_ERROR(in_.NextView(f, &got));
     if (got) return Status::Ok();
     if (peer_closed_) {
       if (in_.buffered() > 0) return Status::Protocol("connection closed in the middle of a frame");

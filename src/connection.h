@@ -31,6 +31,9 @@ class Connection {
   // Blocks until a frame arrives (sending queued output meanwhile).
   // The peer closing the connection is a kSocket error.
   Status Receive(Frame* f);
+  // Receive without copying the payload; the view is valid until the next
+  // call on this connection.
+  Status ReceiveView(FrameView* f);
   // Takes a frame that has already arrived, without blocking.
   Status TryReceive(Frame* f, bool* got);
   // Tells the peer nothing more is coming, after flushing.

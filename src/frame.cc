@@ -72,6 +72,13 @@ void FrameReader::Feed(const void* data, size_t n) {
 }
 
 Status FrameReader::Next(Frame* f, bool* got) {
+  FrameView v;
+  TS_RETURN_IF_ERROR(NextView(&v, got));
+  if (*got) *f = v.ToFrame();
+  return Status::Ok();
+}
+
+Status FrameReader::NextView(FrameView* f, bool* got) {
   *got = false;
   if (buffered() < kFrameHeaderSize) return Status::Ok();
   const char* h = buf_.data() + start_;
@@ -86,7 +93,8 @@ Status FrameReader::Next(Frame* f, bool* got) {
   }
   if (buffered() < kFrameHeaderSize + len) return Status::Ok();
   f->type = static_cast<FrameType>(type);
-  f->payload.assign(h + kFrameHeaderSize, len);
+  f->data = h + kFrameHeaderSize;
+  f->size = len;
   start_ += kFrameHeaderSize + len;
   *got = true;
   return Status::Ok();

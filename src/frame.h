@@ -51,6 +51,15 @@ struct Frame {
   std::string payload;
 };
 
+// A frame read in place: payload points into the reader's buffer and stays
+// valid only until the reader is next fed. Spares a copy of file data.
+struct FrameView {
+  FrameType type = FrameType::kHello;
+  const char* data = nullptr;
+  size_t size = 0;
+  Frame ToFrame() const { return Frame{type, std::string(data, size)}; }
+};
+
 // Appends one encoded frame to *out. REQUIRES: n <= kMaxFramePayload.
 void AppendFrame(std::string* out, FrameType type, const void* payload, size_t n);
 inline void AppendFrame(std::string* out, FrameType type, const std::string& payload) {
@@ -70,6 +79,8 @@ class FrameReader {
   // Takes the next complete frame into *f and sets *got. *got stays false
   // when more bytes are needed. An error means the stream is broken.
   Status Next(Frame* f, bool* got);
+  // Next without copying the payload (see FrameView).
+  Status NextView(FrameView* f, bool* got);
   size_t buffered() const { return end_ - start_; }
 
  private:
