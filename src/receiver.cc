@@ -305,7 +305,9 @@ Status Receiver::BuildSignature(uint32_t index, Signature* signature) {
   TS_RETURN_IF_ERROR(platform::File::OpenRead(BasisFor(index), &file));
   platform::FileInfo info;
   TS_RETURN_IF_ERROR(file.Stat(&info));
-  SignatureBuilder builder(ChooseBlockSize(info.size));
+  uint32_t block_size = ChooseBlockSize(info.size);
+  if (block_size == 0) return Status::Io("basis too large for a delta");
+  SignatureBuilder builder(block_size);
   std::vector<char> buf(256 * 1024);
   for (;;) {
     size_t got = 0;

@@ -1,0 +1,104 @@
+// Delta transfer, rsync's way: the client describes the version it has (its
+// basis) as block signatures; the server finds those blocks at any offset in
+// the new version and sends Copy instructions for them and literal bytes for
+// the rest. Memory is bounded by the signature, never by the file.
+#ifndef TREESYNC_DELTA_H_
+#define TREESYNC_DELTA_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "status.h"
+
+namespace treesync {
+
+// A basis is cut into at most this many blocks, so a signature (12 bytes a
+// block) always fits in one frame.
+constexpr uint32_t kMaxBlocks = 65536;
+constexpr uint32_t kMinBlock = 2048;
+constexpr uint32_t kMaxBlockSize = 1 << 20;
+// Literal bytes go out in pieces of at most this size.
+constexpr size_t kMaxLiteral = 256 * 1024;
+
+struct BlockSignature {
+  uint32_t weak;    // rsync's rolling checksum of the block
+  uint64_t strong;  // low 64 bits of the block's XXH3-128
+};
+
+struct Signature {
+  uint32_t block_size = 0;
+  uint64_t basis_size = 0;
+  std::vector<BlockSignature> blocks;  // the last block may be short
+};
+
+// About sqrt(size), a multiple of 64, at least kMinBlock, and large enough
+// for at most kMaxBlocks blocks; 0 for a basis too large for that (over
+// kMaxBlocks * kMaxBlockSize, 64 GiB), which then travels whole.
+uint32_t ChooseBlockSize(uint64_t basis_size);
+
+// Builds a basis's signature from its bytes, fed in pieces of any size.
+class SignatureBuilder {
+ public:
+  explicit SignatureBuilder(uint32_t block_size);
+  void Update(const char* data, size_t n);
+  Signature Finish();
+
+ private:
+  Signature sig_;
+  std::string pending_;  // the block being filled
+};
+
+// u32 block_size, u64 basis_size, u32 count, then count x (u32 weak, u64
+// strong), little-endian.
+std::string EncodeSignature(const Signature& s);
+// Rejects (kProtocol) a block size of 0 or above kMaxBlockSize, more than
+// kMaxBlocks blocks, a count that doesn't fit basis_size, trailing bytes.
+Status DecodeSignature(const std::string& payload, Signature* s);
+
+// What the encoder emits, in file order.
+class DeltaSink {
+ public:
+  virtual ~DeltaSink() = default;
+  virtual Status Literal(const char* data, size_t n) = 0;  // n <= kMaxLiteral
+  virtual Status Copy(uint32_t first_block, uint32_t block_count) = 0;
+};
+
+// Streams the new version of a file against a basis signature. Memory:
+// O(signature + block_size + kMaxLiteral). Only whole blocks match; the
+// basis's short last block, if any, is never matched.
+class DeltaEncoder {
+ public:
+  explicit DeltaEncoder(const Signature& sig);
+  Status Update(const char* data, size_t n, DeltaSink* sink);
+  Status Finish(DeltaSink* sink);
+
+ private:
+  bool Match(uint32_t weak, const char* block, uint32_t* index) const;
+  Status EmitCopy(uint32_t index, DeltaSink* sink);
+  Status FlushCopy(DeltaSink* sink);
+  Status FlushLiteral(DeltaSink* sink);
+
+  const Signature& sig_;
+  uint32_t block_size_;
+  uint32_t whole_blocks_;                  // blocks of full size
+  std::vector<uint32_t> order_;            // whole blocks sorted by weak
+  std::vector<int32_t> tag_;               // 16-bit tag -> first in order_
+  std::string window_;                     // unmatched input, >= the window
+  size_t pos_ = 0;                         // window start in window_
+  uint32_t a_ = 0, b_ = 0;                 // rolling sums of the window
+  bool rolling_ = false;
+  std::string literal_;
+  bool copy_open_ = false;
+  uint32_t copy_first_ = 0, copy_count_ = 0;
+};
+
+// The byte range a Copy(first_block, count) refers to, checked against the
+// basis (kProtocol when it lies outside).
+Status CopyRange(uint32_t block_size, uint64_t basis_size, uint32_t first_block,
+                 uint32_t block_count, uint64_t* offset, uint64_t* length);
+
+}  // namespace treesync
+
+#endif  // TREESYNC_DELTA_H_

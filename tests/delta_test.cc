@@ -1,0 +1,202 @@
+#include "delta.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+namespace treesync {
+namespace {
+
+// Rebuilds the new file in memory from the basis and the encoder's output.
+class Rebuild : public DeltaSink {
+ public:
+  Rebuild(const std::string& basis, const Signature& sig) : basis_(basis), sig_(sig) {}
+  Status Literal(const char* data, size_t n) override {
+    if (n == 0 || n > kMaxLiteral) return Status::Protocol("literal of " + std::to_string(n));
+    out += std::string(data, n);
+    literal_bytes += n;
+    return Status::Ok();
+  }
+  Status Copy(uint32_t first, uint32_t count) override {
+    uint64_t offset, length;
+    TS_RETURN_IF_ERROR(CopyRange(sig_.block_size, sig_.basis_size, first, count, &offset, &length));
+    out.append(basis_, offset, length);
+    copied_blocks += count;
+    return Status::Ok();
+  }
+  std::string out;
+  size_t literal_bytes = 0;
+  size_t copied_blocks = 0;
+
+ private:
+  const std::string& basis_;
+  const Signature& sig_;
+};
+
+std::string Random(std::mt19937* rng, size_t n) {
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>((*rng)());
+  return s;
+}
+
+// Signs the basis and encodes `next`, both fed in random pieces, and
+// returns what a receiver rebuilds.
+Rebuild RoundTrip(const std::string& basis, const std::string& next, std::mt19937* rng,
+                  Signature* sig_out) {
+  SignatureBuilder builder(ChooseBlockSize(basis.size()));
+  for (size_t p = 0; p < basis.size();) {
+    size_t n = std::min<size_t>(basis.size() - p, 1 + (*rng)() % 70000);
+    builder.Update(basis.data() + p, n);
+    p += n;
+  }
+  Signature sent = builder.Finish();
+  EXPECT_TRUE(DecodeSignature(EncodeSignature(sent), sig_out).ok());
+  DeltaEncoder encoder(*sig_out);
+  Rebuild r(basis, *sig_out);
+  for (size_t p = 0; p < next.size();) {
+    size_t n = std::min<size_t>(next.size() - p, 1 + (*rng)() % 300000);
+    EXPECT_TRUE(encoder.Update(next.data() + p, n, &r).ok());
+    p += n;
+  }
+  EXPECT_TRUE(encoder.Finish(&r).ok());
+  return r;
+}
+
+class DeltaCase : public ::testing::Test {
+ protected:
+  std::mt19937 rng{12345};
+  Signature sig;
+  std::string basis = Random(&rng, 1000000);
+};
+
+TEST_F(DeltaCase, IdenticalFilesAreAllCopies) {
+  Rebuild r = RoundTrip(basis, basis, &rng, &sig);
+  EXPECT_EQ(r.out, basis);
+  // Only the short last block travels as data.
+  EXPECT_LT(r.literal_bytes, sig.block_size);
+}
+
+TEST_F(DeltaCase, EditInsideABlockSendsAboutOneBlock) {
+  std::string next = basis;
+  next[500000] ^= 0x40;
+  Rebuild r = RoundTrip(basis, next, &rng, &sig);
+  EXPECT_EQ(r.out, next);
+  EXPECT_LE(r.literal_bytes, 3 * sig.block_size);
+}
+
+TEST_F(DeltaCase, EditsAcrossBlockBoundaries) {
+  std::string next = basis;
+  uint32_t bs = ChooseBlockSize(basis.size());
+  for (uint32_t k : {1u, 7u, 100u}) {
+    for (int d = -3; d < 3; ++d) next[k * bs + d] ^= 1;
+  }
+  Rebuild r = RoundTrip(basis, next, &rng, &sig);
+  EXPECT_EQ(r.out, next);
+}
+
+TEST_F(DeltaCase, InsertionShiftsEverythingYetMostIsCopied) {
+  std::string next = basis.substr(0, 333333) + "inserted bytes" + basis.substr(333333);
+  Rebuild r = RoundTrip(basis, next, &rng, &sig);
+  EXPECT_EQ(r.out, next);
+  EXPECT_LT(r.literal_bytes, 4 * sig.block_size);
+}
+
+TEST_F(DeltaCase, ShiftByOneByteAtTheFront) {
+  std::string next = "x" + basis;
+  Rebuild r = RoundTrip(basis, next, &rng, &sig);
+  EXPECT_EQ(r.out, next);
+  EXPECT_LT(r.literal_bytes, 2 * sig.block_size);
+}
+
+TEST_F(DeltaCase, Deletion) {
+  std::string next = basis.substr(0, 400000) + basis.substr(412345);
+  Rebuild r = RoundTrip(basis, next, &rng, &sig);
+  EXPECT_EQ(r.out, next);
+}
+
+TEST_F(DeltaCase, TruncationAndGrowth) {
+  std::string shorter = basis.substr(0, 123457);
+  EXPECT_EQ(RoundTrip(basis, shorter, &rng, &sig).out, shorter);
+  std::string longer = basis + Random(&rng, 77777);
+  EXPECT_EQ(RoundTrip(basis, longer, &rng, &sig).out, longer);
+}
+
+TEST_F(DeltaCase, BasisLargerThanTheNewFile) {
+  std::string next = basis.substr(600000, 1000);
+  EXPECT_EQ(RoundTrip(basis, next, &rng, &sig).out, next);
+}
+
+TEST_F(DeltaCase, EmptyBasisSendsEverythingAsLiterals) {
+  std::string next = basis.substr(0, 700000);
+  Rebuild r = RoundTrip(std::string(), next, &rng, &sig);
+  EXPECT_EQ(r.out, next);
+  EXPECT_EQ(r.copied_blocks, 0u);
+}
+
+TEST_F(DeltaCase, EmptyNewFile) {
+  Rebuild r = RoundTrip(basis, std::string(), &rng, &sig);
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST_F(DeltaCase, RenamedFileIsRebuiltFromItsOldContent) {
+  // A rename on the server: the new name's content is exactly a local file.
+  Rebuild r = RoundTrip(basis, basis, &rng, &sig);
+  EXPECT_EQ(r.copied_blocks, basis.size() / sig.block_size);
+}
+
+TEST_F(DeltaCase, RandomEditsKeepTheResultExact) {
+  for (int round = 0; round < 20; ++round) {
+    std::string next = basis;
+    for (int e = 0; e < 5; ++e) {
+      size_t at = rng() % next.size();
+      switch (rng() % 3) {
+        case 0: next[at] = static_cast<char>(rng()); break;
+        case 1: next.insert(at, Random(&rng, 1 + rng() % 5000)); break;
+        case 2: next.erase(at, 1 + rng() % 5000); break;
+      }
+    }
+    ASSERT_EQ(RoundTrip(basis, next, &rng, &sig).out, next) << "round " << round;
+  }
+}
+
+TEST(Delta, BlockSizeGrowsWithTheBasisAndBoundsTheBlockCount) {
+  EXPECT_EQ(ChooseBlockSize(0), kMinBlock);
+  EXPECT_EQ(ChooseBlockSize(1 << 20), kMinBlock);
+  uint32_t big = ChooseBlockSize(uint64_t(256) << 20);
+  EXPECT_GE(big, 16000u);
+  EXPECT_EQ(big % 64, 0u);
+  uint64_t large = uint64_t(60) << 30;
+  EXPECT_LE((large + ChooseBlockSize(large) - 1) / ChooseBlockSize(large), kMaxBlocks);
+  EXPECT_EQ(ChooseBlockSize(uint64_t(1) << 40), 0u);  // too large: sent whole
+}
+
+TEST(Delta, DecodeSignatureRejectsHostileInput) {
+  Signature s;
+  EXPECT_FALSE(DecodeSignature("", &s).ok());
+  Signature bad;
+  bad.block_size = 0;
+  bad.basis_size = 10;
+  EXPECT_FALSE(DecodeSignature(EncodeSignature(bad), &s).ok());
+  bad.block_size = kMaxBlockSize + 64;
+  EXPECT_FALSE(DecodeSignature(EncodeSignature(bad), &s).ok());
+  Signature wrong_count;
+  wrong_count.block_size = 2048;
+  wrong_count.basis_size = 10000;  // 5 blocks, but none listed
+  EXPECT_FALSE(DecodeSignature(EncodeSignature(wrong_count), &s).ok());
+  std::string trailing = EncodeSignature(Signature{2048, 0, {}}) + "x";
+  EXPECT_FALSE(DecodeSignature(trailing, &s).ok());
+}
+
+TEST(Delta, CopyRangeRejectsBlocksOutsideTheBasis) {
+  uint64_t offset, length;
+  ASSERT_TRUE(CopyRange(2048, 5000, 2, 1, &offset, &length).ok());
+  EXPECT_EQ(offset, 4096u);
+  EXPECT_EQ(length, 904u);  // the short last block
+  EXPECT_FALSE(CopyRange(2048, 5000, 3, 1, &offset, &length).ok());
+  EXPECT_FALSE(CopyRange(2048, 5000, 1, 0, &offset, &length).ok());
+  EXPECT_FALSE(CopyRange(2048, 5000, 0xFFFFFFFFu, 2, &offset, &length).ok());
+}
+
+}  // namespace
+}  // namespace treesync
