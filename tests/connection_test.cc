@@ -1,0 +1,249 @@
+#include "connection.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net.h"
+
+namespace treesync {
+namespace {
+
+// A connected pair: a is wrapped in a Connection by each test, b too or
+// used raw as the peer.
+struct Pair {
+  platform::Socket a, b;
+};
+
+Pair MakePair() {
+  EXPECT_TRUE(platform::NetInit().ok());
+  Pair p;
+  Status s = platform::SocketPair(&p.a, &p.b);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return p;
+}
+
+// Writes all of data to a raw socket (the peer side of a test).
+void WriteAll(platform::Socket* s, const std::string& data) {
+  size_t pos = 0;
+  while (pos < data.size()) {
+    platform::Readiness r;
+    ASSERT_TRUE(platform::Poll(*s, false, true, 1000, &r).ok());
+    size_t wrote = 0;
+    ASSERT_TRUE(s->Write(data.data() + pos, data.size() - pos, &wrote).ok());
+    pos += wrote;
+  }
+}
+
+std::string Pattern(size_t n, unsigned seed) {
+  std::string s(n, '\0');
+  uint32_t x = seed * 2654435761u + 1;
+  for (size_t i = 0; i < n; ++i) {
+    x = x * 1664525u + 1013904223u;
+    s[i] = static_cast<char>(x >> 24);
+  }
+  return s;
+}
+
+TEST(Connection, FramesSentOneWayArriveInOrder) {
+  Pair p = MakePair();
+  Connection a(std::move(p.a), 5000);
+  Connection b(std::move(p.b), 5000);
+  const std::string big = Pattern(3 * kDataChunk + 17, 1);  // more than a socket buffer
+  Status sent;
+  std::thread sender([&] {
+    sent = a.Send(FrameType::kHello, std::string("hi"));
+    if (sent.ok()) sent = a.Send(FrameType::kData, big);
+    if (sent.ok()) sent = a.Send(FrameType::kWantEnd, nullptr, 0);
+    if (sent.ok()) sent = a.Flush();
+  });
+  Frame f1, f2, f3;
+  Status s1 = b.Receive(&f1);
+  Status s2 = s1.ok() ? b.Receive(&f2) : s1;
+  Status s3 = s2.ok() ? b.Receive(&f3) : s2;
+  sender.join();
+  ASSERT_TRUE(sent.ok()) << sent.message();
+  ASSERT_TRUE(s3.ok()) << s3.message();
+  EXPECT_EQ(a.pending_output(), 0u);
+  EXPECT_EQ(f1.type, FrameType::kHello);
+  EXPECT_EQ(f1.payload, "hi");
+  EXPECT_EQ(f2.type, FrameType::kData);
+  EXPECT_EQ(f2.payload, big);
+  EXPECT_EQ(f3.type, FrameType::kWantEnd);
+  EXPECT_TRUE(f3.payload.empty());
+  EXPECT_EQ(a.bytes_sent(), b.bytes_received());
+  EXPECT_EQ(a.bytes_sent(), 3 * kFrameHeaderSize + 2 + big.size());
+}
+
+TEST(Connection, TryReceiveDoesNotBlock) {
+  Pair p = MakePair();
+  Connection b(std::move(p.b), 5000);
+  Frame f;
+  bool got = true;
+  ASSERT_TRUE(b.TryReceive(&f, &got).ok());
+  EXPECT_FALSE(got);
+}
+
+// Each side queues 8 MiB before reading anything, then reads the other's
+// 8 MiB. Without reading while writing, both would stall on full buffers.
+constexpr size_t kPiece = kDataChunk;
+
+// Both sides queue `total` bytes of Data frames before reading anything,
+// then flush and read the other's. Without reading while writing, both
+// would stall on full socket buffers.
+void ExpectBothWaysWithoutDeadlock(size_t total) {
+  Pair p = MakePair();
+  // A generous timeout: a deadlock shows up as kTimeout instead of a hang.
+  Connection a(std::move(p.a), 5000);
+  Connection b(std::move(p.b), 5000);
+  auto run = [total](Connection* c, unsigned seed, Status* result, size_t* received) {
+    *received = 0;
+    const std::string piece = Pattern(kPiece, seed);
+    for (size_t sent = 0; sent < total; sent += kPiece) {
+      Status s = c->Send(FrameType::kData, piece);
+      if (!s.ok()) {
+        *result = s.Prefixed("send");
+        return;
+      }
+    }
+    Status s = c->Send(FrameType::kDone, nullptr, 0);
+    if (s.ok()) s = c->Flush();
+    if (!s.ok()) {
+      *result = s.Prefixed("flush");
+      return;
+    }
+    const std::string want = Pattern(kPiece, seed ^ 1);
+    for (;;) {
+      Frame f;
+      s = c->Receive(&f);
+      if (!s.ok()) {
+        *result = s.Prefixed("receive");
+        return;
+      }
+      if (f.type == FrameType::kDone) break;
+      if (f.type != FrameType::kData || f.payload != want) {
+        *result = Status::Protocol("unexpected frame");
+        return;
+      }
+      *received += f.payload.size();
+    }
+    *result = Status::Ok();
+  };
+  Status sa, sb;
+  size_t ra = 0, rb = 0;
+  std::thread ta(run, &a, 2u, &sa, &ra);
+  std::thread tb(run, &b, 3u, &sb, &rb);
+  ta.join();
+  tb.join();
+  EXPECT_TRUE(sa.ok()) << sa.message();
+  EXPECT_TRUE(sb.ok()) << sb.message();
+  EXPECT_EQ(ra, total);
+  EXPECT_EQ(rb, total);
+}
+
+TEST(Connection, BothSidesSending2MiBAtOnceDoNotDeadlock) {
+  ExpectBothWaysWithoutDeadlock(2u << 20);
+}
+
+// Past kMaxInput of untaken input while its own output is stuck, a side
+// stops reading (bounded memory) and the pair ends in the timeout, never a
+// hang: connection.h promises no deadlock only to peers that take frames.
+TEST(Connection, PeersThatNeverTakeFramesTimeOutInsteadOfGrowing) {
+  Pair p = MakePair();
+  Connection a(std::move(p.a), 500);
+  Connection b(std::move(p.b), 500);
+  const std::string piece(256 * 1024, 'x');
+  auto flood = [&piece](Connection* c, Status* result) {
+    for (int i = 0; i < 64 && result->ok(); ++i) *result = c->Send(FrameType::kData, piece);
+    if (result->ok()) *result = c->Flush();
+  };
+  Status sa, sb;
+  std::thread ta(flood, &a, &sa);
+  std::thread tb(flood, &b, &sb);
+  ta.join();
+  tb.join();
+  EXPECT_EQ(sa.kind(), ErrorKind::kTimeout) << sa.message();
+  EXPECT_EQ(sb.kind(), ErrorKind::kTimeout) << sb.message();
+}
+
+TEST(Connection, PeerClosingIsASocketError) {
+  Pair p = MakePair();
+  Connection a(std::move(p.a), 5000);
+  p.b.Close();
+  Frame f;
+  Status s = a.Receive(&f);
+  EXPECT_EQ(s.kind(), ErrorKind::kSocket) << s.message();
+}
+
+TEST(Connection, PeerClosingAfterCompleteFramesDeliversThemFirst) {
+  Pair p = MakePair();
+  Connection a(std::move(p.a), 5000);
+  {
+    Connection b(std::move(p.b), 5000);
+    ASSERT_TRUE(b.Send(FrameType::kSync, std::string("s")).ok());
+    ASSERT_TRUE(b.Finish().ok());
+  }
+  Frame f;
+  ASSERT_TRUE(a.Receive(&f).ok());
+  EXPECT_EQ(f.type, FrameType::kSync);
+  EXPECT_EQ(a.Receive(&f).kind(), ErrorKind::kSocket);
+}
+
+TEST(Connection, PeerClosingMidFrameIsAProtocolError) {
+  Pair p = MakePair();
+  Connection a(std::move(p.a), 5000);
+  std::string wire;
+  AppendFrame(&wire, FrameType::kData, std::string(100, 'd'));
+  WriteAll(&p.b, wire.substr(0, 50));
+  p.b.Close();
+  Frame f;
+  Status s = a.Receive(&f);
+  EXPECT_EQ(s.kind(), ErrorKind::kProtocol) << s.message();
+}
+
+TEST(Connection, PeerClosingMidHeaderIsAProtocolError) {
+  Pair p = MakePair();
+  Connection a(std::move(p.a), 5000);
+  WriteAll(&p.b, std::string("\x31\x10", 2));
+  p.b.Close();
+  Frame f;
+  EXPECT_EQ(a.Receive(&f).kind(), ErrorKind::kProtocol);
+}
+
+TEST(Connection, OversizedFrameFromPeerIsAProtocolError) {
+  Pair p = MakePair();
+  Connection a(std::move(p.a), 5000);
+  WriteAll(&p.b, std::string("\x31\xff\xff\xff\x7f", 5));  // and nothing more
+  Frame f;
+  EXPECT_EQ(a.Receive(&f).kind(), ErrorKind::kProtocol);
+}
+
+TEST(Connection, SilentPeerTimesOut) {
+  Pair p = MakePair();
+  Connection a(std::move(p.a), 300);
+  auto start = std::chrono::steady_clock::now();
+  Frame f;
+  Status s = a.Receive(&f);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - start)
+                .count();
+  EXPECT_EQ(s.kind(), ErrorKind::kTimeout) << s.message();
+  EXPECT_GE(ms, 250);
+  EXPECT_LT(ms, 3000);
+}
+
+TEST(Connection, PeerThatNeverReadsTimesOutTheWriter) {
+  Pair p = MakePair();  // p.b stays open and never reads
+  Connection a(std::move(p.a), 300);
+  Status s;
+  std::string piece(kDataChunk, 'x');
+  for (int i = 0; i < 64 && s.ok(); ++i) s = a.Send(FrameType::kData, piece);
+  if (s.ok()) s = a.Flush();
+  EXPECT_EQ(s.kind(), ErrorKind::kTimeout) << s.message();
+}
+
+}  // namespace
+}  // namespace treesync

@@ -1,0 +1,392 @@
+#include "protocol.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "manifest.h"
+#include "path.h"
+#include "test_util.h"
+
+namespace treesync {
+namespace {
+
+Frame F(FrameType type, std::string payload) {
+  Frame f;
+  f.type = type;
+  f.payload = std::move(payload);
+  return f;
+}
+
+// ---------------------------------------------------------------- Hello
+
+TEST(Protocol, HelloRoundTrips) {
+  Hello h;
+  h.flags = kHelloWantHashes | 0x80000000u;
+  Hello got;
+  ASSERT_TRUE(DecodeHello(F(FrameType::kHello, EncodeHello(h)), &got).ok());
+  EXPECT_EQ(got.version, kProtocolVersion);
+  EXPECT_EQ(got.flags, h.flags);
+}
+
+TEST(Protocol, HelloStartsWithTheMagic) {
+  std::string p = EncodeHello(Hello());
+  ASSERT_GE(p.size(), sizeof kMagic);
+  EXPECT_EQ(p.compare(0, sizeof kMagic, "TREESYNC"), 0);
+}
+
+TEST(Protocol, HelloOfAnotherVersionDecodesWithThatVersion) {
+  Hello h;
+  h.version = kProtocolVersion + 1;
+  Hello got;
+  ASSERT_TRUE(DecodeHello(F(FrameType::kHello, EncodeHello(h)), &got).ok());
+  EXPECT_EQ(got.version, kProtocolVersion + 1);
+}
+
+TEST(Protocol, HelloWithBadMagicIsProtocolError) {
+  std::string p = EncodeHello(Hello());
+  p[0] = 'X';
+  Hello got;
+  EXPECT_EQ(DecodeHello(F(FrameType::kHello, p), &got).kind(), ErrorKind::kProtocol);
+  // An old CMB client's first bytes are not a Hello either.
+  EXPECT_EQ(DecodeHello(F(FrameType::kHello, "CMB_BEGINSync"), &got).kind(),
+            ErrorKind::kProtocol);
+  EXPECT_EQ(DecodeHello(F(FrameType::kHello, ""), &got).kind(), ErrorKind::kProtocol);
+}
+
+TEST(Protocol, HelloTruncatedOrWithTrailingBytesIsProtocolError) {
+  std::string p = EncodeHello(Hello());
+  Hello got;
+  EXPECT_EQ(DecodeHello(F(FrameType::kHello, p.substr(0, p.size() - 1)), &got).kind(),
+            ErrorKind::kProtocol);
+  EXPECT_EQ(DecodeHello(F(FrameType::kHello, p + "x"), &got).kind(), ErrorKind::kProtocol);
+}
+
+TEST(Protocol, HelloOfTheWrongFrameTypeIsProtocolError) {
+  Hello got;
+  EXPECT_EQ(DecodeHello(F(FrameType::kSync, EncodeHello(Hello())), &got).kind(),
+            ErrorKind::kProtocol);
+}
+
+// ---------------------------------------------------------------- Error
+
+TEST(Protocol, ErrorRoundTripsEveryKindAPeerMaySend) {
+  for (ErrorKind k : {ErrorKind::kVersion, ErrorKind::kBadFolder, ErrorKind::kRefused,
+                      ErrorKind::kSocket, ErrorKind::kIo, ErrorKind::kProtocol,
+                      ErrorKind::kTimeout}) {
+    ErrorMessage e;
+    ASSERT_TRUE(DecodeError(F(FrameType::kError, EncodeError(k, "why")), &e).ok());
+    EXPECT_EQ(e.kind, k) << ExitCode(k);
+    EXPECT_EQ(e.message, "why");
+  }
+}
+
+TEST(Protocol, ErrorWithUnknownCodeIsAProtocolKind) {
+  for (uint8_t code : {0, 1, 4, 99, 255}) {
+    PayloadWriter w;
+    w.U8(code);
+    w.Bytes("m");
+    ErrorMessage e;
+    e.kind = ErrorKind::kOk;
+    ASSERT_TRUE(DecodeError(F(FrameType::kError, w.Take()), &e).ok());
+    EXPECT_EQ(e.kind, ErrorKind::kProtocol) << int(code);
+  }
+}
+
+TEST(Protocol, ErrorMessageIsBoundedAndEscaped) {
+  ErrorMessage e;
+  std::string long_message(kMaxMessageBytes + 100, 'm');
+  ASSERT_TRUE(DecodeError(F(FrameType::kError, EncodeError(ErrorKind::kIo, long_message)), &e).ok());
+  EXPECT_EQ(e.message.size(), kMaxMessageBytes);
+  ASSERT_TRUE(
+      DecodeError(F(FrameType::kError, EncodeError(ErrorKind::kIo, "bad\x1b[2Jname")), &e).ok());
+  EXPECT_EQ(e.message.find('\x1b'), std::string::npos);
+  // A peer announcing a longer message than the limit is refused.
+  PayloadWriter w;
+  w.U8(11);
+  w.Bytes(long_message);
+  EXPECT_EQ(DecodeError(F(FrameType::kError, w.Take()), &e).kind(), ErrorKind::kProtocol);
+}
+
+TEST(Protocol, ErrorTruncatedIsProtocolError) {
+  ErrorMessage e;
+  std::string p = EncodeError(ErrorKind::kIo, "message");
+  EXPECT_EQ(DecodeError(F(FrameType::kError, p.substr(0, p.size() - 2)), &e).kind(),
+            ErrorKind::kProtocol);
+  EXPECT_EQ(DecodeError(F(FrameType::kError, ""), &e).kind(), ErrorKind::kProtocol);
+}
+
+// -------------------------------------------------------------- Warning
+
+TEST(Protocol, WarningRoundTrips) {
+  std::string path, message;
+  ASSERT_TRUE(DecodeWarning(F(FrameType::kWarning, EncodeWarning("a/b", "unreadable")), &path,
+                            &message)
+                  .ok());
+  EXPECT_EQ(path, "a/b");
+  EXPECT_EQ(message, "unreadable");
+}
+
+TEST(Protocol, WarningMessageIsEscapedAndPathBounded) {
+  std::string path, message;
+  ASSERT_TRUE(DecodeWarning(F(FrameType::kWarning, EncodeWarning("p", "x\x1b]0;owned\x07")),
+                            &path, &message)
+                  .ok());
+  EXPECT_EQ(message.find('\x1b'), std::string::npos);
+  EXPECT_EQ(message.find('\x07'), std::string::npos);
+  std::string long_path(kMaxPathBytes + 1, 'p');
+  EXPECT_EQ(DecodeWarning(F(FrameType::kWarning, EncodeWarning(long_path, "m")), &path, &message)
+                .kind(),
+            ErrorKind::kProtocol);
+  std::string p = EncodeWarning("p", "m");
+  EXPECT_EQ(DecodeWarning(F(FrameType::kWarning, p + "z"), &path, &message).kind(),
+            ErrorKind::kProtocol);
+}
+
+// ------------------------------------------------------------ Sync, ListEnd
+
+TEST(Protocol, SyncRoundTrips) {
+  SyncStart s;
+  s.mode = 0755;
+  s.mtime_ns = -1234567890;  // before 1970
+  SyncStart got;
+  ASSERT_TRUE(DecodeSync(F(FrameType::kSync, EncodeSync(s)), &got).ok());
+  EXPECT_EQ(got.mode, 0755u);
+  EXPECT_EQ(got.mtime_ns, -1234567890);
+}
+
+TEST(Protocol, ListEndRoundTrips) {
+  for (bool complete : {true, false}) {
+    ListEnd l;
+    l.count = 123456;
+    l.complete = complete;
+    ListEnd got;
+    got.complete = !complete;
+    ASSERT_TRUE(DecodeListEnd(F(FrameType::kListEnd, EncodeListEnd(l)), &got).ok());
+    EXPECT_EQ(got.count, 123456u);
+    EXPECT_EQ(got.complete, complete);
+  }
+}
+
+TEST(Protocol, ListEndWithBadFlagIsProtocolError) {
+  PayloadWriter w;
+  w.U32(1);
+  w.U8(2);
+  ListEnd got;
+  EXPECT_EQ(DecodeListEnd(F(FrameType::kListEnd, w.Take()), &got).kind(), ErrorKind::kProtocol);
+  std::string p = EncodeListEnd(ListEnd());
+  EXPECT_EQ(DecodeListEnd(F(FrameType::kListEnd, p.substr(0, 4)), &got).kind(),
+            ErrorKind::kProtocol);
+  EXPECT_EQ(DecodeListEnd(F(FrameType::kListEnd, p + "x"), &got).kind(), ErrorKind::kProtocol);
+}
+
+// ---------------------------------------------------------------- Wants
+
+TEST(Protocol, WantsRoundTrip) {
+  std::vector<Want> wants = {{0, 0}, {7, 1ull << 40}, {0xffffffffu, 12345}};
+  std::string p = EncodeWants(wants.data(), wants.size());
+  EXPECT_EQ(p.size(), 12 * wants.size());
+  std::vector<Want> got;
+  ASSERT_TRUE(DecodeWants(F(FrameType::kWant, p), &got).ok());
+  ASSERT_EQ(got.size(), wants.size());
+  for (size_t i = 0; i < wants.size(); ++i) {
+    EXPECT_EQ(got[i].index, wants[i].index);
+    EXPECT_EQ(got[i].offset, wants[i].offset);
+  }
+}
+
+TEST(Protocol, WantsOfTheMaximumCountDecode) {
+  std::vector<Want> wants(kMaxWantsPerFrame);
+  for (size_t i = 0; i < wants.size(); ++i) wants[i].index = static_cast<uint32_t>(i);
+  std::vector<Want> got;
+  ASSERT_TRUE(
+      DecodeWants(F(FrameType::kWant, EncodeWants(wants.data(), wants.size())), &got).ok());
+  EXPECT_EQ(got.size(), kMaxWantsPerFrame);
+}
+
+TEST(Protocol, WantsEmptyIsProtocolError) {
+  std::vector<Want> got;
+  EXPECT_EQ(DecodeWants(F(FrameType::kWant, ""), &got).kind(), ErrorKind::kProtocol);
+}
+
+TEST(Protocol, WantsNotAMultipleOf12IsProtocolError) {
+  Want w;
+  std::string p = EncodeWants(&w, 1);
+  std::vector<Want> got;
+  EXPECT_EQ(DecodeWants(F(FrameType::kWant, p + "x"), &got).kind(), ErrorKind::kProtocol);
+  EXPECT_EQ(DecodeWants(F(FrameType::kWant, p.substr(0, 11)), &got).kind(), ErrorKind::kProtocol);
+}
+
+TEST(Protocol, WantsTooManyIsProtocolError) {
+  std::vector<Want> wants(kMaxWantsPerFrame + 1);
+  std::vector<Want> got;
+  EXPECT_EQ(DecodeWants(F(FrameType::kWant, EncodeWants(wants.data(), wants.size())), &got).kind(),
+            ErrorKind::kProtocol);
+}
+
+// ----------------------------------------------------- Begin, End, Copy
+
+TEST(Protocol, BeginRoundTrips) {
+  Begin b;
+  b.index = 42;
+  b.offset = (1ull << 33) + 5;
+  Begin got;
+  ASSERT_TRUE(DecodeBegin(F(FrameType::kBegin, EncodeBegin(b)), &got).ok());
+  EXPECT_EQ(got.index, 42u);
+  EXPECT_EQ(got.offset, b.offset);
+  std::string p = EncodeBegin(b);
+  EXPECT_EQ(DecodeBegin(F(FrameType::kBegin, p.substr(0, 11)), &got).kind(),
+            ErrorKind::kProtocol);
+  EXPECT_EQ(DecodeBegin(F(FrameType::kBegin, p + "x"), &got).kind(), ErrorKind::kProtocol);
+}
+
+TEST(Protocol, EndRoundTrips) {
+  End e;
+  e.size = 1ull << 35;
+  e.mtime_ns = 1700000000123456789;
+  e.mode = 0100755;  // file type bits from a sloppy peer are dropped
+  e.hash = Xxh3_128("abc", 3);
+  End got;
+  ASSERT_TRUE(DecodeEnd(F(FrameType::kEnd, EncodeEnd(e)), &got).ok());
+  EXPECT_EQ(got.size, e.size);
+  EXPECT_EQ(got.mtime_ns, e.mtime_ns);
+  EXPECT_EQ(got.mode, 0755u);
+  EXPECT_EQ(got.hash, e.hash);
+  std::string p = EncodeEnd(e);
+  EXPECT_EQ(DecodeEnd(F(FrameType::kEnd, p.substr(0, p.size() - 1)), &got).kind(),
+            ErrorKind::kProtocol);
+  EXPECT_EQ(DecodeEnd(F(FrameType::kEnd, p + "x"), &got).kind(), ErrorKind::kProtocol);
+}
+
+TEST(Protocol, CopyRoundTrips) {
+  uint32_t first = 0, count = 0;
+  ASSERT_TRUE(DecodeCopy(F(FrameType::kCopy, EncodeCopy(17, 300)), &first, &count).ok());
+  EXPECT_EQ(first, 17u);
+  EXPECT_EQ(count, 300u);
+  EXPECT_EQ(DecodeCopy(F(FrameType::kCopy, "1234567"), &first, &count).kind(),
+            ErrorKind::kProtocol);
+}
+
+TEST(Protocol, FileErrorRoundTrips) {
+  uint32_t index = 0;
+  std::string message;
+  ASSERT_TRUE(DecodeFileError(F(FrameType::kFileError, EncodeFileError(9, "gone")), &index,
+                              &message)
+                  .ok());
+  EXPECT_EQ(index, 9u);
+  EXPECT_EQ(message, "gone");
+  ASSERT_TRUE(DecodeFileError(F(FrameType::kFileError, EncodeFileError(9, "a\nb")), &index,
+                              &message)
+                  .ok());
+  EXPECT_EQ(message.find('\n'), std::string::npos);
+  EXPECT_EQ(DecodeFileError(F(FrameType::kFileError, "\x01\x00"), &index, &message).kind(),
+            ErrorKind::kProtocol);
+}
+
+TEST(Protocol, FrameNameNamesTheType) {
+  EXPECT_EQ(FrameName(F(FrameType::kListEnd, "")), "ListEnd");
+}
+
+// ---------------------------------------------------------------- Entries
+
+Frame EntryFrame(const Entry& e) { return F(EntryFrameType(e.type), EncodeEntry(e)); }
+
+// An entry frame with an arbitrary path, which EncodeEntry would not check.
+Frame RawEntryFrame(FrameType type, const std::string& path, const std::string& target = "t") {
+  PayloadWriter w;
+  w.Bytes(path);
+  w.U32(0644);
+  w.I64(0);
+  if (type == FrameType::kFile) w.U64(1);
+  if (type == FrameType::kSymlink) w.Bytes(target);
+  return F(type, w.Take());
+}
+
+TEST(Protocol, EntriesRoundTrip) {
+  Entry folder = test::FolderEntry("a dir", 0750, 1700000000000000001);
+  Entry file = test::FileEntry("a dir/f\xff", 1ull << 40, -5, 04755);
+  Entry hashed = test::FileEntry("h", 3, 7);
+  hashed.has_hash = true;
+  hashed.hash = Xxh3_128("abc", 3);
+  Entry link = test::SymlinkEntry("a dir/l", "../../outside/is/just/text");
+  for (const Entry& e : {folder, file, hashed, link}) {
+    Entry got;
+    Status s = DecodeEntry(EntryFrame(e), &got);
+    ASSERT_TRUE(s.ok()) << Printable(e.path) << ": " << s.message();
+    EXPECT_EQ(got.path, e.path);
+    EXPECT_EQ(got.type, e.type);
+    EXPECT_EQ(got.mode, e.mode);
+    EXPECT_EQ(got.mtime_ns, e.mtime_ns);
+    EXPECT_EQ(got.size, e.type == EntryType::kFile ? e.size : 0u);
+    EXPECT_EQ(got.target, e.target);
+    EXPECT_EQ(got.has_hash, e.has_hash);
+    if (e.has_hash) {
+      EXPECT_EQ(got.hash, e.hash);
+    }
+  }
+}
+
+TEST(Protocol, EntryModeKeepsOnlyPermissionBits) {
+  Entry e = test::FileEntry("f", 1, 1, 0100644);
+  Entry got;
+  ASSERT_TRUE(DecodeEntry(EntryFrame(e), &got).ok());
+  EXPECT_EQ(got.mode, 0644u);
+}
+
+TEST(Protocol, EntryRejectsHostilePaths) {
+  const std::string bad[] = {
+      "",       "/etc/passwd", "..",   "../x",    "a/../../x", "a//b",
+      "a/",     ".",           "./a",  std::string("a\0b", 3),
+      std::string(kMaxPathBytes + 1, 'x'),
+  };
+  for (FrameType t : {FrameType::kFolder, FrameType::kFile, FrameType::kSymlink}) {
+    for (const std::string& p : bad) {
+      Entry got;
+      EXPECT_EQ(DecodeEntry(RawEntryFrame(t, p), &got).kind(), ErrorKind::kProtocol)
+          << FrameTypeName(static_cast<uint8_t>(t)) << " " << Printable(p);
+    }
+  }
+}
+
+TEST(Protocol, EntryRejectsBadSymlinkTargets) {
+  Entry got;
+  EXPECT_EQ(DecodeEntry(RawEntryFrame(FrameType::kSymlink, "l", ""), &got).kind(),
+            ErrorKind::kProtocol);
+  EXPECT_EQ(
+      DecodeEntry(RawEntryFrame(FrameType::kSymlink, "l", std::string("a\0b", 3)), &got).kind(),
+      ErrorKind::kProtocol);
+  EXPECT_EQ(DecodeEntry(RawEntryFrame(FrameType::kSymlink, "l",
+                                      std::string(kMaxLinkTargetBytes + 1, 't')),
+                        &got)
+                .kind(),
+            ErrorKind::kProtocol);
+  EXPECT_TRUE(DecodeEntry(RawEntryFrame(FrameType::kSymlink, "l",
+                                        std::string(kMaxLinkTargetBytes, 't')),
+                          &got)
+                  .ok());
+}
+
+TEST(Protocol, EntryRejectsMalformedPayloads) {
+  Entry got;
+  // Not an entry frame at all.
+  EXPECT_EQ(DecodeEntry(F(FrameType::kData, EncodeEntry(test::FileEntry("f", 1, 1))), &got).kind(),
+            ErrorKind::kProtocol);
+  // A folder with trailing bytes; a file cut short; a half hash.
+  EXPECT_EQ(DecodeEntry(F(FrameType::kFolder, EncodeEntry(test::FolderEntry("d")) + "x"), &got)
+                .kind(),
+            ErrorKind::kProtocol);
+  std::string file = EncodeEntry(test::FileEntry("f", 1, 1));
+  EXPECT_EQ(DecodeEntry(F(FrameType::kFile, file.substr(0, file.size() - 1)), &got).kind(),
+            ErrorKind::kProtocol);
+  EXPECT_EQ(DecodeEntry(F(FrameType::kFile, file + "12345678"), &got).kind(),
+            ErrorKind::kProtocol);
+  EXPECT_EQ(DecodeEntry(F(FrameType::kFile, file + std::string(17, 'h')), &got).kind(),
+            ErrorKind::kProtocol);
+  // A folder frame carrying a file's size field is a folder with trailing bytes.
+  EXPECT_EQ(DecodeEntry(F(FrameType::kFolder, file), &got).kind(), ErrorKind::kProtocol);
+}
+
+}  // namespace
+}  // namespace treesync

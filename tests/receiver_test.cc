@@ -1,0 +1,544 @@
+#include "receiver.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fs_meta.h"
+#include "path.h"
+#include "test_util.h"
+#include "xxh3.h"
+
+namespace fs = std::filesystem;
+
+namespace treesync {
+namespace {
+
+using test::Exists;
+using test::FileEntry;
+using test::FolderEntry;
+using test::ReadFile;
+using test::SymlinkEntry;
+using test::TempFolder;
+using test::WriteFile;
+
+constexpr int64_t kMtime = 1600000000123456789;
+
+// A receiver pointed at a fresh temp folder, reporting into a scratch file.
+class ReceiverTest : public ::testing::Test {
+ protected:
+  ReceiverTest()
+      : log_(std::tmpfile()),
+        reporter_(ReportOptions(), log_ != nullptr ? log_ : stderr,
+                  log_ != nullptr ? log_ : stderr) {}
+  ~ReceiverTest() override {
+    rx_.reset();
+    if (log_ != nullptr) std::fclose(log_);
+  }
+
+  std::string Root() const { return dir_.Join("target"); }
+
+  Receiver* Make(const ReceiverOptions& options = ReceiverOptions()) {
+    rx_.reset();
+    stats_ = PullStats();
+    rx_ = std::make_unique<Receiver>(Root(), options, &reporter_, &stats_);
+    Status s = rx_->Open();
+    EXPECT_TRUE(s.ok()) << s.message();
+    return rx_.get();
+  }
+
+  // Receives the file with listing index `index` and contents `data`, in
+  // pieces, and returns whether it was verified and installed.
+  bool Transfer(Receiver* rx, uint32_t index, const std::string& data, uint32_t mode,
+                int64_t mtime_ns) {
+    Begin b;
+    b.index = index;
+    EXPECT_TRUE(rx->BeginFile(b).ok());
+    for (size_t pos = 0; pos < data.size(); pos += 1000) {
+      size_t n = std::min<size_t>(1000, data.size() - pos);
+      EXPECT_TRUE(rx->FileData(data.data() + pos, n).ok());
+    }
+    End e;
+    e.size = data.size();
+    e.mtime_ns = mtime_ns;
+    e.mode = mode;
+    e.hash = Xxh3_128(data.data(), data.size());
+    bool verified = false;
+    Status s = rx->EndFile(e, &verified);
+    EXPECT_TRUE(s.ok()) << s.message();
+    return verified;
+  }
+
+  // Names anywhere under the target that are receiver temporaries.
+  std::vector<std::string> Temporaries() const {
+    std::vector<std::string> out;
+    if (!Exists(Root())) return out;
+    for (const std::string& p : test::ListTree(Root())) {
+      if (IsTempName(BaseName(p))) out.push_back(p);
+    }
+    return out;
+  }
+
+  TempFolder dir_;
+  FILE* log_;
+  Reporter reporter_;
+  PullStats stats_;
+  std::unique_ptr<Receiver> rx_;
+};
+
+std::string Data(size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + 7) & 0xff);
+  return s;
+}
+
+// ------------------------------------------------------------ listing rules
+
+TEST_F(ReceiverTest, RefusesTheSameNameTwice) {
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->AddEntry(FileEntry("a", 1, kMtime)).ok());
+  Status s = rx->AddEntry(FileEntry("a", 2, kMtime));
+  EXPECT_EQ(s.kind(), ErrorKind::kProtocol);
+}
+
+TEST_F(ReceiverTest, RefusesTheSameNameTwiceWithDifferentTypes) {
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("a")).ok());
+  Status s = rx->AddEntry(FileEntry("a", 1, kMtime));
+  EXPECT_EQ(s.kind(), ErrorKind::kProtocol);
+  EXPECT_NE(s.message().find("different types"), std::string::npos) << s.message();
+  EXPECT_EQ(rx->AddEntry(SymlinkEntry("a", "t")).kind(), ErrorKind::kProtocol);
+}
+
+TEST_F(ReceiverTest, RefusesAnEntryWhoseParentWasNotListed) {
+  Receiver* rx = Make();
+  EXPECT_EQ(rx->AddEntry(FileEntry("x/y", 1, kMtime)).kind(), ErrorKind::kProtocol);
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("x")).ok());
+  EXPECT_EQ(rx->AddEntry(FileEntry("x/y/z", 1, kMtime)).kind(), ErrorKind::kProtocol);
+  EXPECT_TRUE(rx->AddEntry(FileEntry("x/y", 1, kMtime)).ok());
+}
+
+TEST_F(ReceiverTest, RefusesAnEntryInsideAListedSymlink) {
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->AddEntry(SymlinkEntry("l", "/etc")).ok());
+  EXPECT_EQ(rx->AddEntry(FileEntry("l/passwd", 1, kMtime)).kind(), ErrorKind::kProtocol);
+  EXPECT_EQ(rx->AddEntry(FolderEntry("l/d")).kind(), ErrorKind::kProtocol);
+}
+
+TEST_F(ReceiverTest, RefusesAnEntryInsideAListedFile) {
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->AddEntry(FileEntry("f", 1, kMtime)).ok());
+  EXPECT_EQ(rx->AddEntry(FileEntry("f/g", 1, kMtime)).kind(), ErrorKind::kProtocol);
+}
+
+TEST_F(ReceiverTest, RefusesATemporaryName) {
+  Receiver* rx = Make();
+  Entry victim = FileEntry("d/victim", 10, kMtime);
+  std::string temp = TempNameFor(victim);
+  ASSERT_TRUE(IsTempName(temp));
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("d")).ok());
+  EXPECT_EQ(rx->AddEntry(FileEntry("d/" + temp, 1, kMtime)).kind(), ErrorKind::kProtocol);
+  EXPECT_EQ(rx->AddEntry(FolderEntry(std::string(kTempPrefix) + "0123456789abcdef" + kTempSuffix))
+                .kind(),
+            ErrorKind::kProtocol);
+  // Names that merely look alike are fine.
+  EXPECT_TRUE(rx->AddEntry(FileEntry(std::string(kTempPrefix) + "notes.txt", 1, kMtime)).ok());
+}
+
+TEST(TempName, IsStableAndRecognised) {
+  Entry e = FileEntry("a/b", 5, kMtime);
+  EXPECT_EQ(TempNameFor(e), TempNameFor(e));
+  EXPECT_TRUE(IsTempName(TempNameFor(e)));
+  Entry other = e;
+  other.size = 6;
+  EXPECT_NE(TempNameFor(e), TempNameFor(other));
+  EXPECT_FALSE(IsTempName("b"));
+  EXPECT_FALSE(IsTempName(std::string(kTempPrefix) + "0123456789ABCDEF" + kTempSuffix));
+  EXPECT_FALSE(IsTempName(std::string(kTempPrefix) + "0123456789abcde" + kTempSuffix));
+}
+
+// --------------------------------------------------------------- opening
+
+TEST_F(ReceiverTest, OpenCreatesAMissingTarget) {
+  ASSERT_FALSE(Exists(Root()));
+  Make();
+  EXPECT_TRUE(fs::is_directory(Root()));
+}
+
+TEST_F(ReceiverTest, OpenOnARegularFileIsBadFolder) {
+  WriteFile(Root(), "not a folder");
+  Receiver rx(Root(), ReceiverOptions(), &reporter_, &stats_);
+  EXPECT_EQ(rx.Open().kind(), ErrorKind::kBadFolder);
+  EXPECT_EQ(ReadFile(Root()), "not a folder");
+}
+
+// ----------------------------------------------------------- transfers
+
+TEST_F(ReceiverTest, InstallsAFileWithItsBytesModeAndMtime) {
+  Receiver* rx = Make();
+  const std::string data = Data(5000);
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("d", 0755, kMtime)).ok());
+  ASSERT_TRUE(rx->AddEntry(FileEntry("d/f", data.size(), kMtime, 0751)).ok());
+  ASSERT_TRUE(rx->AddEntry(FileEntry("empty", 0, kMtime + 1, 0600)).ok());
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  ASSERT_EQ(rx->wants().size(), 2u);
+  EXPECT_EQ(rx->wants()[0].index, 1u);
+  EXPECT_EQ(rx->wants()[0].offset, 0u);
+  EXPECT_EQ(rx->wants()[1].index, 2u);
+  EXPECT_TRUE(fs::is_directory(dir_.Join("target/d")));
+
+  EXPECT_TRUE(Transfer(rx, 1, data, 0751, kMtime));
+  EXPECT_TRUE(Transfer(rx, 2, "", 0600, kMtime + 1));
+  ASSERT_TRUE(rx->Finish().ok());
+
+  EXPECT_EQ(ReadFile(dir_.Join("target/d/f")), data);
+  platform::FileInfo info;
+  ASSERT_TRUE(platform::Lstat(dir_.Join("target/d/f"), &info).ok());
+  EXPECT_EQ(info.type, platform::FileType::kRegular);
+  EXPECT_EQ(info.mode & 0777, 0751u);
+  EXPECT_EQ(info.mtime_ns, kMtime);
+  ASSERT_TRUE(platform::Lstat(dir_.Join("target/empty"), &info).ok());
+  EXPECT_EQ(info.type, platform::FileType::kRegular);
+  EXPECT_EQ(info.size, 0u);
+  EXPECT_EQ(info.mode & 0777, 0600u);
+  EXPECT_EQ(info.mtime_ns, kMtime + 1);
+  ASSERT_TRUE(platform::Lstat(dir_.Join("target/d"), &info).ok());
+  EXPECT_EQ(info.mtime_ns, kMtime);  // set by Finish, after the file went in
+  EXPECT_TRUE(Temporaries().empty());
+  EXPECT_EQ(stats_.files_transferred, 2u);
+  EXPECT_EQ(stats_.bytes_transferred, data.size());
+}
+
+TEST_F(ReceiverTest, CreatesFoldersAndSymlinks) {
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("a")).ok());
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("a/b")).ok());
+  ASSERT_TRUE(rx->AddEntry(SymlinkEntry("a/b/l", "../../elsewhere", kMtime)).ok());
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  EXPECT_TRUE(rx->wants().empty());
+  ASSERT_TRUE(rx->Finish().ok());
+  EXPECT_TRUE(fs::is_directory(dir_.Join("target/a/b")));
+  std::string target;
+  ASSERT_TRUE(platform::ReadSymlink(dir_.Join("target/a/b/l"), &target).ok());
+  EXPECT_EQ(target, "../../elsewhere");
+  platform::FileInfo info;
+  ASSERT_TRUE(platform::Lstat(dir_.Join("target/a/b/l"), &info).ok());
+  EXPECT_EQ(info.mtime_ns, kMtime);
+}
+
+TEST_F(ReceiverTest, HashMismatchLeavesNoFileAndNoTemporary) {
+  Receiver* rx = Make();
+  const std::string data = Data(3000);
+  ASSERT_TRUE(rx->AddEntry(FileEntry("f", data.size(), kMtime)).ok());
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  Begin b;
+  b.index = 0;
+  ASSERT_TRUE(rx->BeginFile(b).ok());
+  ASSERT_TRUE(rx->FileData(data.data(), data.size()).ok());
+  End e;
+  e.size = data.size();
+  e.mtime_ns = kMtime;
+  e.mode = 0644;
+  e.hash = Xxh3_128(data.data(), data.size());
+  e.hash.low ^= 1;
+  bool verified = true;
+  ASSERT_TRUE(rx->EndFile(e, &verified).ok());
+  EXPECT_FALSE(verified);
+  EXPECT_FALSE(Exists(dir_.Join("target/f")));
+  EXPECT_TRUE(Temporaries().empty());
+}
+
+TEST_F(ReceiverTest, SizeMismatchLeavesNoFileAndNoTemporary) {
+  Receiver* rx = Make();
+  const std::string data = Data(3000);
+  ASSERT_TRUE(rx->AddEntry(FileEntry("f", data.size(), kMtime)).ok());
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  Begin b;
+  ASSERT_TRUE(rx->BeginFile(b).ok());
+  ASSERT_TRUE(rx->FileData(data.data(), 100).ok());
+  End e;
+  e.size = data.size();
+  e.mtime_ns = kMtime;
+  e.hash = Xxh3_128(data.data(), 100);
+  bool verified = true;
+  ASSERT_TRUE(rx->EndFile(e, &verified).ok());
+  EXPECT_FALSE(verified);
+  EXPECT_FALSE(Exists(dir_.Join("target/f")));
+  EXPECT_TRUE(Temporaries().empty());
+}
+
+TEST_F(ReceiverTest, FailedVerificationKeepsTheOldFile) {
+  WriteFile(dir_.Join("target/f"), "old contents");
+  ASSERT_TRUE(platform::SetMtime(dir_.Join("target/f"), kMtime - 1).ok());
+  Receiver* rx = Make();
+  const std::string data = Data(100);
+  ASSERT_TRUE(rx->AddEntry(FileEntry("f", data.size(), kMtime)).ok());
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  ASSERT_EQ(rx->wants().size(), 1u);
+  Begin b;
+  ASSERT_TRUE(rx->BeginFile(b).ok());
+  ASSERT_TRUE(rx->FileData(data.data(), data.size()).ok());
+  End e;
+  e.size = data.size();
+  e.hash = Xxh3_128("other", 5);
+  bool verified = true;
+  ASSERT_TRUE(rx->EndFile(e, &verified).ok());
+  EXPECT_FALSE(verified);
+  EXPECT_EQ(ReadFile(dir_.Join("target/f")), "old contents");
+  EXPECT_TRUE(Temporaries().empty());
+}
+
+TEST_F(ReceiverTest, DestroyedMidFileLeavesNoTemporaryAndNoFile) {
+  {
+    Receiver* rx = Make();
+    ASSERT_TRUE(rx->AddEntry(FolderEntry("d")).ok());
+    ASSERT_TRUE(rx->AddEntry(FileEntry("d/f", 10000, kMtime)).ok());
+    ASSERT_TRUE(rx->ApplyListing(true).ok());
+    Begin b;
+    b.index = 1;
+    ASSERT_TRUE(rx->BeginFile(b).ok());
+    const std::string half = Data(5000);
+    ASSERT_TRUE(rx->FileData(half.data(), half.size()).ok());
+    ASSERT_FALSE(Temporaries().empty());  // the data is somewhere meanwhile
+    rx_.reset();
+  }
+  EXPECT_TRUE(Temporaries().empty());
+  EXPECT_FALSE(Exists(dir_.Join("target/d/f")));
+}
+
+TEST_F(ReceiverTest, KeptPartialDataIsResumed) {
+  const std::string data = Data(20000);
+  Entry f = FileEntry("f", data.size(), kMtime);
+  {
+    Receiver* rx = Make();
+    ASSERT_TRUE(rx->AddEntry(f).ok());
+    ASSERT_TRUE(rx->ApplyListing(true).ok());
+    Begin b;
+    ASSERT_TRUE(rx->BeginFile(b).ok());
+    ASSERT_TRUE(rx->FileData(data.data(), 8000).ok());
+    rx->KeepPartial();
+    rx_.reset();
+  }
+  EXPECT_EQ(Temporaries(), (std::vector<std::string>{TempNameFor(f)}));
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->AddEntry(f).ok());
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  ASSERT_EQ(rx->wants().size(), 1u);
+  EXPECT_EQ(rx->wants()[0].offset, 8000u);
+  Begin b;
+  b.offset = 8000;
+  ASSERT_TRUE(rx->BeginFile(b).ok());
+  ASSERT_TRUE(rx->FileData(data.data() + 8000, data.size() - 8000).ok());
+  End e;
+  e.size = data.size();
+  e.mtime_ns = kMtime;
+  e.mode = 0644;
+  e.hash = Xxh3_128(data.data(), data.size());
+  bool verified = false;
+  ASSERT_TRUE(rx->EndFile(e, &verified).ok());
+  EXPECT_TRUE(verified);
+  EXPECT_EQ(ReadFile(dir_.Join("target/f")), data);
+  EXPECT_TRUE(Temporaries().empty());
+}
+
+// Temporaries are created with the listing's mode. Partial data of a
+// read-only file must still be resumable by a user who is not root (as
+// root the permission bits are not enforced, so this passes either way).
+TEST_F(ReceiverTest, KeptPartialDataOfAReadOnlyFileIsResumed) {
+  const std::string data = Data(4000);
+  Entry f = FileEntry("ro", data.size(), kMtime, 0444);
+  {
+    Receiver* rx = Make();
+    ASSERT_TRUE(rx->AddEntry(f).ok());
+    ASSERT_TRUE(rx->ApplyListing(true).ok());
+    Begin b;
+    ASSERT_TRUE(rx->BeginFile(b).ok());
+    ASSERT_TRUE(rx->FileData(data.data(), 1000).ok());
+    rx->KeepPartial();
+    rx_.reset();
+  }
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->AddEntry(f).ok());
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  ASSERT_EQ(rx->wants().size(), 1u);
+  ASSERT_EQ(rx->wants()[0].offset, 1000u);
+  Begin b;
+  b.offset = 1000;
+  Status s = rx->BeginFile(b);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_TRUE(rx->FileData(data.data() + 1000, data.size() - 1000).ok());
+  End e;
+  e.size = data.size();
+  e.mtime_ns = kMtime;
+  e.mode = 0444;
+  e.hash = Xxh3_128(data.data(), data.size());
+  bool verified = false;
+  ASSERT_TRUE(rx->EndFile(e, &verified).ok());
+  EXPECT_TRUE(verified);
+  EXPECT_EQ(ReadFile(dir_.Join("target/ro")), data);
+  platform::FileInfo info;
+  ASSERT_TRUE(platform::Lstat(dir_.Join("target/ro"), &info).ok());
+  EXPECT_EQ(info.mode & 0777, 0444u);
+}
+
+TEST_F(ReceiverTest, ApplyListingRemovesLeftoverTemporaries) {
+  const std::string stale = std::string(kTempPrefix) + "0123456789abcdef" + kTempSuffix;
+  WriteFile(dir_.Join("target/" + stale), "junk");
+  WriteFile(dir_.Join("target/d/" + stale), "junk");
+  Receiver* rx = Make(ReceiverOptions());
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("d")).ok());
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  EXPECT_TRUE(Temporaries().empty());
+  EXPECT_TRUE(fs::is_directory(dir_.Join("target/d")));
+}
+
+TEST_F(ReceiverTest, ApplyListingRemovesLeftoverTemporariesEvenWithNoDelete) {
+  const std::string stale = std::string(kTempPrefix) + "fedcba9876543210" + kTempSuffix;
+  WriteFile(dir_.Join("target/" + stale), "junk");
+  ReceiverOptions o;
+  o.delete_extraneous = false;
+  Receiver* rx = Make(o);
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  EXPECT_TRUE(Temporaries().empty());
+}
+
+// ------------------------------------------------------------- the plan, applied
+
+TEST_F(ReceiverTest, SkipsCurrentFilesAndDeletesExtraneousOnes) {
+  WriteFile(dir_.Join("target/same"), "12345");
+  ASSERT_TRUE(platform::SetMtime(dir_.Join("target/same"), kMtime).ok());
+  WriteFile(dir_.Join("target/gone/deep/x"), "x");
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->AddEntry(FileEntry("same", 5, kMtime)).ok());
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  EXPECT_TRUE(rx->wants().empty());
+  EXPECT_FALSE(Exists(dir_.Join("target/gone")));
+  EXPECT_EQ(ReadFile(dir_.Join("target/same")), "12345");
+  EXPECT_EQ(stats_.files_skipped, 1u);
+}
+
+TEST_F(ReceiverTest, NoDeleteKeepsExtraneousEntries) {
+  WriteFile(dir_.Join("target/extra"), "x");
+  ReceiverOptions o;
+  o.delete_extraneous = false;
+  Receiver* rx = Make(o);
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("d")).ok());
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  EXPECT_EQ(ReadFile(dir_.Join("target/extra")), "x");
+}
+
+TEST_F(ReceiverTest, IncompleteListingKeepsExtraneousEntries) {
+  WriteFile(dir_.Join("target/extra"), "x");
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->ApplyListing(false).ok());
+  EXPECT_EQ(ReadFile(dir_.Join("target/extra")), "x");
+}
+
+TEST_F(ReceiverTest, ReplacesALocalSymlinkToAFolderWithoutTouchingItsTarget) {
+  // The symlink points outside the target: replacing it by a folder must
+  // remove the link, never what it points at.
+  TempFolder outside;
+  WriteFile(outside.Join("precious"), "keep me");
+  fs::create_directories(Root());
+  fs::create_directory_symlink(outside.path(), dir_.Join("target/d"));
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("d")).ok());
+  ASSERT_TRUE(rx->AddEntry(FileEntry("d/precious", 3, kMtime)).ok());
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  EXPECT_TRUE(Transfer(rx, 1, "new", 0644, kMtime));
+  ASSERT_TRUE(rx->Finish().ok());
+  EXPECT_EQ(ReadFile(outside.Join("precious")), "keep me");
+  platform::FileInfo info;
+  ASSERT_TRUE(platform::Lstat(dir_.Join("target/d"), &info).ok());
+  EXPECT_EQ(info.type, platform::FileType::kDirectory);
+  EXPECT_EQ(ReadFile(dir_.Join("target/d/precious")), "new");
+}
+
+TEST_F(ReceiverTest, ChecksumSkipsSameContentAndFetchesChangedContent) {
+  WriteFile(dir_.Join("target/same"), "abcde");
+  ASSERT_TRUE(platform::SetMtime(dir_.Join("target/same"), kMtime - 5).ok());
+  WriteFile(dir_.Join("target/changed"), "abcde");
+  ASSERT_TRUE(platform::SetMtime(dir_.Join("target/changed"), kMtime).ok());
+  ReceiverOptions o;
+  o.checksum = true;
+  Receiver* rx = Make(o);
+  Entry same = FileEntry("same", 5, kMtime);
+  same.has_hash = true;
+  same.hash = Xxh3_128("abcde", 5);
+  Entry changed = FileEntry("changed", 5, kMtime);  // same size and time
+  changed.has_hash = true;
+  changed.hash = Xxh3_128("vwxyz", 5);
+  ASSERT_TRUE(rx->AddEntry(same).ok());
+  ASSERT_TRUE(rx->AddEntry(changed).ok());
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  ASSERT_EQ(rx->wants().size(), 1u);
+  EXPECT_EQ(rx->wants()[0].index, 1u);
+  // The current file only had its modification time put right.
+  platform::FileInfo info;
+  ASSERT_TRUE(platform::Lstat(dir_.Join("target/same"), &info).ok());
+  EXPECT_EQ(info.mtime_ns, kMtime);
+}
+
+TEST_F(ReceiverTest, PartialDataLargerThanTheFileIsDiscarded) {
+  Entry f = FileEntry("f", 10, kMtime);
+  WriteFile(dir_.Join("target/" + TempNameFor(f)), std::string(11, 'x'));
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->AddEntry(f).ok());
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  ASSERT_EQ(rx->wants().size(), 1u);
+  EXPECT_EQ(rx->wants()[0].offset, 0u);
+  EXPECT_TRUE(Temporaries().empty());
+}
+
+TEST_F(ReceiverTest, RenamedFileKeepsItsBasisUntilFinish) {
+  // A new file with the size of an extraneous local one may be rebuilt from
+  // it, so that one is removed only once the transfer is over.
+  const std::string big(kMinDeltaBasis + 1, 'b');
+  WriteFile(dir_.Join("target/old/name"), big);
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->AddEntry(FileEntry("new", big.size(), kMtime)).ok());
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  ASSERT_EQ(rx->wants().size(), 1u);
+  EXPECT_EQ(fs::path(rx->BasisFor(0)), fs::path(dir_.Join("target/old/name")));
+  EXPECT_TRUE(Exists(dir_.Join("target/old/name")));
+  EXPECT_TRUE(Transfer(rx, 0, big, 0644, kMtime));
+  ASSERT_TRUE(rx->Finish().ok());
+  EXPECT_FALSE(Exists(dir_.Join("target/old")));
+  EXPECT_EQ(test::ListTree(Root()), (std::set<std::string>{"new"}));
+}
+
+TEST_F(ReceiverTest, DryRunChangesNothing) {
+  WriteFile(dir_.Join("target/extra"), "x");
+  ReceiverOptions o;
+  o.dry_run = true;
+  Receiver* rx = Make(o);
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("d")).ok());
+  ASSERT_TRUE(rx->AddEntry(FileEntry("d/f", 3, kMtime)).ok());
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  EXPECT_TRUE(rx->wants().empty());
+  ASSERT_TRUE(rx->Finish().ok());
+  EXPECT_EQ(test::ListTree(Root()), (std::set<std::string>{"extra"}));
+}
+
+TEST_F(ReceiverTest, PullsIntoATargetThatIsASymlinkToAFolder) {
+  // Open() and Finish() both allow the target to be a symlink the user
+  // made; the listing must then apply inside the folder it points at.
+  fs::create_directories(dir_.Join("real"));
+  fs::create_directory_symlink(dir_.Join("real"), Root());
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->AddEntry(FileEntry("f", 2, kMtime)).ok());
+  Status s = rx->ApplyListing(true);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(rx->wants().size(), 1u);
+  EXPECT_TRUE(Transfer(rx, 0, "hi", 0644, kMtime));
+  ASSERT_TRUE(rx->Finish().ok());
+  EXPECT_EQ(ReadFile(dir_.Join("real/f")), "hi");
+}
+
+}  // namespace
+}  // namespace treesync

@@ -1,0 +1,114 @@
+// Shared helpers for the unit tests: a temporary folder that removes itself,
+// file writing and reading, listing entries by hand. Header-only, because
+// the build compiles only tests/*_test.cc.
+#ifndef TREESYNC_TESTS_TEST_UTIL_H_
+#define TREESYNC_TESTS_TEST_UTIL_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "manifest.h"
+#include "random.h"
+
+namespace treesync {
+namespace test {
+
+// A fresh folder under the system's temp folder, removed with everything
+// in it when the owner goes.
+class TempFolder {
+ public:
+  TempFolder() {
+    static const char kHex[] = "0123456789abcdef";
+    std::string name = "treesync-test-";
+    uint64_t r = platform::Random64();
+    for (int i = 0; i < 16; ++i) name += kHex[(r >> (4 * i)) & 15];
+    path_ = std::filesystem::temp_directory_path() / name;
+    std::filesystem::create_directories(path_);
+  }
+  ~TempFolder() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempFolder(const TempFolder&) = delete;
+  TempFolder& operator=(const TempFolder&) = delete;
+
+  std::string path() const { return path_.string(); }
+  // The on-disk path of rel ("" gives the folder itself).
+  std::string Join(const std::string& rel) const {
+    return rel.empty() ? path() : (path_ / rel).string();
+  }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Creates or overwrites a file (and its missing parent folders).
+inline void WriteFile(const std::string& path, const std::string& contents) {
+  std::filesystem::path p(path);
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+}
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// True when something (even a dangling symlink) is at path.
+inline bool Exists(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::exists(std::filesystem::symlink_status(path, ec));
+}
+
+// Every path below root, relative and '/'-separated, symlinks not followed.
+inline std::set<std::string> ListTree(const std::string& root) {
+  std::set<std::string> out;
+  namespace fs = std::filesystem;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
+       ++it) {
+    out.insert(fs::relative(it->path(), root).generic_string());
+  }
+  return out;
+}
+
+// Listing entries built by hand.
+inline Entry FolderEntry(std::string path, uint32_t mode = 0755, int64_t mtime_ns = 0) {
+  Entry e;
+  e.path = std::move(path);
+  e.type = EntryType::kFolder;
+  e.mode = mode;
+  e.mtime_ns = mtime_ns;
+  return e;
+}
+
+inline Entry FileEntry(std::string path, uint64_t size, int64_t mtime_ns, uint32_t mode = 0644) {
+  Entry e;
+  e.path = std::move(path);
+  e.type = EntryType::kFile;
+  e.size = size;
+  e.mtime_ns = mtime_ns;
+  e.mode = mode;
+  return e;
+}
+
+inline Entry SymlinkEntry(std::string path, std::string target, int64_t mtime_ns = 0) {
+  Entry e;
+  e.path = std::move(path);
+  e.type = EntryType::kSymlink;
+  e.target = std::move(target);
+  e.mode = 0777;
+  e.mtime_ns = mtime_ns;
+  return e;
+}
+
+}  // namespace test
+}  // namespace treesync
+
+#endif  // TREESYNC_TESTS_TEST_UTIL_H_

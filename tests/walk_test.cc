@@ -1,0 +1,190 @@
+#include "walk.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "fs_meta.h"
+#include "path.h"
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+
+namespace treesync {
+namespace {
+
+using test::TempFolder;
+using test::WriteFile;
+
+std::vector<std::string> Paths(const WalkResult& w) {
+  std::vector<std::string> out;
+  for (const Entry& e : w.entries) out.push_back(e.path);
+  return out;
+}
+
+const Entry* Find(const WalkResult& w, const std::string& path) {
+  for (const Entry& e : w.entries) {
+    if (e.path == path) return &e;
+  }
+  return nullptr;
+}
+
+TEST(Walk, ListsPreOrderWithNamesSortedBytewise) {
+  TempFolder t;
+  WriteFile(t.Join("b/x"), "1");
+  WriteFile(t.Join("a"), "22");
+  WriteFile(t.Join("c/d"), "");
+  WriteFile(t.Join("c/B"), "");
+  WriteFile(t.Join("c-sibling"), "");
+  WriteFile(t.Join("c/\xc3\xa9"), "");  // above every ASCII byte
+  fs::create_directories(t.Join("c/a/deeper"));
+  WalkResult w;
+  ASSERT_TRUE(WalkTree(t.path(), &w).ok());
+  EXPECT_EQ(Paths(w), (std::vector<std::string>{"a", "b", "b/x", "c", "c/B", "c/a", "c/a/deeper",
+                                                "c/d", "c/\xc3\xa9", "c-sibling"}));
+  EXPECT_TRUE(w.problems.empty());
+  EXPECT_TRUE(w.skipped.empty());
+}
+
+TEST(Walk, RecordsTypeSizeModeAndMtime) {
+  TempFolder t;
+  WriteFile(t.Join("f"), "hello");
+  fs::create_directories(t.Join("d"));
+  ASSERT_TRUE(platform::SetMode(t.Join("f"), 0751).ok());
+  ASSERT_TRUE(platform::SetMtime(t.Join("f"), 1500000000123456789).ok());
+  ASSERT_TRUE(platform::SetMode(t.Join("d"), 0705).ok());
+  ASSERT_TRUE(platform::SetMtime(t.Join("d"), 1400000000000000001).ok());
+  ASSERT_TRUE(platform::SetMtime(t.path(), 1300000000000000000).ok());
+  WalkResult w;
+  ASSERT_TRUE(WalkTree(t.path(), &w).ok());
+  const Entry* f = Find(w, "f");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->type, EntryType::kFile);
+  EXPECT_EQ(f->size, 5u);
+  EXPECT_EQ(f->mode & 0777, 0751u);
+  EXPECT_EQ(f->mtime_ns, 1500000000123456789);
+  const Entry* d = Find(w, "d");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->type, EntryType::kFolder);
+  EXPECT_EQ(d->mode & 0777, 0705u);
+  EXPECT_EQ(d->mtime_ns, 1400000000000000001);
+  EXPECT_EQ(w.root_mtime_ns, 1300000000000000000);
+}
+
+TEST(Walk, ListsEmptyFilesAndFolders) {
+  TempFolder t;
+  WriteFile(t.Join("empty"), "");
+  fs::create_directories(t.Join("hollow"));
+  WalkResult w;
+  ASSERT_TRUE(WalkTree(t.path(), &w).ok());
+  ASSERT_EQ(Paths(w), (std::vector<std::string>{"empty", "hollow"}));
+  EXPECT_EQ(w.entries[0].type, EntryType::kFile);
+  EXPECT_EQ(w.entries[0].size, 0u);
+  EXPECT_EQ(w.entries[1].type, EntryType::kFolder);
+}
+
+TEST(Walk, EmptyRootGivesNoEntries) {
+  TempFolder t;
+  WalkResult w;
+  ASSERT_TRUE(WalkTree(t.path(), &w).ok());
+  EXPECT_TRUE(w.entries.empty());
+}
+
+TEST(Walk, DoesNotFollowSymlinks) {
+  TempFolder t;
+  WriteFile(t.Join("real/inside"), "x");
+  fs::create_directory_symlink("real", t.Join("link"));
+  fs::create_symlink("nowhere/at/all", t.Join("dangling"));
+  fs::create_symlink(t.Join("real/inside"), t.Join("absolute"));
+  WalkResult w;
+  ASSERT_TRUE(WalkTree(t.path(), &w).ok());
+  EXPECT_EQ(Paths(w), (std::vector<std::string>{"absolute", "dangling", "link", "real",
+                                                "real/inside"}));
+  const Entry* link = Find(w, "link");
+  ASSERT_NE(link, nullptr);
+  EXPECT_EQ(link->type, EntryType::kSymlink);
+  EXPECT_EQ(link->target, "real");
+  const Entry* dangling = Find(w, "dangling");
+  ASSERT_NE(dangling, nullptr);
+  EXPECT_EQ(dangling->type, EntryType::kSymlink);
+  EXPECT_EQ(dangling->target, "nowhere/at/all");
+  EXPECT_EQ(Find(w, "absolute")->target, t.Join("real/inside"));
+}
+
+TEST(Walk, NotesSpecialFilesWithoutListingThem) {
+  TempFolder t;
+  WriteFile(t.Join("regular"), "r");
+  std::string fifo = t.Join("pipe");
+  if (std::system(("mkfifo '" + fifo + "' 2>/dev/null").c_str()) != 0) {
+    GTEST_SKIP() << "mkfifo not available";
+  }
+  WalkResult w;
+  ASSERT_TRUE(WalkTree(t.path(), &w).ok());
+  EXPECT_EQ(Paths(w), (std::vector<std::string>{"regular"}));
+  EXPECT_EQ(w.skipped, (std::vector<std::string>{"pipe"}));
+}
+
+TEST(Walk, MissingRootIsBadFolder) {
+  TempFolder t;
+  WalkResult w;
+  Status s = WalkTree(t.Join("missing"), &w);
+  EXPECT_EQ(s.kind(), ErrorKind::kBadFolder) << s.message();
+}
+
+TEST(Walk, RootThatIsAFileIsBadFolder) {
+  TempFolder t;
+  WriteFile(t.Join("file"), "x");
+  WalkResult w;
+  EXPECT_EQ(WalkTree(t.Join("file"), &w).kind(), ErrorKind::kBadFolder);
+}
+
+TEST(Walk, Handles24LevelsOfNesting) {
+  TempFolder t;
+  std::string rel = "n0";
+  for (int i = 1; i < 24; ++i) rel += "/n" + std::to_string(i);
+  WriteFile(t.Join(rel + "/leaf"), "deep");
+  WalkResult w;
+  ASSERT_TRUE(WalkTree(t.path(), &w).ok());
+  ASSERT_EQ(w.entries.size(), 25u);
+  EXPECT_EQ(w.entries[0].path, "n0");
+  EXPECT_EQ(w.entries[23].path, rel);
+  EXPECT_EQ(w.entries[23].type, EntryType::kFolder);
+  EXPECT_EQ(w.entries[24].path, rel + "/leaf");
+  EXPECT_EQ(w.entries[24].size, 4u);
+}
+
+TEST(Walk, KeepsOddNamesByteForByte) {
+  TempFolder t;
+  const std::string names[] = {"-dash", "new\nline", "back\\slash", "\xff\xfe", "sp ace"};
+  for (const std::string& n : names) WriteFile(t.Join(n), n);
+  WalkResult w;
+  ASSERT_TRUE(WalkTree(t.path(), &w).ok());
+  ASSERT_EQ(w.entries.size(), 5u);
+  for (const std::string& n : names) {
+    const Entry* e = Find(w, n);
+    ASSERT_NE(e, nullptr) << Printable(n);
+    EXPECT_EQ(e->size, n.size());
+  }
+}
+
+TEST(Walk, FollowsARootThatIsASymlinkToAFolder) {
+  // "A readable folder" includes one reached through a symlink the user
+  // made (serve /srv/current, pull into ~/mirror -> /data/mirror); the
+  // server's startup check and the receiver both allow it. Only the root
+  // link is followed: links below it are still listed as links.
+  TempFolder t;
+  WriteFile(t.Join("real/f"), "x");
+  fs::create_directory_symlink("f", t.Join("real/inner"));
+  fs::create_directory_symlink(t.Join("real"), t.Join("link"));
+  WalkResult w;
+  Status s = WalkTree(t.Join("link"), &w);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(Paths(w), (std::vector<std::string>{"f", "inner"}));
+  EXPECT_EQ(w.entries[1].type, EntryType::kSymlink);
+}
+
+}  // namespace
+}  // namespace treesync
