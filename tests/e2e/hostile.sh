@@ -1,0 +1,62 @@
+# The client against a hand-written hostile or broken server
+# (tests/tools/hostile_server.cc): every refusal is a clear one-line error
+# with the documented exit code, and nothing lands outside the target.
+# Sourced by tests/e2e.sh.
+
+if [ ! -x "$TOOLS/hostile_server" ]; then
+  echo "SKIP hostile server cases (no $TOOLS/hostile_server)"
+  return 0
+fi
+
+# hostile SCENARIO CODE [PULL OPTIONS...]: one pull against one scenario.
+hostile() {
+  local scenario=$1 code=$2; shift 2
+  rm -f "$WORK/port"
+  "$TOOLS/hostile_server" --port-file "$WORK/port" "$scenario" &
+  local pid=$!
+  for _ in $(seq 1 100); do [ -s "$WORK/port" ] && break; sleep 0.05; done
+  expect_exit "hostile $scenario: exit $code" "$code" \
+    "$TS" pull "$@" "127.0.0.1:$(cat "$WORK/port")" "$WORK/target-$scenario"
+  wait $pid 2>/dev/null
+  check "hostile $scenario: one error line" \
+    test "$(grep -c '^treesync:' "$WORK/last.err")" -ge 1 -a "$(grep -vc '^treesync: \(error\|warning\)' "$WORK/last.err")" -le 1
+}
+
+mkdir -p "$WORK/outside"
+for s in dotdot absolute dot empty-component nul dup-types symlink-parent file-parent \
+         unlisted-parent temp-name count-mismatch truncated bad-magic oversized-frame \
+         unknown-frame-type begin-unrequested data-outside; do
+  hostile "$s" 12
+done
+check "hostile: nothing written outside the targets" \
+  test ! -e "$WORK/evil" -a ! -e /tmp/treesync-evil -a -z "$(ls -A "$WORK/outside")"
+check "hostile symlink-parent: no file below the symlink" test ! -e "$WORK/target-symlink-parent/s/evil"
+check "hostile dotdot: refused before anything was written" test -z "$(ls -A "$WORK/target-dotdot")"
+
+hostile version 2
+check "version mismatch names both versions" grep -q 'version 99' "$WORK/last.err"
+hostile refuse 5
+hostile reset 10
+hostile stall 30 --timeout 1
+hostile file-error 23
+check "file-error: the good file is installed" test "$(cat "$WORK/target-file-error/good" 2>/dev/null)" = good
+check "file-error: the failed file is not" test ! -e "$WORK/target-file-error/other"
+hostile bad-hash 23
+check "bad-hash: nothing under the final names" \
+  test ! -e "$WORK/target-bad-hash/good" -a ! -e "$WORK/target-bad-hash/other"
+check "bad-hash: no temporary left" no_temporaries "$WORK/target-bad-hash"
+
+# A signal mid-transfer: exit 20, no partial file under the final name.
+rm -f "$WORK/port"
+"$TOOLS/hostile_server" --port-file "$WORK/port" slow &
+spid=$!
+for _ in $(seq 1 100); do [ -s "$WORK/port" ] && break; sleep 0.05; done
+"$TS" pull "127.0.0.1:$(cat "$WORK/port")" "$WORK/target-slow" 2>"$WORK/last.err" &
+cpid=$!
+sleep 1
+kill -TERM $cpid
+wait $cpid
+code=$?
+kill $spid 2>/dev/null; wait $spid 2>/dev/null
+check "SIGTERM mid-transfer: exit 20 (got $code)" test "$code" = 20
+check "SIGTERM mid-transfer: nothing under the final name" test ! -e "$WORK/target-slow/good"

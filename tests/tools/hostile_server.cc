@@ -1,0 +1,238 @@
+// hostile_server --port-file F SCENARIO: a scripted server that breaks the
+// protocol in one way, for the end-to-end tests of the client's defences.
+// Listens on 127.0.0.1 (port 0), writes the port to F, serves one client,
+// exits. It never runs longer than about 20 s.
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+#include "connection.h"
+#include "manifest.h"
+#include "net.h"
+#include "protocol.h"
+#include "xxh3.h"
+
+using namespace treesync;
+
+namespace {
+
+Entry MakeEntry(EntryType type, const std::string& path, uint64_t size = 0,
+                const std::string& target = std::string()) {
+  Entry e;
+  e.type = type;
+  e.path = path;
+  e.mode = type == EntryType::kFile ? 0644 : 0755;
+  e.size = size;
+  e.target = target;
+  return e;
+}
+
+Status SendEntries(Connection* c, const std::vector<Entry>& entries, bool with_end = true) {
+  TS_RETURN_IF_ERROR(c->Send(FrameType::kSync, EncodeSync(SyncStart{0755, 0})));
+  for (const Entry& e : entries) TS_RETURN_IF_ERROR(c->Send(EntryFrameType(e.type), EncodeEntry(e)));
+  if (!with_end) return Status::Ok();
+  ListEnd end;
+  end.count = static_cast<uint32_t>(entries.size());
+  return c->Send(FrameType::kListEnd, EncodeListEnd(end));
+}
+
+// Reads client frames until a WantEnd (or an error), collecting the wants.
+Status ReadWants(Connection* c, std::vector<Want>* wants) {
+  for (;;) {
+    Frame f;
+    TS_RETURN_IF_ERROR(c->Receive(&f));
+    if (f.type == FrameType::kWantEnd) return Status::Ok();
+    if (f.type == FrameType::kWant) TS_RETURN_IF_ERROR(DecodeWants(f, wants));
+  }
+}
+
+Status Next(Connection* c, Want* w) {
+  std::vector<Want> wants;
+  for (;;) {
+    Frame f;
+    TS_RETURN_IF_ERROR(c->Receive(&f));
+    if (f.type == FrameType::kWant) {
+      TS_RETURN_IF_ERROR(DecodeWants(f, &wants));
+      *w = wants.front();
+      return Status::Ok();
+    }
+    if (f.type == FrameType::kWantEnd) return Status::Socket("no more wants");
+  }
+}
+
+Status SendFile(Connection* c, uint32_t index, const std::string& data, bool good_hash) {
+  Begin b;
+  b.index = index;
+  TS_RETURN_IF_ERROR(c->Send(FrameType::kBegin, EncodeBegin(b)));
+  if (!data.empty()) TS_RETURN_IF_ERROR(c->Send(FrameType::kData, data));
+  End e;
+  e.size = data.size();
+  e.mode = 0644;
+  e.hash = Xxh3_128(data.data(), data.size());
+  if (!good_hash) e.hash.low ^= 1;
+  return c->Send(FrameType::kEnd, EncodeEnd(e));
+}
+
+Status Play(const std::string& scenario, Connection* c) {
+  Frame hello;
+  TS_RETURN_IF_ERROR(c->Receive(&hello));
+  if (scenario == "version") {
+    Hello h;
+    h.version = 99;
+    return c->Send(FrameType::kHello, EncodeHello(h));
+  }
+  if (scenario == "refuse") {
+    return c->Send(FrameType::kError, EncodeError(ErrorKind::kRefused, "server busy"));
+  }
+  if (scenario == "bad-magic") {
+    return c->Send(FrameType::kHello, std::string("NOTTREES\1\0\0\0\0\0\0\0", 16));
+  }
+  if (scenario == "reset") return Status::Ok();  // close right away
+  TS_RETURN_IF_ERROR(c->Send(FrameType::kHello, EncodeHello(Hello())));
+  if (scenario == "stall") {
+    std::this_thread::sleep_for(std::chrono::seconds(8));
+    return Status::Ok();
+  }
+  if (scenario == "oversized-frame") {
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kSync, EncodeSync(SyncStart{})));
+    TS_RETURN_IF_ERROR(c->Flush());
+    std::string header("\x31\xff\xff\xff\x7f", 5);  // a Data frame of 2 GiB
+    size_t wrote = 0;
+    return c->socket().Write(header.data(), header.size(), &wrote);
+  }
+  if (scenario == "unknown-frame-type") {
+    TS_RETURN_IF_ERROR(c->Flush());
+    size_t wrote = 0;
+    std::string junk("\x7f\x00\x00\x00\x00", 5);
+    return c->socket().Write(junk.data(), junk.size(), &wrote);
+  }
+  using T = EntryType;
+  if (scenario == "dotdot") return SendEntries(c, {MakeEntry(T::kFile, "../evil", 1)});
+  if (scenario == "absolute") return SendEntries(c, {MakeEntry(T::kFile, "/tmp/treesync-evil", 1)});
+  if (scenario == "dot") return SendEntries(c, {MakeEntry(T::kFolder, "a"), MakeEntry(T::kFile, "a/./b", 1)});
+  if (scenario == "empty-component") {
+    return SendEntries(c, {MakeEntry(T::kFolder, "a"), MakeEntry(T::kFile, "a//b", 1)});
+  }
+  if (scenario == "nul") return SendEntries(c, {MakeEntry(T::kFile, std::string("a\0b", 3), 1)});
+  if (scenario == "dup-types") {
+    return SendEntries(c, {MakeEntry(T::kFolder, "x"), MakeEntry(T::kFile, "x", 1)});
+  }
+  if (scenario == "symlink-parent") {
+    return SendEntries(c, {MakeEntry(T::kSymlink, "s", 0, ".."), MakeEntry(T::kFile, "s/evil", 4)});
+  }
+  if (scenario == "file-parent") {
+    return SendEntries(c, {MakeEntry(T::kFile, "f", 1), MakeEntry(T::kFile, "f/x", 1)});
+  }
+  if (scenario == "unlisted-parent") return SendEntries(c, {MakeEntry(T::kFile, "a/b", 1)});
+  if (scenario == "temp-name") {
+    return SendEntries(c, {MakeEntry(T::kFile, ".treesync-0123456789abcdef.tmp", 1)});
+  }
+  if (scenario == "count-mismatch") {
+    TS_RETURN_IF_ERROR(SendEntries(c, {MakeEntry(T::kFile, "a", 1)}, false));
+    ListEnd end;
+    end.count = 7;
+    return c->Send(FrameType::kListEnd, EncodeListEnd(end));
+  }
+  if (scenario == "truncated") {
+    TS_RETURN_IF_ERROR(SendEntries(c, {MakeEntry(T::kFile, "a", 1)}, false));
+    TS_RETURN_IF_ERROR(c->Flush());
+    std::string half("\x12\x40\x00\x00\x00partial", 12);
+    size_t wrote = 0;
+    return c->socket().Write(half.data(), half.size(), &wrote);
+  }
+  // Scenarios with a valid listing of two files, then trouble in the data.
+  std::vector<Entry> two = {MakeEntry(T::kFile, "good", 4), MakeEntry(T::kFile, "other", 5),
+                            MakeEntry(T::kFolder, "dir")};
+  TS_RETURN_IF_ERROR(SendEntries(c, two));
+  Want w;
+  if (scenario == "begin-unrequested") {
+    TS_RETURN_IF_ERROR(Next(c, &w));
+    return SendFile(c, 2, "evil", true);  // the folder's index
+  }
+  if (scenario == "data-outside") {
+    TS_RETURN_IF_ERROR(Next(c, &w));
+    return c->Send(FrameType::kData, std::string("stray"));
+  }
+  if (scenario == "file-error") {
+    std::vector<Want> wants;
+    for (int i = 0; i < 2; ++i) {
+      Frame f;
+      TS_RETURN_IF_ERROR(c->Receive(&f));
+      if (f.type == FrameType::kWant) TS_RETURN_IF_ERROR(DecodeWants(f, &wants));
+      if (wants.size() >= 2) break;
+    }
+    TS_RETURN_IF_ERROR(SendFile(c, 0, "good", true));
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kFileError, EncodeFileError(1, "other: unreadable")));
+    std::vector<Want> rest;
+    TS_RETURN_IF_ERROR(ReadWants(c, &rest));
+    return c->Send(FrameType::kDone, std::string());
+  }
+  if (scenario == "bad-hash") {
+    // Every answer's hash is wrong; the client asks again once, then gives up.
+    std::vector<Want> wants;
+    int answered = 0;
+    for (;;) {
+      Frame f;
+      TS_RETURN_IF_ERROR(c->Receive(&f));
+      if (f.type == FrameType::kWantEnd) break;
+      if (f.type != FrameType::kWant) continue;
+      wants.clear();
+      TS_RETURN_IF_ERROR(DecodeWants(f, &wants));
+      for (const Want& x : wants) {
+        TS_RETURN_IF_ERROR(SendFile(c, x.index, x.index == 0 ? "good" : "other", false));
+        ++answered;
+      }
+    }
+    return c->Send(FrameType::kDone, std::string());
+  }
+  if (scenario == "slow") {
+    TS_RETURN_IF_ERROR(Next(c, &w));
+    Begin b;
+    b.index = w.index;
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kBegin, EncodeBegin(b)));
+    for (int i = 0; i < 150; ++i) {
+      TS_RETURN_IF_ERROR(c->Send(FrameType::kData, std::string(1024, 's')));
+      TS_RETURN_IF_ERROR(c->Flush());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return Status::Ok();
+  }
+  return Status::Usage("unknown scenario " + scenario);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4 || std::string(argv[1]) != "--port-file") {
+    std::fprintf(stderr, "usage: hostile_server --port-file F SCENARIO\n");
+    return 1;
+  }
+  platform::NetInit();
+  platform::Socket listener;
+  uint16_t port = 0;
+  if (!platform::Listen("127.0.0.1", 0, &listener).ok() || !platform::LocalPort(listener, &port).ok()) {
+    std::fprintf(stderr, "hostile_server: cannot listen\n");
+    return 1;
+  }
+  std::string tmp = std::string(argv[2]) + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "w");
+  if (f == nullptr) return 1;
+  std::fprintf(f, "%u\n", port);
+  std::fclose(f);
+  std::rename(tmp.c_str(), argv[2]);
+  platform::Socket sock;
+  std::string peer;
+  for (int i = 0; i < 100 && !sock.valid(); ++i) platform::Accept(listener, 200, &sock, &peer);
+  if (!sock.valid()) return 1;
+  Connection conn(std::move(sock), 15000);
+  Status s = Play(argv[3], &conn);
+  conn.Flush();
+  // Give the client a moment to read our last frames before we close.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  if (!s.ok() && s.kind() == ErrorKind::kUsage) {
+    std::fprintf(stderr, "hostile_server: %s\n", s.message().c_str());
+    return 1;
+  }
+  return 0;
+}
