@@ -109,7 +109,9 @@ Status Connection::ReceiveView(FrameView* f) {
     TS_RETURN_IF_ERROR(in_.NextView(f, &got));
     if (got) return Status::Ok();
     if (peer_closed_) {
-      if (in_.buffered() > 0) return Status::Protocol("connection closed in the middle of a frame");
+      // A dropped link looks just like this: it is the connection's fault,
+      // not the stream's, and a later pull resumes from it.
+      if (in_.buffered() > 0) return Status::Socket("connection closed in the middle of a frame");
       return Status::Socket("connection closed by the peer");
     }
     TS_RETURN_IF_ERROR(Pump(true));

@@ -29,7 +29,7 @@ class Connection {
   // Blocks until every queued byte is handed to the OS.
   Status Flush();
   // Blocks until a frame arrives (sending queued output meanwhile).
-  // The peer closing the connection is a kSocket error.
+  // The peer closing the connection, even mid-frame, is a kSocket error.
   Status Receive(Frame* f);
   // Receive without copying the payload; the view is valid until the next
   // call on this connection.

@@ -192,7 +192,9 @@ TEST(Connection, PeerClosingAfterCompleteFramesDeliversThemFirst) {
   EXPECT_EQ(a.Receive(&f).kind(), ErrorKind::kSocket);
 }
 
-TEST(Connection, PeerClosingMidFrameIsAProtocolError) {
+// A link dropped mid-frame is the connection's failure (exit 10, and the
+// pull keeps its partial file for resuming), not a malformed stream.
+TEST(Connection, PeerClosingMidFrameIsASocketError) {
   Pair p = MakePair();
   Connection a(std::move(p.a), 5000);
   std::string wire;
@@ -201,16 +203,16 @@ TEST(Connection, PeerClosingMidFrameIsAProtocolError) {
   p.b.Close();
   Frame f;
   Status s = a.Receive(&f);
-  EXPECT_EQ(s.kind(), ErrorKind::kProtocol) << s.message();
+  EXPECT_EQ(s.kind(), ErrorKind::kSocket) << s.message();
 }
 
-TEST(Connection, PeerClosingMidHeaderIsAProtocolError) {
+TEST(Connection, PeerClosingMidHeaderIsASocketError) {
   Pair p = MakePair();
   Connection a(std::move(p.a), 5000);
   WriteAll(&p.b, std::string("\x31\x10", 2));
   p.b.Close();
   Frame f;
-  EXPECT_EQ(a.Receive(&f).kind(), ErrorKind::kProtocol);
+  EXPECT_EQ(a.Receive(&f).kind(), ErrorKind::kSocket);
 }
 
 TEST(Connection, OversizedFrameFromPeerIsAProtocolError) {

@@ -24,7 +24,7 @@ hostile() {
 
 mkdir -p "$WORK/outside"
 for s in dotdot absolute dot empty-component nul dup-types symlink-parent file-parent \
-         unlisted-parent temp-name count-mismatch truncated bad-magic oversized-frame \
+         unlisted-parent temp-name count-mismatch bad-magic oversized-frame \
          unknown-frame-type begin-unrequested data-outside; do
   hostile "$s" 12
 done
@@ -37,6 +37,7 @@ hostile version 2
 check "version mismatch names both versions" grep -q 'version 99' "$WORK/last.err"
 hostile refuse 5
 hostile reset 10
+hostile truncated 10
 hostile stall 30 --timeout 1
 hostile file-error 23
 check "file-error: the good file is installed" test "$(cat "$WORK/target-file-error/good" 2>/dev/null)" = good
