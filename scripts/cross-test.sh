@@ -57,7 +57,9 @@ for arch in aarch64 armhf; do
   run_pair "$arch" "$emu" "build/$arch/treesync" "${CASES[@]}"
 done
 
-if have x86_64-w64-mingw32-g++-posix && have wine; then
+if [ ! -f platform/net_win32.cc ]; then
+  echo "SKIP windows: the Win32 side of platform/ is not written yet"
+elif have x86_64-w64-mingw32-g++-posix && have wine; then
   make -s windows || status=1
   if [ -f build/windows/treesync.exe ]; then
     echo "windows binary: $(stat -c %s build/windows/treesync.exe) bytes"
