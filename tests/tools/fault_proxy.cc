@@ -46,14 +46,25 @@ long long Pump(platform::Socket* from, platform::Socket* to, const Options& o, b
   auto start = Clock::now();
   char buf[65536];
   while (!*stop) {
-    if (!eof && queue.size() < 256) {
+    if (!eof && queue.size() < 1024) {
+      // Wait for input no longer than until the oldest chunk falls due.
+      int wait_ms = 50;
+      if (!queue.empty()) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(queue.front().due - Clock::now());
+        wait_ms = static_cast<int>(std::max<long long>(0, std::min<long long>(50, left.count())));
+      }
       platform::Readiness r;
-      platform::Poll(*from, true, false, queue.empty() ? 50 : 1, &r);
-      if (r.readable) {
+      platform::Poll(*from, true, false, wait_ms, &r);
+      // Drain what is there now, so throughput is not one chunk per wait.
+      for (int i = 0; r.readable && i < 64 && queue.size() < 1024; ++i) {
         size_t got = 0;
         bool closed = false;
-        if (!from->Read(buf, sizeof buf, &got, &closed).ok() || closed) eof = true;
-        if (got > 0) queue.push_back({Clock::now() + std::chrono::milliseconds(o.delay_ms), std::string(buf, got)});
+        if (!from->Read(buf, sizeof buf, &got, &closed).ok() || closed) {
+          eof = true;
+          break;
+        }
+        if (got == 0) break;
+        queue.push_back({Clock::now() + std::chrono::milliseconds(o.delay_ms), std::string(buf, got)});
       }
     }
     while (!queue.empty() && queue.front().due <= Clock::now()) {
@@ -95,8 +106,8 @@ long long Pump(platform::Socket* from, platform::Socket* to, const Options& o, b
       to->ShutdownWrite();
       return total;
     }
-    if (!queue.empty() && queue.front().due > Clock::now()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (eof && !queue.empty() && queue.front().due > Clock::now()) {
+      std::this_thread::sleep_until(queue.front().due);
     }
   }
   return total;
