@@ -71,9 +71,11 @@ static:
 static-aarch64:
 	$(MAKE) BUILD=build/aarch64 CXX=aarch64-linux-gnu-g++ AR=aarch64-linux-gnu-ar \
 	  $(STATIC_FLAGS) build/aarch64/treesync
+# -Wno-psabi: GCC's notes that a struct's passing changed in GCC 7.1 on ARM.
 static-armhf:
 	$(MAKE) BUILD=build/armhf CXX=arm-linux-gnueabihf-g++ AR=arm-linux-gnueabihf-ar \
-	  $(STATIC_FLAGS) build/armhf/treesync
+	  CXXFLAGS="-Os -ffunction-sections -fdata-sections -Wno-psabi" \
+	  LDFLAGS="-static -s -Wl,--gc-sections" build/armhf/treesync
 # MinGW-w64 with POSIX threads (std::thread); Winsock from the OS.
 MINGW ?= x86_64-w64-mingw32
 windows:

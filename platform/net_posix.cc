@@ -135,6 +135,7 @@ Status NetInit() {
 Status Listen(const std::string& bind_addr, uint16_t port, Socket* out) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
+  // Bind addresses are numeric in practice; names still work where NSS does.
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   hints.ai_family = AF_UNSPEC;
   addrinfo* res = nullptr;
@@ -219,10 +220,16 @@ Status Connect(const std::string& host, uint16_t port, int timeout_ms, Socket* o
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_family = AF_UNSPEC;
-  hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+  // A numeric address first: that path needs no NSS or DNS library, so a
+  // static binary on a bare host still connects by address.
+  hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
   addrinfo* res = nullptr;
   std::string service = std::to_string(port);
   int gai = getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
+  if (gai == EAI_NONAME) {
+    hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+    gai = getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
+  }
   if (gai == EAI_BADFLAGS || gai == EAI_NONAME) {
     hints.ai_flags = AI_NUMERICSERV;  // AI_ADDRCONFIG hides loopback on hosts without a route
     gai = getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
