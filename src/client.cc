@@ -233,23 +233,25 @@ ReceiverOptions ReceiverOptionsFor(const PullOptions& options) {
   return ro;
 }
 
+Status OpenAndConnect(const PullOptions& options, Receiver* rx, platform::Socket* sock) {
+  TS_RETURN_IF_ERROR(rx->Open());
+  return platform::Connect(options.host, options.port, options.timeout_ms, sock);
+}
+
 Status RunPull(const PullOptions& options, Reporter* reporter, PullStats* stats) {
   auto start = std::chrono::steady_clock::now();
   Receiver rx(options.dir, ReceiverOptionsFor(options), reporter, stats);
-  Status s = rx.Open();
+  platform::Socket sock;
+  Status s = OpenAndConnect(options, &rx, &sock);
   if (s.ok()) {
-    platform::Socket sock;
-    s = platform::Connect(options.host, options.port, options.timeout_ms, &sock);
-    if (s.ok()) {
-      Connection conn(std::move(sock), options.timeout_ms);
-      s = PullSession(&conn, &rx, options.checksum ? kHelloWantHashes : 0);
-      stats->bytes_on_wire = conn.bytes_sent() + conn.bytes_received();
-      // Cut off, not refused: what arrived of the current file is kept so
-      // the next pull resumes after it.
-      if (s.kind() == ErrorKind::kSocket || s.kind() == ErrorKind::kTimeout ||
-          s.kind() == ErrorKind::kInterrupted) {
-        rx.KeepPartial();
-      }
+    Connection conn(std::move(sock), options.timeout_ms);
+    s = PullSession(&conn, &rx, options.checksum ? kHelloWantHashes : 0);
+    stats->bytes_on_wire = conn.bytes_sent() + conn.bytes_received();
+    // Cut off, not refused: what arrived of the current file is kept so
+    // the next pull resumes after it.
+    if (s.kind() == ErrorKind::kSocket || s.kind() == ErrorKind::kTimeout ||
+        s.kind() == ErrorKind::kInterrupted) {
+      rx.KeepPartial();
     }
   }
   stats->elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(

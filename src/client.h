@@ -26,6 +26,9 @@ struct PullOptions {
 // The receiver's share of the pull options.
 ReceiverOptions ReceiverOptionsFor(const PullOptions& options);
 
+// Opens the target folder (Receiver::Open) and connects to the server.
+Status OpenAndConnect(const PullOptions& options, Receiver* rx, platform::Socket* sock);
+
 // Runs a whole pull. OK when the target folder mirrors the server; kPartial
 // when some entries failed but the rest is done; another error otherwise.
 Status RunPull(const PullOptions& options, Reporter* reporter, PullStats* stats);

@@ -1006,12 +1006,9 @@ Status RunLegacyPull(const PullOptions& options, const LegacyPullOptions& legacy
                      Reporter* reporter, PullStats* stats) {
   auto start = std::chrono::steady_clock::now();
   Receiver rx(options.dir, ReceiverOptionsFor(options), reporter, stats);
-  Status s = rx.Open();
-  if (s.ok()) {
-    platform::Socket sock;
-    s = platform::Connect(options.host, options.port, options.timeout_ms, &sock);
-    if (s.ok()) s = LegacyPullSession(&sock, options, legacy, &rx, stats);
-  }
+  platform::Socket sock;
+  Status s = OpenAndConnect(options, &rx, &sock);
+  if (s.ok()) s = LegacyPullSession(&sock, options, legacy, &rx, stats);
   stats->elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::steady_clock::now() - start)
                           .count();

@@ -39,6 +39,19 @@ expect_exit() {
   if [ "$got" = "$want" ]; then pass "$name"; else echo "    exit $got, wanted $want"; fail "$name"; fi
 }
 
+# port_from_log LOG: waits up to 5 s for a server's "serving DIR on
+# ADDR:PORT" line in LOG and prints PORT; fails if none comes.
+port_from_log() {
+  local port
+  for _ in $(seq 1 100); do
+    port=$(sed -n 's/.*serving .* on .*:\([0-9][0-9]*\)$/\1/p' "$1" | head -1)
+    [ -n "$port" ] && { echo "$port"; return 0; }
+    sleep 0.05
+  done
+  echo "server did not start: $(cat "$1")" >&2
+  return 1
+}
+
 # start_server DIR [OPTIONS...]: serves DIR on a free loopback port; sets
 # SERVER_PID, PORT and SERVER_LOG.
 start_server() {
@@ -46,14 +59,7 @@ start_server() {
   SERVER_LOG=$WORK/server.$RANDOM.log
   "$TS" serve --port 0 --bind 127.0.0.1 "$@" "$dir" 2>"$SERVER_LOG" &
   SERVER_PID=$!
-  PORT=
-  for _ in $(seq 1 100); do
-    PORT=$(sed -n 's/.*serving .* on .*:\([0-9][0-9]*\)$/\1/p' "$SERVER_LOG" | head -1)
-    [ -n "$PORT" ] && return 0
-    sleep 0.05
-  done
-  echo "server did not start: $(cat "$SERVER_LOG")" >&2
-  return 1
+  PORT=$(port_from_log "$SERVER_LOG")
 }
 
 stop_server() {

@@ -15,14 +15,7 @@ start_old_server() {
   local log=$WORK/old-server.$RANDOM.log
   python3 "$PEER" server "$@" "$dir" 2>"$log" &
   OLD_PID=$!
-  OLD_PORT=
-  for _ in $(seq 1 100); do
-    OLD_PORT=$(sed -n 's/.*serving .* on .*:\([0-9][0-9]*\)$/\1/p' "$log" | head -1)
-    [ -n "$OLD_PORT" ] && return 0
-    sleep 0.05
-  done
-  echo "old server did not start: $(cat "$log")" >&2
-  return 1
+  OLD_PORT=$(port_from_log "$log")
 }
 
 stop_old_server() {
