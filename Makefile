@@ -80,6 +80,6 @@ static-armhf:
 MINGW ?= x86_64-w64-mingw32
 windows:
 	$(MAKE) BUILD=build/windows PLATFORM=win32 EXE=.exe CXX=$(MINGW)-g++-posix AR=$(MINGW)-ar \
-	  $(STATIC_FLAGS) LDLIBS="-lws2_32 -pthread" build/windows/treesync.exe
+	  $(STATIC_FLAGS) LDLIBS="-lws2_32 -lbcrypt -lshell32 -pthread" build/windows/treesync.exe
 
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BUILD)/obj/src/main.d $(TOOL_SRCS:tests/tools/%.cc=$(BUILD)/obj/tests/tools/%.d)

@@ -3,7 +3,14 @@
 #ifndef TREESYNC_PLATFORM_CONSOLE_H_
 #define TREESYNC_PLATFORM_CONSOLE_H_
 
+#include <string>
+#include <vector>
+
 namespace platform {
+
+// The program's arguments after its name, as UTF-8 (Windows: from the wide
+// command line, since argv there is in the ANSI code page).
+std::vector<std::string> Arguments(int argc, char** argv);
 
 // Installs handlers so that an interrupt sets the flag instead of killing
 // the process.

@@ -15,6 +15,10 @@ extern "C" void OnInterrupt(int) { g_interrupted.store(true); }
 
 }  // namespace
 
+std::vector<std::string> Arguments(int argc, char** argv) {
+  return std::vector<std::string>(argv + 1, argv + argc);
+}
+
 void InstallInterruptHandlers() {
   struct sigaction sa {};
   sa.sa_handler = OnInterrupt;

@@ -6,7 +6,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "status.h"
 
@@ -30,6 +32,15 @@ struct FileInfo {
 // Paths here are native byte strings (UTF-8 on Windows), as used on the wire
 // after joining with the target folder.
 
+// The std::filesystem path for a native path. Use it, never fs::u8path, so
+// that Windows gets the long-path form and deep trees list correctly.
+std::filesystem::path FsPath(const std::string& path);
+
+// The names in folder `path` (not "." or ".."), in no particular order.
+// (std::filesystem on POSIX; on Windows the wide find API, since MinGW's
+// directory_iterator can't open paths past MAX_PATH.)
+Status ListFolder(const std::string& path, std::vector<std::string>* names);
+
 // Information about path itself, not following a final symlink. A missing
 // path is OK with info->type == kMissing.
 Status Lstat(const std::string& path, FileInfo* info);
@@ -41,6 +52,12 @@ Status SetMode(const std::string& path, uint32_t mode);
 // as it came off the wire), or "" if it can. POSIX takes any byte but '/'
 // and NUL; Windows refuses reserved characters and device names.
 std::string LocalNameProblem(const std::string& name);
+// Whether files here keep permission bits. Where they don't (Windows) the
+// bits still travel on the wire but are neither stored nor compared.
+bool KeepsPermissionBits();
+// How finely this OS stores modification times, in nanoseconds (1 on POSIX,
+// 100 on Windows): times that agree to this step are the same time.
+int64_t MtimeGranularityNs();
 // The bits a new file's mode loses on creation (the umask on POSIX, 0 where
 // there is none). Call before starting threads that create files.
 uint32_t CreationMask();

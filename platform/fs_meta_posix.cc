@@ -54,6 +54,19 @@ void MtimeSpec(int64_t mtime_ns, timespec ts[2]) {
 
 }  // namespace
 
+std::filesystem::path FsPath(const std::string& path) { return std::filesystem::u8path(path); }
+
+Status ListFolder(const std::string& path, std::vector<std::string>* names) {
+  names->clear();
+  std::error_code ec;
+  std::filesystem::directory_iterator it(FsPath(path), ec);
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    names->push_back(it->path().filename().u8string());
+  }
+  if (ec) return Status::Io("list " + path + ": " + ec.message());
+  return Status::Ok();
+}
+
 Status Lstat(const std::string& path, FileInfo* info) {
   *info = FileInfo();
   struct stat st;
@@ -80,6 +93,10 @@ Status SetMode(const std::string& path, uint32_t mode) {
   }
   return Status::Ok();
 }
+
+bool KeepsPermissionBits() { return true; }
+
+int64_t MtimeGranularityNs() { return 1; }
 
 uint32_t CreationMask() {
   // umask can only be read by setting it; this puts it straight back.

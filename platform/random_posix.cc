@@ -3,9 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <chrono>
-
 namespace platform {
 
 uint64_t Random64() {
@@ -16,16 +13,7 @@ uint64_t Random64() {
     ::close(fd);
     if (n == static_cast<ssize_t>(sizeof v)) return v;
   }
-  // No /dev/urandom (a bare chroot): names only need to be unlikely to
-  // collide, and creation is exclusive anyway.
-  static std::atomic<uint64_t> counter{0};
-  uint64_t t = static_cast<uint64_t>(
-      std::chrono::high_resolution_clock::now().time_since_epoch().count());
-  v = t ^ (static_cast<uint64_t>(::getpid()) << 32) ^ (++counter * 0x9E3779B97F4A7C15ull);
-  v ^= v >> 33;
-  v *= 0xff51afd7ed558ccdull;
-  v ^= v >> 33;
-  return v;
+  return FallbackRandom64(static_cast<uint64_t>(::getpid()));  // a bare chroot
 }
 
 }  // namespace platform

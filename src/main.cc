@@ -2,8 +2,8 @@
 #include <vector>
 
 #include "cli.h"
+#include "console.h"
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  return treesync::RunCli(args);
+  return treesync::RunCli(platform::Arguments(argc, argv));
 }

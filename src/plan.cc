@@ -8,13 +8,23 @@ namespace treesync {
 
 namespace {
 
-bool SameContent(const Entry& local, const Entry& remote, bool checksum) {
+bool SameContent(const Entry& local, const Entry& remote, const PlanOptions& options) {
   if (local.size != remote.size) return false;
-  if (!checksum) return local.mtime_ns == remote.mtime_ns;
+  if (!options.checksum) {
+    return SameMtime(local.mtime_ns, remote.mtime_ns, options.mtime_granularity_ns);
+  }
   return local.has_hash && remote.has_hash && local.hash == remote.hash;
 }
 
+// Floor division, so times before 1970 round the same way as after.
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
 }  // namespace
+
+bool SameMtime(int64_t a_ns, int64_t b_ns, int64_t granularity_ns) {
+  if (granularity_ns <= 1) return a_ns == b_ns;
+  return FloorDiv(a_ns, granularity_ns) == FloorDiv(b_ns, granularity_ns);
+}
 
 Plan BuildPlan(const std::vector<Entry>& remote, const std::vector<Entry>& local,
                const PlanOptions& options, const std::vector<bool>* skip) {
@@ -76,11 +86,13 @@ Plan BuildPlan(const std::vector<Entry>& remote, const std::vector<Entry>& local
       case EntryType::kFile:
         if (l == nullptr) {
           plan.fetch.push_back({i, false});
-        } else if (!SameContent(*l, r, options.checksum)) {
+        } else if (!SameContent(*l, r, options)) {
           plan.fetch.push_back({i, true});
         } else {
           ++plan.unchanged_files;
-          if ((l->mode & 0777) != (r.mode & 0777) || l->mtime_ns != r.mtime_ns) {
+          bool mode_differs = options.compare_mode && (l->mode & 0777) != (r.mode & 0777);
+          if (mode_differs ||
+              !SameMtime(l->mtime_ns, r.mtime_ns, options.mtime_granularity_ns)) {
             plan.fix_metadata.push_back(i);
           }
         }

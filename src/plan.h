@@ -17,7 +17,16 @@ struct PlanOptions {
   bool listing_complete = true;   // false: never delete extraneous entries
   // Compare content hashes instead of modification times (--checksum).
   bool checksum = false;
+  // What the target folder's file system keeps (platform::KeepsPermissionBits
+  // and MtimeGranularityNs): unkept bits are not compared, and times that
+  // agree to the granularity are equal.
+  bool compare_mode = true;
+  int64_t mtime_granularity_ns = 1;
 };
+
+// Whether two modification times are the same once stored with the given
+// granularity (1: exactly equal).
+bool SameMtime(int64_t a_ns, int64_t b_ns, int64_t granularity_ns);
 
 struct Removal {
   std::string path;  // local wire path

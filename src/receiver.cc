@@ -58,7 +58,7 @@ std::string Receiver::Full(const std::string& rel) const { return JoinPath(root_
 
 Status Receiver::Open() {
   std::error_code ec;
-  fs::path root = fs::u8path(root_);
+  fs::path root = platform::FsPath(root_);
   fs::file_status st = fs::status(root, ec);  // the root itself may be a symlink
   if (fs::exists(st)) {
     if (!fs::is_directory(st)) return Status::BadFolder(Printable(root_) + ": not a folder");
@@ -172,6 +172,8 @@ Status Receiver::ApplyListing(bool complete) {
   po.delete_extraneous = options_.delete_extraneous;
   po.listing_complete = complete;
   po.checksum = options_.checksum;
+  po.compare_mode = platform::KeepsPermissionBits();
+  po.mtime_granularity_ns = platform::MtimeGranularityNs();
   Plan plan = BuildPlan(entries_, tree, po, &skip_);
   stats_->files_skipped += plan.unchanged_files;
 
@@ -235,7 +237,10 @@ Status Receiver::ApplyListing(bool complete) {
       reporter_->OnWarning("symlink skipped: " + st.message());
       continue;
     }
-    TS_RETURN_IF_ERROR(platform::SetMtime(Full(e.path), e.mtime_ns));
+    // A link's own time is cosmetic, and some hosts (Wine, some network
+    // file systems) can't set it without following the link.
+    st = platform::SetMtime(Full(e.path), e.mtime_ns);
+    if (!st.ok()) reporter_->OnWarning("symlink time not kept: " + st.message());
     ++stats_->symlinks_created;
     reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
   }
@@ -477,13 +482,16 @@ Status Receiver::Finish() {
     // Owner rwx always stays, so the next pull can write into the folder.
     uint32_t mode = (e.mode & 0777) | 0700;
     if ((info.mode & 0777) != mode) TS_RETURN_IF_ERROR(platform::SetMode(full, mode));
-    if (info.mtime_ns != e.mtime_ns) TS_RETURN_IF_ERROR(platform::SetMtime(full, e.mtime_ns));
+    if (!SameMtime(info.mtime_ns, e.mtime_ns, platform::MtimeGranularityNs())) {
+      TS_RETURN_IF_ERROR(platform::SetMtime(full, e.mtime_ns));
+    }
   }
   // The target folder itself may be a symlink the user made: leave that
   // alone rather than re-time the link.
   platform::FileInfo info;
   TS_RETURN_IF_ERROR(platform::Lstat(root_, &info));
-  if (info.type == platform::FileType::kDirectory && info.mtime_ns != root_mtime_ns_) {
+  if (info.type == platform::FileType::kDirectory &&
+      !SameMtime(info.mtime_ns, root_mtime_ns_, platform::MtimeGranularityNs())) {
     TS_RETURN_IF_ERROR(platform::SetMtime(root_, root_mtime_ns_));
   }
   return Status::Ok();

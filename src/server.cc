@@ -333,7 +333,7 @@ Status AcceptLoop(const ServeOptions& options, FILE* log, SessionHandler session
                   SessionHandler refuse) {
   std::error_code ec;
   // fs::is_directory follows symlinks: a symlink to a folder is fine as the root.
-  if (!std::filesystem::is_directory(std::filesystem::u8path(options.root), ec)) {
+  if (!std::filesystem::is_directory(platform::FsPath(options.root), ec)) {
     return Status::BadFolder(Printable(options.root) + ": not a folder");
   }
   platform::Socket listener;

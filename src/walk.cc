@@ -15,27 +15,18 @@ namespace {
 
 // Names in one folder, sorted so the listing is the same on every run.
 Status ListNames(const std::string& dir, std::vector<std::string>* names) {
-  names->clear();
-  std::error_code ec;
-  fs::directory_iterator it(fs::u8path(dir), ec);
-  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    names->push_back(it->path().filename().u8string());
-  }
-  if (ec) return Status::Io("list " + Printable(dir) + ": " + ec.message());
+  Status s = platform::ListFolder(dir, names);
+  if (!s.ok()) return Status::Io(Printable(s.message()));
   std::sort(names->begin(), names->end());
   return Status::Ok();
 }
-
-}  // namespace
-
-namespace {
 
 Status RootStat(const std::string& root, platform::FileInfo* info) {
   TS_RETURN_IF_ERROR(platform::Lstat(root, info).Prefixed("folder"));
   if (info->type == platform::FileType::kSymlink) {
     // The user named a symlink to a folder: serve (or fill) that folder.
     std::error_code ec;
-    std::filesystem::path real = fs::canonical(fs::u8path(root), ec);
+    std::filesystem::path real = fs::canonical(platform::FsPath(root), ec);
     if (!ec) TS_RETURN_IF_ERROR(platform::Lstat(real.u8string(), info).Prefixed("folder"));
   }
   if (info->type != platform::FileType::kDirectory) {

@@ -40,11 +40,12 @@ expect_exit() {
 }
 
 # port_from_log LOG: waits up to 5 s for a server's "serving DIR on
-# ADDR:PORT" line in LOG and prints PORT; fails if none comes.
+# ADDR:PORT" line in LOG and prints PORT; fails if none comes. (A Windows
+# server ends its lines in CR LF.)
 port_from_log() {
   local port
   for _ in $(seq 1 100); do
-    port=$(sed -n 's/.*serving .* on .*:\([0-9][0-9]*\)$/\1/p' "$1" | head -1)
+    port=$(tr -d '\r' < "$1" | sed -n 's/.*serving .* on .*:\([0-9][0-9]*\)$/\1/p' | head -1)
     [ -n "$port" ] && { echo "$port"; return 0; }
     sleep 0.05
   done

@@ -206,6 +206,41 @@ TEST(Plan, ReplacesSymlinkWhereServerHasFolderOrFile) {
   EXPECT_FALSE(p.fetch[1].existing);
 }
 
+TEST(Plan, MtimesEqualToTheTargetsGranularityAreTheSame) {
+  // A Windows target keeps 100 ns ticks: the server's last two digits are
+  // lost when the time is set, and must not make every re-pull a fetch.
+  std::vector<Entry> remote = {FileEntry("f", 10, 1600000000123456789),
+                               FileEntry("g", 10, 1600000000123456789)};
+  std::vector<Entry> local = {FileEntry("f", 10, 1600000000123456700),
+                              FileEntry("g", 10, 1600000000123456600)};
+  PlanOptions o = Options();
+  o.mtime_granularity_ns = 100;
+  Plan p = BuildPlan(remote, local, o);
+  ASSERT_EQ(p.fetch.size(), 1u);
+  EXPECT_EQ(p.fetch[0].index, 1u);
+  EXPECT_TRUE(p.fix_metadata.empty());
+  EXPECT_EQ(p.unchanged_files, 1u);
+}
+
+TEST(Plan, SameMtimeRoundsTimesBefore1970Down) {
+  EXPECT_TRUE(SameMtime(-150, -101, 100));
+  EXPECT_FALSE(SameMtime(-100, -101, 100));
+  EXPECT_TRUE(SameMtime(-100, -1, 100));
+  EXPECT_FALSE(SameMtime(-1, 0, 100));
+  EXPECT_FALSE(SameMtime(5, 6, 1));
+}
+
+TEST(Plan, PermissionBitsAreNotComparedWhereTheTargetKeepsNone) {
+  std::vector<Entry> remote = {FileEntry("f", 10, kT1, 0755)};
+  std::vector<Entry> local = {FileEntry("f", 10, kT1, 0644)};
+  PlanOptions o = Options();
+  o.compare_mode = false;
+  Plan p = BuildPlan(remote, local, o);
+  EXPECT_TRUE(p.fetch.empty());
+  EXPECT_TRUE(p.fix_metadata.empty());
+  EXPECT_EQ(p.unchanged_files, 1u);
+}
+
 TEST(Plan, FixesModeWhenOnlyPermissionBitsDiffer) {
   std::vector<Entry> remote = {FileEntry("f", 10, kT1, 0755), FileEntry("g", 10, kT1, 0644)};
   std::vector<Entry> local = {FileEntry("f", 10, kT1, 0644), FileEntry("g", 10, kT1, 0644)};

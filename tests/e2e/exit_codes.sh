@@ -24,11 +24,14 @@ expect_exit "connection refused: exit 10" 10 "$TS" pull "127.0.0.1:$dead_port" "
 check "exit 10 message names the address" grep -q "127.0.0.1:$dead_port" "$WORK/last.err"
 
 # Disk full: a file-size limit makes the write fail like a full disk.
+# (Not for a Windows client under Wine: the limit's signal kills Wine.)
 start_server "$WORK/src"
-expect_exit "write failure (file size limit): exit 11" 11 \
-  bash -c "ulimit -f 1024; exec '$TS' pull 127.0.0.1:$PORT '$WORK/full'"
-check "no partial file under the final name after exit 11" test ! -e "$WORK/full/big"
-check "no temporary left after exit 11" no_temporaries "$WORK/full"
+if [ "${FOREIGN_OS:-}/${FOREIGN_SIDE:-}" != windows/client ]; then
+  expect_exit "write failure (file size limit): exit 11" 11 \
+    bash -c "ulimit -f 1024; exec '$TS' pull 127.0.0.1:$PORT '$WORK/full'"
+  check "no partial file under the final name after exit 11" test ! -e "$WORK/full/big"
+  check "no temporary left after exit 11" no_temporaries "$WORK/full"
+fi
 
 # Too many clients: a connection that never says hello holds the only slot.
 stop_server
@@ -42,8 +45,7 @@ stop_server
 # --once serves one session and exits 0.
 "$TS" serve --port 0 --bind 127.0.0.1 --once "$WORK/src" 2>"$WORK/once.log" &
 once_pid=$!
-for _ in $(seq 1 100); do grep -q serving "$WORK/once.log" && break; sleep 0.05; done
-once_port=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$WORK/once.log" | head -1)
+once_port=$(port_from_log "$WORK/once.log")
 "$TS" pull "127.0.0.1:$once_port" "$WORK/once-copy" >/dev/null 2>&1
 wait $once_pid
 check "--once server exits 0 after one session" test $? -eq 0

@@ -1,0 +1,303 @@
+#include "net.h"
+
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+
+#include "os_error_win32.h"
+
+namespace platform {
+
+using treesync::ErrorKind;
+
+namespace {
+
+SOCKET Sock(const Socket& s) { return static_cast<SOCKET>(s.handle()); }
+
+Status SockError(const std::string& what, int err) {
+  if (err == WSAETIMEDOUT) return Status::Timeout(what + ": timed out");
+  return WinErrorStatus(ErrorKind::kSocket, what, static_cast<unsigned long>(err));
+}
+
+Status LastSockError(const std::string& what) { return SockError(what, WSAGetLastError()); }
+
+std::string AddrToString(const sockaddr* sa) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (sa->sa_family == AF_INET) {
+    auto* in = reinterpret_cast<const sockaddr_in*>(sa);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
+  }
+  if (sa->sa_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
+    uint16_t port = ntohs(in6->sin6_port);
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {  // an IPv4 client on a dual-stack socket
+      inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host, sizeof host);
+      return std::string(host) + ":" + std::to_string(port);
+    }
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(port);
+  }
+  return "?";
+}
+
+// Every socket here is non-blocking: Winsock has no per-call MSG_DONTWAIT,
+// and the poll loop above never wants a call to block.
+void SetNonBlocking(SOCKET s) {
+  u_long one = 1;
+  ioctlsocket(s, FIONBIO, &one);
+}
+
+void TuneConnected(SOCKET s) {
+  BOOL one = TRUE;
+  setsockopt(s, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<const char*>(&one), sizeof one);
+  SetNonBlocking(s);
+}
+
+// select() on one socket: Winsock's WSAPoll misses failed connects on older
+// Windows, and one socket never meets FD_SETSIZE. Returns select's result.
+int WaitOne(SOCKET s, bool want_read, bool want_write, int timeout_ms, bool* readable,
+            bool* writable, bool* failed) {
+  fd_set r, w, e;
+  FD_ZERO(&r);
+  FD_ZERO(&w);
+  FD_ZERO(&e);
+  if (want_read) FD_SET(s, &r);
+  if (want_write) FD_SET(s, &w);
+  FD_SET(s, &e);
+  timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+  int n = select(0, &r, &w, &e, timeout_ms < 0 ? nullptr : &tv);
+  *readable = n > 0 && FD_ISSET(s, &r);
+  *writable = n > 0 && FD_ISSET(s, &w);
+  *failed = n > 0 && FD_ISSET(s, &e);
+  return n;
+}
+
+}  // namespace
+
+Socket& Socket::operator=(Socket&& o) noexcept {
+  if (this != &o) {
+    Close();
+    h_ = o.h_;
+    o.h_ = kInvalid;
+  }
+  return *this;
+}
+
+void Socket::Close() {
+  if (valid()) {
+    closesocket(Sock(*this));
+    h_ = kInvalid;
+  }
+}
+
+Status Socket::Read(void* buf, size_t n, size_t* got, bool* eof) {
+  *got = 0;
+  *eof = false;
+  int want = n > (1u << 30) ? (1 << 30) : static_cast<int>(n);
+  int r = recv(Sock(*this), static_cast<char*>(buf), want, 0);
+  if (r > 0) {
+    *got = static_cast<size_t>(r);
+    return Status::Ok();
+  }
+  if (r == 0) {
+    *eof = n > 0;
+    return Status::Ok();
+  }
+  int err = WSAGetLastError();
+  if (err == WSAEWOULDBLOCK) return Status::Ok();
+  return SockError("recv", err);
+}
+
+Status Socket::Write(const void* buf, size_t n, size_t* wrote) {
+  *wrote = 0;
+  int want = n > (1u << 30) ? (1 << 30) : static_cast<int>(n);
+  int r = send(Sock(*this), static_cast<const char*>(buf), want, 0);
+  if (r >= 0) {
+    *wrote = static_cast<size_t>(r);
+    return Status::Ok();
+  }
+  int err = WSAGetLastError();
+  if (err == WSAEWOULDBLOCK) return Status::Ok();
+  return SockError("send", err);
+}
+
+void Socket::ShutdownWrite() {
+  if (valid()) shutdown(Sock(*this), SD_SEND);
+}
+
+Status NetInit() {
+  WSADATA data;
+  int err = WSAStartup(MAKEWORD(2, 2), &data);
+  if (err != 0) return SockError("WSAStartup", err);
+  return Status::Ok();
+}
+
+Status Listen(const std::string& bind_addr, uint16_t port, Socket* out) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  hints.ai_family = AF_UNSPEC;
+  addrinfo* res = nullptr;
+  std::string service = std::to_string(port);
+  const char* node = bind_addr.empty() ? nullptr : bind_addr.c_str();
+  if (node == nullptr) hints.ai_family = AF_INET6;  // dual-stack wildcard
+  int gai = getaddrinfo(node, service.c_str(), &hints, &res);
+  if (gai != 0 && node == nullptr) {
+    hints.ai_family = AF_INET;  // no IPv6 on this host
+    gai = getaddrinfo(node, service.c_str(), &hints, &res);
+  }
+  if (gai != 0) return SockError("resolve " + bind_addr, gai);
+  int last_err = WSAEADDRNOTAVAIL;
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    SOCKET s = WSASocketW(ai->ai_family, ai->ai_socktype, ai->ai_protocol, nullptr, 0,
+                          WSA_FLAG_NO_HANDLE_INHERIT);
+    if (s == INVALID_SOCKET) {
+      last_err = WSAGetLastError();
+      continue;
+    }
+    // Windows' SO_REUSEADDR lets another process steal the port; exclusive
+    // use is what POSIX's SO_REUSEADDR listener gets by default.
+    BOOL one = TRUE, zero = FALSE;
+    setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, reinterpret_cast<const char*>(&one),
+               sizeof one);
+    if (ai->ai_family == AF_INET6 && node == nullptr) {
+      setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, reinterpret_cast<const char*>(&zero), sizeof zero);
+    }
+    if (bind(s, ai->ai_addr, static_cast<int>(ai->ai_addrlen)) == 0 && listen(s, 128) == 0) {
+      freeaddrinfo(res);
+      SetNonBlocking(s);
+      *out = Socket(static_cast<Socket::Handle>(s));
+      return Status::Ok();
+    }
+    last_err = WSAGetLastError();
+    closesocket(s);
+  }
+  freeaddrinfo(res);
+  std::string where = (bind_addr.empty() ? "*" : bind_addr) + ":" + std::to_string(port);
+  return SockError("listen " + where, last_err);
+}
+
+Status LocalPort(const Socket& s, uint16_t* port) {
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (getsockname(Sock(s), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    return LastSockError("getsockname");
+  }
+  if (ss.ss_family == AF_INET6) {
+    *port = ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  } else {
+    *port = ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  }
+  return Status::Ok();
+}
+
+Status Accept(const Socket& listener, int timeout_ms, Socket* out, std::string* peer) {
+  bool readable, writable, failed;
+  int n = WaitOne(Sock(listener), true, false, timeout_ms, &readable, &writable, &failed);
+  if (n < 0) {
+    int err = WSAGetLastError();
+    if (err == WSAEINTR) return Status::Ok();
+    return SockError("select", err);
+  }
+  if (n == 0) return Status::Ok();
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  SOCKET s = accept(Sock(listener), reinterpret_cast<sockaddr*>(&ss), &len);
+  if (s == INVALID_SOCKET) {
+    // The peer may have given up between select and accept, or the host
+    // is out of sockets: the caller just tries again.
+    int err = WSAGetLastError();
+    if (err == WSAEWOULDBLOCK || err == WSAECONNRESET || err == WSAEINTR ||
+        err == WSAEMFILE || err == WSAENOBUFS) {
+      return Status::Ok();
+    }
+    return SockError("accept", err);
+  }
+  TuneConnected(s);
+  *peer = AddrToString(reinterpret_cast<sockaddr*>(&ss));
+  *out = Socket(static_cast<Socket::Handle>(s));
+  return Status::Ok();
+}
+
+Status Connect(const std::string& host, uint16_t port, int timeout_ms, Socket* out) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  std::string service = std::to_string(port);
+  int gai = getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
+  std::string where = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                      std::to_string(port);
+  if (gai != 0) return SockError("resolve " + host, gai);
+  int last_err = WSAECONNREFUSED;
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    SOCKET s = WSASocketW(ai->ai_family, ai->ai_socktype, ai->ai_protocol, nullptr, 0,
+                          WSA_FLAG_NO_HANDLE_INHERIT);
+    if (s == INVALID_SOCKET) {
+      last_err = WSAGetLastError();
+      continue;
+    }
+    SetNonBlocking(s);
+    int err = 0;
+    if (connect(s, ai->ai_addr, static_cast<int>(ai->ai_addrlen)) != 0) {
+      err = WSAGetLastError();
+      if (err == WSAEWOULDBLOCK) {
+        bool readable, writable, failed;
+        int n = WaitOne(s, false, true, timeout_ms, &readable, &writable, &failed);
+        if (n == 0) {
+          err = WSAETIMEDOUT;
+        } else if (n < 0) {
+          err = WSAGetLastError();
+        } else {
+          // A failed connect shows in the exception set; SO_ERROR says why.
+          int so = 0;
+          int len = sizeof so;
+          getsockopt(s, SOL_SOCKET, SO_ERROR, reinterpret_cast<char*>(&so), &len);
+          err = failed && so == 0 ? WSAECONNREFUSED : so;
+        }
+      }
+    }
+    if (err == 0) {
+      freeaddrinfo(res);
+      TuneConnected(s);
+      *out = Socket(static_cast<Socket::Handle>(s));
+      return Status::Ok();
+    }
+    last_err = err;
+    closesocket(s);
+  }
+  freeaddrinfo(res);
+  return SockError("connect " + where, last_err);
+}
+
+Status SocketPair(Socket* a, Socket* b) {
+  // No AF_UNIX pairs before Windows 10: a loopback connection instead.
+  Socket listener;
+  TS_RETURN_IF_ERROR(Listen("127.0.0.1", 0, &listener));
+  uint16_t port = 0;
+  TS_RETURN_IF_ERROR(LocalPort(listener, &port));
+  TS_RETURN_IF_ERROR(Connect("127.0.0.1", port, 5000, a));
+  std::string peer;
+  TS_RETURN_IF_ERROR(Accept(listener, 5000, b, &peer));
+  if (!b->valid()) return Status::Socket("socketpair: loopback accept timed out");
+  return Status::Ok();
+}
+
+Status Poll(const Socket& s, bool want_read, bool want_write, int timeout_ms,
+            Readiness* out) {
+  *out = Readiness();
+  bool readable, writable, failed;
+  int n = WaitOne(Sock(s), want_read, want_write, timeout_ms, &readable, &writable, &failed);
+  if (n < 0) {
+    int err = WSAGetLastError();
+    if (err == WSAEINTR) return Status::Ok();
+    return SockError("select", err);
+  }
+  out->readable = readable || (failed && want_read);
+  out->writable = writable || (failed && want_write);
+  return Status::Ok();
+}
+
+}  // namespace platform
