@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "status.h"
@@ -76,9 +77,17 @@ Status Rename(const std::string& from, const std::string& to);
 class File {
  public:
   File() = default;
-  ~File();
-  File(File&& o) noexcept;
-  File& operator=(File&& o) noexcept;
+  ~File() { Close(); }
+  File(File&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) { o.fd_ = -1; }
+  File& operator=(File&& o) noexcept {
+    if (this != &o) {
+      Close();
+      fd_ = o.fd_;
+      path_ = std::move(o.path_);
+      o.fd_ = -1;
+    }
+    return *this;
+  }
   File(const File&) = delete;
   File& operator=(const File&) = delete;
 

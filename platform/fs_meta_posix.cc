@@ -152,20 +152,6 @@ Status Rename(const std::string& from, const std::string& to) {
   return Status::Ok();
 }
 
-File::~File() { Close(); }
-
-File::File(File&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) { o.fd_ = -1; }
-
-File& File::operator=(File&& o) noexcept {
-  if (this != &o) {
-    Close();
-    fd_ = o.fd_;
-    path_ = std::move(o.path_);
-    o.fd_ = -1;
-  }
-  return *this;
-}
-
 Status File::Open(const std::string& path, int flags, const char* what, File* out,
                   uint32_t mode) {
   int fd;

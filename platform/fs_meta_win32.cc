@@ -355,20 +355,6 @@ constexpr size_t kMaxIo = 1u << 30;
 
 }  // namespace
 
-File::~File() { Close(); }
-
-File::File(File&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) { o.fd_ = -1; }
-
-File& File::operator=(File&& o) noexcept {
-  if (this != &o) {
-    Close();
-    fd_ = o.fd_;
-    path_ = std::move(o.path_);
-    o.fd_ = -1;
-  }
-  return *this;
-}
-
 Status File::Open(const std::string& path, int flags, const char* what, File* out, uint32_t) {
   std::wstring w;
   if (!WidePath(path, &w)) return BadName(what, path);

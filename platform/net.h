@@ -24,7 +24,14 @@ class Socket {
   explicit Socket(Handle h) : h_(h) {}
   ~Socket() { Close(); }
   Socket(Socket&& o) noexcept : h_(o.h_) { o.h_ = kInvalid; }
-  Socket& operator=(Socket&& o) noexcept;
+  Socket& operator=(Socket&& o) noexcept {
+    if (this != &o) {
+      Close();
+      h_ = o.h_;
+      o.h_ = kInvalid;
+    }
+    return *this;
+  }
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
 

@@ -74,15 +74,6 @@ int FinishConnect(int fd, int timeout_ms) {
 
 }  // namespace
 
-Socket& Socket::operator=(Socket&& o) noexcept {
-  if (this != &o) {
-    Close();
-    h_ = o.h_;
-    o.h_ = kInvalid;
-  }
-  return *this;
-}
-
 void Socket::Close() {
   if (valid()) {
     ::close(Fd(*this));

@@ -54,6 +54,14 @@ void TuneConnected(SOCKET s) {
   SetNonBlocking(s);
 }
 
+// A socket for ai that child processes don't inherit; on failure *err says why.
+SOCKET NewSocket(const addrinfo* ai, int* err) {
+  SOCKET s = WSASocketW(ai->ai_family, ai->ai_socktype, ai->ai_protocol, nullptr, 0,
+                        WSA_FLAG_NO_HANDLE_INHERIT);
+  if (s == INVALID_SOCKET) *err = WSAGetLastError();
+  return s;
+}
+
 // select() on one socket: Winsock's WSAPoll misses failed connects on older
 // Windows, and one socket never meets FD_SETSIZE. Returns select's result.
 int WaitOne(SOCKET s, bool want_read, bool want_write, int timeout_ms, bool* readable,
@@ -74,15 +82,6 @@ int WaitOne(SOCKET s, bool want_read, bool want_write, int timeout_ms, bool* rea
 }
 
 }  // namespace
-
-Socket& Socket::operator=(Socket&& o) noexcept {
-  if (this != &o) {
-    Close();
-    h_ = o.h_;
-    o.h_ = kInvalid;
-  }
-  return *this;
-}
 
 void Socket::Close() {
   if (valid()) {
@@ -150,12 +149,8 @@ Status Listen(const std::string& bind_addr, uint16_t port, Socket* out) {
   if (gai != 0) return SockError("resolve " + bind_addr, gai);
   int last_err = WSAEADDRNOTAVAIL;
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-    SOCKET s = WSASocketW(ai->ai_family, ai->ai_socktype, ai->ai_protocol, nullptr, 0,
-                          WSA_FLAG_NO_HANDLE_INHERIT);
-    if (s == INVALID_SOCKET) {
-      last_err = WSAGetLastError();
-      continue;
-    }
+    SOCKET s = NewSocket(ai, &last_err);
+    if (s == INVALID_SOCKET) continue;
     // Windows' SO_REUSEADDR lets another process steal the port; exclusive
     // use is what POSIX's SO_REUSEADDR listener gets by default.
     BOOL one = TRUE, zero = FALSE;
@@ -233,12 +228,8 @@ Status Connect(const std::string& host, uint16_t port, int timeout_ms, Socket* o
   if (gai != 0) return SockError("resolve " + host, gai);
   int last_err = WSAECONNREFUSED;
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-    SOCKET s = WSASocketW(ai->ai_family, ai->ai_socktype, ai->ai_protocol, nullptr, 0,
-                          WSA_FLAG_NO_HANDLE_INHERIT);
-    if (s == INVALID_SOCKET) {
-      last_err = WSAGetLastError();
-      continue;
-    }
+    SOCKET s = NewSocket(ai, &last_err);
+    if (s == INVALID_SOCKET) continue;
     SetNonBlocking(s);
     int err = 0;
     if (connect(s, ai->ai_addr, static_cast<int>(ai->ai_addrlen)) != 0) {

@@ -88,6 +88,29 @@ same_tree() {
 }
 
 # no_temporaries DIR: no leftover .treesync-*.tmp file below DIR.
+# killed_client_case FILES DELAY SAME_TREE_FN: serves FILES 1 MiB random
+# files, kills a pull DELAY seconds in, and checks that no partial file sits under a
+# final name, that the server still serves, and that the next pull (judged
+# by SAME_TREE_FN SRC COPY) completes the mirror without temporaries.
+killed_client_case() {
+  local big=$WORK/big i
+  mkdir -p "$big"
+  for i in $(seq 1 "$1"); do head -c 1048576 /dev/urandom > "$big/f$i"; done
+  start_server "$big"
+  "$TS" pull "127.0.0.1:$PORT" "$WORK/killed" >/dev/null 2>&1 &
+  local victim=$!
+  sleep "$2"
+  kill -9 $victim 2>/dev/null
+  wait $victim 2>/dev/null
+  check "killed client: every file under a final name is complete" \
+    bash -c "cd '$WORK/killed' 2>/dev/null || exit 0; for f in f*; do [ -e \"\$f\" ] || continue; cmp -s \"\$f\" '$big'/\"\$f\" || exit 1; done"
+  expect_exit "killed client: the server still serves" 0 "$TS" pull "127.0.0.1:$PORT" "$WORK/killed"
+  check "killed client: the next pull completes the mirror" "$3" "$big" "$WORK/killed"
+  check "killed client: no temporaries left" no_temporaries "$WORK/killed"
+  stop_server
+  rm -rf "$big" "$WORK/killed"
+}
+
 no_temporaries() {
   [ -z "$(find "$1" -name '.treesync-*.tmp' -print -quit)" ]
 }

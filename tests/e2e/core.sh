@@ -59,22 +59,7 @@ stop_server
 
 # A client killed mid-transfer leaves no partial file under a final name,
 # and the server keeps serving.
-BIG=$WORK/big
-mkdir -p "$BIG"
-for i in $(seq 1 200); do head -c 1048576 /dev/urandom > "$BIG/f$i"; done
-start_server "$BIG"
-"$TS" pull "127.0.0.1:$PORT" "$WORK/killed" &
-victim=$!
-sleep 0.15
-kill -9 $victim 2>/dev/null
-wait $victim 2>/dev/null
-check "killed client: every file under a final name is complete" \
-  bash -c "cd '$WORK/killed' 2>/dev/null || exit 0; for f in f*; do [ -e \"\$f\" ] || continue; cmp -s \"\$f\" '$BIG'/\"\$f\" || exit 1; done"
-expect_exit "server still serves after a killed client" 0 "$TS" pull "127.0.0.1:$PORT" "$WORK/killed"
-check "pull after a killed client completes the mirror" same_tree "$BIG" "$WORK/killed"
-check "pull after a killed client removes its temporaries" no_temporaries "$WORK/killed"
-stop_server
-rm -rf "$BIG" "$WORK/killed"
+killed_client_case 200 0.15 same_tree
 
 # Special files are skipped with a note, never opened.
 SPECIAL=$WORK/special

@@ -49,21 +49,7 @@ stop_server
 
 # A client killed mid-transfer leaves no partial file under a final name;
 # the next pull completes the mirror and removes the temporaries.
-BIG=$WORK/big
-mkdir -p "$BIG"
-for i in $(seq 1 100); do head -c 1048576 /dev/urandom > "$BIG/f$i"; done
-start_server "$BIG"
-"$TS" pull "127.0.0.1:$PORT" "$WORK/killed" >/dev/null 2>&1 &
-victim=$!
-sleep 0.3
-kill -9 $victim 2>/dev/null
-wait $victim 2>/dev/null
-check "killed client: every file under a final name is complete" \
-  bash -c "cd '$WORK/killed' 2>/dev/null || exit 0; for f in f*; do [ -e \"\$f\" ] || continue; cmp -s \"\$f\" '$BIG'/\"\$f\" || exit 1; done"
-expect_exit "killed client: the server still serves" 0 "$TS" pull "127.0.0.1:$PORT" "$WORK/killed"
-check "killed client: the next pull completes the mirror" same_portable_tree "$BIG" "$WORK/killed"
-check "killed client: no temporaries left" no_temporaries "$WORK/killed"
-stop_server
+killed_client_case 100 0.3 same_portable_tree
 
 # IPv6 loopback, when the host has it.
 "$TS" serve --port 0 --bind ::1 --once "$SRC" 2>"$WORK/v6.log" &
