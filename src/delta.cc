@@ -191,7 +191,16 @@ bool DeltaEncoder::Match(uint32_t weak, const char* block, uint32_t* index) cons
 Status DeltaEncoder::FlushCopy(DeltaSink* sink) {
   if (!copy_open_) return Status::Ok();
   copy_open_ = false;
-  return sink->Copy(copy_first_, copy_count_);
+  return copy_count_ == 0 ? Status::Ok() : sink->Copy(copy_first_, copy_count_);
+}
+
+Status DeltaEncoder::ExtendCopy(DeltaSink* sink) {
+  ++copy_count_;
+  if (uint64_t(copy_count_ + 1) * block_size_ <= kMaxCopyRun) return Status::Ok();
+  TS_RETURN_IF_ERROR(sink->Copy(copy_first_, copy_count_));
+  copy_first_ += copy_count_;
+  copy_count_ = 0;
+  return Status::Ok();
 }
 
 Status DeltaEncoder::FlushLiteral(DeltaSink* sink) {
@@ -204,15 +213,12 @@ Status DeltaEncoder::FlushLiteral(DeltaSink* sink) {
 
 Status DeltaEncoder::EmitCopy(uint32_t index, DeltaSink* sink) {
   TS_RETURN_IF_ERROR(FlushLiteral(sink));
-  if (copy_open_ && index == copy_first_ + copy_count_) {
-    ++copy_count_;
-    return Status::Ok();
-  }
+  if (copy_open_ && index == copy_first_ + copy_count_) return ExtendCopy(sink);
   TS_RETURN_IF_ERROR(FlushCopy(sink));
   copy_open_ = true;
   copy_first_ = index;
-  copy_count_ = 1;
-  return Status::Ok();
+  copy_count_ = 0;
+  return ExtendCopy(sink);
 }
 
 Status DeltaEncoder::Update(const char* data, size_t n, DeltaSink* sink) {
@@ -234,7 +240,7 @@ Status DeltaEncoder::Update(const char* data, size_t n, DeltaSink* sink) {
     uint32_t next = copy_first_ + copy_count_;
     if (!rolling_ && copy_open_ && next < whole_blocks_ &&
         Strong(w, L) == sig_.blocks[next].strong) {
-      ++copy_count_;
+      TS_RETURN_IF_ERROR(ExtendCopy(sink));
       pos_ += L;
       continue;
     }

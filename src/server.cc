@@ -86,8 +86,11 @@ class ConnectionSink : public DeltaSink {
   Status Literal(const char* data, size_t n) override {
     return conn_->Send(FrameType::kData, data, n);
   }
+  // A Copy is tiny but stands for up to kMaxCopyRun bytes of work for the
+  // client: it goes out now rather than waiting for a batch to fill.
   Status Copy(uint32_t first_block, uint32_t block_count) override {
-    return conn_->Send(FrameType::kCopy, EncodeCopy(first_block, block_count));
+    TS_RETURN_IF_ERROR(conn_->Send(FrameType::kCopy, EncodeCopy(first_block, block_count)));
+    return conn_->Push();
   }
 
  private:

@@ -162,6 +162,38 @@ TEST_F(DeltaCase, RandomEditsKeepTheResultExact) {
   }
 }
 
+TEST_F(DeltaCase, LongMatchesGoOutInBoundedRuns) {
+  // One Copy for the whole unchanged file would leave the receiver idle
+  // until the encoder has read all of it.
+  std::string big = Random(&rng, 5 * kMaxCopyRun + 12345);
+  std::vector<std::pair<uint32_t, uint32_t>> copies;
+  struct Runs : Rebuild {
+    using Rebuild::Rebuild;
+    std::vector<std::pair<uint32_t, uint32_t>>* copies;
+    Status Copy(uint32_t first, uint32_t count) override {
+      copies->emplace_back(first, count);
+      return Rebuild::Copy(first, count);
+    }
+  };
+  SignatureBuilder builder(ChooseBlockSize(big.size()));
+  builder.Update(big.data(), big.size());
+  sig = builder.Finish();
+  Runs r(big, sig);
+  r.copies = &copies;
+  DeltaEncoder encoder(sig);
+  ASSERT_TRUE(encoder.Update(big.data(), big.size(), &r).ok());
+  ASSERT_TRUE(encoder.Finish(&r).ok());
+  EXPECT_EQ(r.out, big);
+  ASSERT_GE(copies.size(), 5u);
+  uint32_t next = 0;
+  for (const auto& c : copies) {
+    EXPECT_EQ(c.first, next);  // the runs still follow each other
+    EXPECT_LE(uint64_t(c.second) * sig.block_size, kMaxCopyRun);
+    next = c.first + c.second;
+  }
+  EXPECT_EQ(next, big.size() / sig.block_size);
+}
+
 // The weak sum of each block is rsync's rolling checksum as PROTOCOL.md
 // defines it, whatever the block's length (the short last block included).
 TEST(Delta, WeakSumIsRsyncsRollingChecksum) {
