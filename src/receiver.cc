@@ -76,34 +76,45 @@ Status Receiver::AddEntry(Entry e) {
   if (entries_.size() >= kMaxEntries) {
     return Status::Protocol("listing has more than " + std::to_string(kMaxEntries) + " entries");
   }
-  auto dup = index_.find(e.path);
-  if (dup != index_.end()) {
-    const Entry& first = entries_[dup->second];
+  const uint32_t index = static_cast<uint32_t>(entries_.size());
+  // One lookup finds a duplicate and reserves the name; a refusal below
+  // gives the name back.
+  auto slot = index_.try_emplace(e.path, index);
+  if (!slot.second) {
+    const Entry& first = entries_[slot.first->second];
     return Status::Protocol("entry sent twice" +
                             std::string(first.type != e.type ? " with different types" : "") +
                             ": " + Printable(e.path));
   }
+  auto refuse = [&](const std::string& why) {
+    index_.erase(slot.first);
+    return Status::Protocol(why);
+  };
   std::string parent = ParentOf(e.path);
   if (!parent.empty()) {
-    auto p = index_.find(parent);
-    if (p == index_.end()) {
-      return Status::Protocol("entry before its folder was listed: " + Printable(e.path));
+    // Entries of one folder arrive together: its lookup serves them all.
+    if (parent != last_parent_) {
+      auto p = index_.find(parent);
+      if (p == index_.end()) {
+        return refuse("entry before its folder was listed: " + Printable(e.path));
+      }
+      last_parent_ = parent;
+      last_parent_index_ = p->second;
     }
-    if (entries_[p->second].type != EntryType::kFolder) {
-      return Status::Protocol("entry inside a " +
-                              std::string(EntryTypeName(entries_[p->second].type)) + ": " +
-                              Printable(e.path));
+    const Entry& folder = entries_[last_parent_index_];
+    if (folder.type != EntryType::kFolder) {
+      return refuse("entry inside a " + std::string(EntryTypeName(folder.type)) + ": " +
+                    Printable(e.path));
     }
   }
   // A temporary name is ours: a server could otherwise make us install over
   // a file we are writing.
   if (IsTempName(BaseName(e.path))) {
-    return Status::Protocol("entry uses a name reserved for temporary files: " +
-                            Printable(e.path));
+    return refuse("entry uses a name reserved for temporary files: " + Printable(e.path));
   }
   // A name this OS can't hold costs that entry (and what is inside it), not
   // the session.
-  bool skip = !parent.empty() && skip_[index_[parent]];
+  bool skip = !parent.empty() && skip_[last_parent_index_];
   if (!skip) {
     std::string problem = platform::LocalNameProblem(BaseName(e.path));
     if (!problem.empty()) {
@@ -112,7 +123,6 @@ Status Receiver::AddEntry(Entry e) {
       reporter_->OnEntryError(e.path, Printable(e.path) + ": " + problem);
     }
   }
-  index_.emplace(e.path, static_cast<uint32_t>(entries_.size()));
   if (e.type == EntryType::kFile) ++stats_->files_total;
   entries_.push_back(std::move(e));
   skip_.push_back(skip);

@@ -119,6 +119,9 @@ class Receiver {
   PullStats* stats_;
   std::vector<Entry> entries_;
   std::unordered_map<std::string, uint32_t> index_;
+  // The folder of the entry added last, and its listing index.
+  std::string last_parent_;
+  uint32_t last_parent_index_ = 0;
   std::vector<Want> wants_;
   std::vector<bool> existed_;  // per listing entry: a local file was replaced
   std::vector<bool> skip_;     // per listing entry: this OS can't hold it
