@@ -23,7 +23,8 @@ Status ReceiveFrom(Connection* conn, Frame* f) {
   return Status::Ok();
 }
 
-Status Handshake(Connection* conn, uint32_t flags) {
+// *granted: the flags the server granted.
+Status Handshake(Connection* conn, uint32_t flags, uint32_t* granted) {
   Hello mine;
   mine.flags = flags;
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(mine)));
@@ -35,10 +36,13 @@ Status Handshake(Connection* conn, uint32_t flags) {
     return Status::Version("server speaks protocol version " + std::to_string(h.version) +
                            ", this client speaks " + std::to_string(kProtocolVersion));
   }
+  *granted = h.flags & flags;
   return Status::Ok();
 }
 
-Status ReceiveListing(Connection* conn, Receiver* rx, Reporter* reporter, bool* complete) {
+// packed: the server may send Entries frames (kHelloPackedListing granted).
+Status ReceiveListing(Connection* conn, Receiver* rx, Reporter* reporter, bool packed,
+                      bool* complete) {
   Frame f;
   TS_RETURN_IF_ERROR(ReceiveFrom(conn, &f));
   SyncStart sync;
@@ -55,6 +59,14 @@ Status ReceiveListing(Connection* conn, Receiver* rx, Reporter* reporter, bool* 
         TS_RETURN_IF_ERROR(DecodeEntry(f, &e));
         TS_RETURN_IF_ERROR(rx->AddEntry(std::move(e)));
         ++count;
+        break;
+      }
+      case FrameType::kEntries: {
+        if (!packed) return Status::Protocol("Entries frame the client did not ask for");
+        TS_RETURN_IF_ERROR(DecodeEntries(f.payload.data(), f.payload.size(), [&](Entry& e) {
+          ++count;
+          return rx->AddEntry(std::move(e));
+        }));
         break;
       }
       case FrameType::kWarning: {
@@ -212,9 +224,13 @@ Status Transfer(Connection* conn, Receiver* rx) {
 }  // namespace
 
 Status PullSession(Connection* conn, Receiver* rx, uint32_t hello_flags) {
-  TS_RETURN_IF_ERROR(Handshake(conn, hello_flags));
+  // Every client asks for the packed listing: a third of the bytes of one
+  // frame per entry, and far fewer frames to take apart.
+  uint32_t granted = 0;
+  TS_RETURN_IF_ERROR(Handshake(conn, hello_flags | kHelloPackedListing, &granted));
   bool complete = true;
-  TS_RETURN_IF_ERROR(ReceiveListing(conn, rx, rx->reporter(), &complete));
+  TS_RETURN_IF_ERROR(ReceiveListing(conn, rx, rx->reporter(), (granted & kHelloPackedListing) != 0,
+                                    &complete));
   TS_RETURN_IF_ERROR(rx->ApplyListing(complete));
   TS_RETURN_IF_ERROR(Transfer(conn, rx));
   TS_RETURN_IF_ERROR(rx->Finish());

@@ -73,17 +73,21 @@ Status Connection::Send(FrameType type, const void* payload, size_t n) {
   AppendFrame(&out_, type, payload, n);
   // Small frames are batched into larger writes, but not held back for
   // long: the peer can start on them while we produce the rest.
-  if (pending_output() >= kBatchBytes && pending_output() <= kHighWater) {
-    size_t wrote = 0;
-    TS_RETURN_IF_ERROR(sock_.Write(out_.data() + out_pos_, pending_output(), &wrote));
-    out_pos_ += wrote;
-    bytes_sent_ += wrote;
-    if (out_pos_ == out_.size()) {
-      out_.clear();
-      out_pos_ = 0;
-    }
-  }
+  if (pending_output() >= kBatchBytes && pending_output() <= kHighWater) TS_RETURN_IF_ERROR(Push());
   while (pending_output() > kHighWater) TS_RETURN_IF_ERROR(Pump(true));
+  return Status::Ok();
+}
+
+Status Connection::Push() {
+  if (pending_output() == 0) return Status::Ok();
+  size_t wrote = 0;
+  TS_RETURN_IF_ERROR(sock_.Write(out_.data() + out_pos_, pending_output(), &wrote));
+  out_pos_ += wrote;
+  bytes_sent_ += wrote;
+  if (out_pos_ == out_.size()) {
+    out_.clear();
+    out_pos_ = 0;
+  }
   return Status::Ok();
 }
 

@@ -28,6 +28,9 @@ class Connection {
   }
   // Blocks until every queued byte is handed to the OS.
   Status Flush();
+  // Hands queued output to the OS as far as it fits now, never waiting:
+  // for small frames the peer should act on before more follow.
+  Status Push();
   // Blocks until a frame arrives (sending queued output meanwhile).
   // The peer closing the connection, even mid-frame, is a kSocket error.
   Status Receive(Frame* f);

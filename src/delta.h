@@ -21,6 +21,10 @@ constexpr uint32_t kMinBlock = 2048;
 constexpr uint32_t kMaxBlockSize = 1 << 20;
 // Literal bytes go out in pieces of at most this size.
 constexpr size_t kMaxLiteral = 256 * 1024;
+// A run of matching blocks goes out as soon as it covers this many bytes,
+// so the receiver rebuilds while the encoder is still reading: one Copy per
+// unchanged file would leave the receiver idle until the end.
+constexpr uint64_t kMaxCopyRun = 1 << 20;
 
 struct BlockSignature {
   uint32_t weak;    // rsync's rolling checksum of the block
@@ -67,7 +71,9 @@ class DeltaSink {
 
 // Streams the new version of a file against a basis signature. Memory:
 // O(signature + block_size + kMaxLiteral). Only whole blocks match; the
-// basis's short last block, if any, is never matched.
+// basis's short last block, if any, is never matched. Adjacent matches
+// merge into one Copy of at most kMaxCopyRun bytes (or one block, if
+// larger).
 class DeltaEncoder {
  public:
   explicit DeltaEncoder(const Signature& sig);
@@ -77,6 +83,8 @@ class DeltaEncoder {
  private:
   bool Match(uint32_t weak, const char* block, uint32_t* index) const;
   Status EmitCopy(uint32_t index, DeltaSink* sink);
+  // Adds the next basis block to the open run.
+  Status ExtendCopy(DeltaSink* sink);
   Status FlushCopy(DeltaSink* sink);
   Status FlushLiteral(DeltaSink* sink);
 
@@ -90,6 +98,8 @@ class DeltaEncoder {
   uint32_t a_ = 0, b_ = 0;                 // rolling sums of the window
   bool rolling_ = false;
   std::string literal_;
+  // The run of blocks matched last; it stays open (with copy_count_ 0)
+  // after a long run is sent, so the next block is still the likeliest.
   bool copy_open_ = false;
   uint32_t copy_first_ = 0, copy_count_ = 0;
 };

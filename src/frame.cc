@@ -27,6 +27,7 @@ std::string FrameTypeName(uint8_t type) {
     case FrameType::kSymlink: return "Symlink";
     case FrameType::kWarning: return "Warning";
     case FrameType::kListEnd: return "ListEnd";
+    case FrameType::kEntries: return "Entries";
     case FrameType::kWant: return "Want";
     case FrameType::kWantEnd: return "WantEnd";
     case FrameType::kWantDelta: return "WantDelta";

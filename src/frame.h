@@ -22,6 +22,7 @@ enum class FrameType : uint8_t {
   kSymlink = 0x13,    // S->C: a symlink entry
   kWarning = 0x14,    // S->C: a per-entry problem found while listing
   kListEnd = 0x15,    // S->C: the listing is complete
+  kEntries = 0x16,    // S->C: many listing entries, packed (manifest.h)
   kWant = 0x20,       // C->S: please send these files
   kWantEnd = 0x21,    // C->S: no more requests
   kWantDelta = 0x22,  // C->S: send this file as a delta against my basis

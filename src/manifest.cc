@@ -1,8 +1,94 @@
 #include "manifest.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "path.h"
 
 namespace treesync {
+
+namespace {
+
+// The first byte of a packed entry: the entry type in the low two bits,
+// then flags.
+constexpr uint8_t kTypeMask = 3;
+constexpr uint8_t kHasHash = 4;   // a File: 16 hash bytes follow its size
+constexpr uint8_t kSameMode = 8;  // the mode is the previous entry's (omitted)
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+// Signed differences as zigzag, so small ones of either sign stay short.
+uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ (v < 0 ? ~0ull : 0); }
+int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1)); }
+
+// Reads fields of a packed payload; after the first failure every read fails.
+class PackedReader {
+ public:
+  PackedReader(const char* p, size_t n) : p_(reinterpret_cast<const uint8_t*>(p)), n_(n) {}
+  bool AtEnd() const { return pos_ == n_; }
+  bool failed() const { return failed_; }
+  bool U8(uint8_t* v) {
+    if (failed_ || pos_ >= n_) return Fail();
+    *v = p_[pos_++];
+    return true;
+  }
+  // At most 10 bytes, and the tenth may only hold the top bit.
+  bool Varint(uint64_t* v) {
+    *v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      uint8_t b;
+      if (!U8(&b)) return false;
+      if (shift == 63 && b > 1) return Fail();
+      *v |= uint64_t(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) return true;
+    }
+    return Fail();
+  }
+  // A varint length of at most max, then that many bytes appended to *s.
+  bool Append(std::string* s, uint64_t max) {
+    uint64_t len;
+    if (!Varint(&len) || len > max || len > n_ - pos_) return Fail();
+    s->append(reinterpret_cast<const char*>(p_ + pos_), static_cast<size_t>(len));
+    pos_ += static_cast<size_t>(len);
+    return true;
+  }
+  bool Raw(uint8_t* out, size_t len) {
+    if (failed_ || len > n_ - pos_) return Fail();
+    std::memcpy(out, p_ + pos_, len);
+    pos_ += len;
+    return true;
+  }
+
+ private:
+  bool Fail() {
+    failed_ = true;
+    return false;
+  }
+  const uint8_t* p_;
+  size_t n_;
+  size_t pos_ = 0;
+  bool failed_ = false;
+};
+
+// The checks every entry gets, whichever frame it came in.
+Status CheckEntry(Entry* e) {
+  e->mode &= 07777;
+  if (e->type == EntryType::kSymlink && e->target.empty()) {
+    return Status::Protocol("symlink with an empty target: " + Printable(e->path));
+  }
+  if (e->target.find('\0') != std::string::npos) {
+    return Status::Protocol("symlink target contains a NUL byte: " + Printable(e->path));
+  }
+  return CheckWirePath(e->path);
+}
+
+}  // namespace
 
 const char* EntryTypeName(EntryType t) {
   switch (t) {
@@ -62,14 +148,99 @@ Status DecodeEntry(const Frame& f, Entry* e) {
     }
   }
   TS_RETURN_IF_ERROR(r.Finish());
-  e->mode &= 07777;
-  if (e->type == EntryType::kSymlink && e->target.empty()) {
-    return Status::Protocol("symlink with an empty target: " + Printable(e->path));
+  return CheckEntry(e);
+}
+
+void EntryPacker::Add(const Entry& e) {
+  size_t shared = 0;
+  size_t most = std::min(prev_path_.size(), e.path.size());
+  while (shared < most && prev_path_[shared] == e.path[shared]) ++shared;
+  uint8_t head = static_cast<uint8_t>(e.type);
+  if (e.type == EntryType::kFile && e.has_hash) head |= kHasHash;
+  if (!out_.empty() && e.mode == prev_mode_) head |= kSameMode;
+  out_.push_back(static_cast<char>(head));
+  PutVarint(&out_, shared);
+  PutVarint(&out_, e.path.size() - shared);
+  out_.append(e.path, shared, std::string::npos);
+  if (!(head & kSameMode)) PutVarint(&out_, e.mode);
+  // Two's complement difference: wraps, and unwraps, the same on both ends.
+  PutVarint(&out_, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(e.mtime_ns) -
+                                               static_cast<uint64_t>(prev_mtime_ns_))));
+  if (e.type == EntryType::kFile) {
+    PutVarint(&out_, e.size);
+    if (e.has_hash) {
+      uint8_t h[16];
+      Hash128ToBytes(e.hash, h);
+      out_.append(reinterpret_cast<const char*>(h), sizeof h);
+    }
   }
-  if (e->target.find('\0') != std::string::npos) {
-    return Status::Protocol("symlink target contains a NUL byte: " + Printable(e->path));
+  if (e.type == EntryType::kSymlink) {
+    PutVarint(&out_, e.target.size());
+    out_ += e.target;
   }
-  return CheckWirePath(e->path);
+  prev_path_.assign(e.path);
+  prev_mode_ = e.mode;
+  prev_mtime_ns_ = e.mtime_ns;
+}
+
+std::string EntryPacker::Take() {
+  prev_path_.clear();
+  prev_mode_ = 0;
+  prev_mtime_ns_ = 0;
+  std::string out;
+  out.swap(out_);
+  return out;
+}
+
+Status DecodeEntries(const char* data, size_t n, const std::function<Status(Entry& e)>& visit) {
+  if (n == 0) return Status::Protocol("bad Entries frame: empty");
+  PackedReader r(data, n);
+  std::string prev_path;
+  uint32_t prev_mode = 0;
+  int64_t prev_mtime_ns = 0;
+  bool first = true;
+  while (!r.AtEnd()) {
+    Entry e;
+    uint8_t head = 0;
+    uint64_t shared = 0, mode = prev_mode, mtime_diff = 0;
+    r.U8(&head);
+    uint8_t type = head & kTypeMask;
+    if (r.failed() || type == 0 || (head & ~(kTypeMask | kHasHash | kSameMode)) != 0 ||
+        ((head & kHasHash) && type != static_cast<uint8_t>(EntryType::kFile)) ||
+        ((head & kSameMode) && first)) {
+      return Status::Protocol("bad Entries frame: bad entry header");
+    }
+    e.type = static_cast<EntryType>(type);
+    if (!r.Varint(&shared) || shared > prev_path.size()) {
+      return Status::Protocol("bad Entries frame: shares more than the previous path");
+    }
+    e.path.assign(prev_path, 0, static_cast<size_t>(shared));
+    r.Append(&e.path, kMaxPathBytes - shared);
+    if (!(head & kSameMode)) r.Varint(&mode);
+    r.Varint(&mtime_diff);
+    if (e.type == EntryType::kFile) {
+      r.Varint(&e.size);
+      uint8_t h[16];
+      if ((head & kHasHash) && r.Raw(h, sizeof h)) {
+        e.hash = Hash128FromBytes(h);
+        e.has_hash = true;
+      }
+    }
+    if (e.type == EntryType::kSymlink) r.Append(&e.target, kMaxLinkTargetBytes);
+    if (r.failed() || mode > 0xFFFFFFFFu) {
+      return Status::Protocol("bad Entries frame: truncated or out-of-range field");
+    }
+    e.mode = static_cast<uint32_t>(mode);
+    e.mtime_ns = static_cast<int64_t>(static_cast<uint64_t>(prev_mtime_ns) +
+                                      static_cast<uint64_t>(UnZigZag(mtime_diff)));
+    prev_path = e.path;
+    prev_mode = e.mode;
+    prev_mtime_ns = e.mtime_ns;
+    first = false;
+    TS_RETURN_IF_ERROR(CheckEntry(&e));
+    TS_RETURN_IF_ERROR(visit(e));
+  }
+  return Status::Ok();
 }
 
 }  // namespace treesync

@@ -29,6 +29,7 @@ constexpr size_t kMaxMessageBytes = 4096;
 // Hello flags. A client sets what it asks for; the server answers with the
 // ones it grants. Unknown bits are ignored.
 constexpr uint32_t kHelloWantHashes = 1;  // File entries carry content hashes
+constexpr uint32_t kHelloPackedListing = 2;  // the listing comes in Entries frames
 
 struct Hello {
   uint32_t version = kProtocolVersion;

@@ -76,34 +76,45 @@ Status Receiver::AddEntry(Entry e) {
   if (entries_.size() >= kMaxEntries) {
     return Status::Protocol("listing has more than " + std::to_string(kMaxEntries) + " entries");
   }
-  auto dup = index_.find(e.path);
-  if (dup != index_.end()) {
-    const Entry& first = entries_[dup->second];
+  const uint32_t index = static_cast<uint32_t>(entries_.size());
+  // One lookup finds a duplicate and reserves the name; a refusal below
+  // gives the name back.
+  auto slot = index_.try_emplace(e.path, index);
+  if (!slot.second) {
+    const Entry& first = entries_[slot.first->second];
     return Status::Protocol("entry sent twice" +
                             std::string(first.type != e.type ? " with different types" : "") +
                             ": " + Printable(e.path));
   }
+  auto refuse = [&](const std::string& why) {
+    index_.erase(slot.first);
+    return Status::Protocol(why);
+  };
   std::string parent = ParentOf(e.path);
   if (!parent.empty()) {
-    auto p = index_.find(parent);
-    if (p == index_.end()) {
-      return Status::Protocol("entry before its folder was listed: " + Printable(e.path));
+    // Entries of one folder arrive together: its lookup serves them all.
+    if (parent != last_parent_) {
+      auto p = index_.find(parent);
+      if (p == index_.end()) {
+        return refuse("entry before its folder was listed: " + Printable(e.path));
+      }
+      last_parent_ = parent;
+      last_parent_index_ = p->second;
     }
-    if (entries_[p->second].type != EntryType::kFolder) {
-      return Status::Protocol("entry inside a " +
-                              std::string(EntryTypeName(entries_[p->second].type)) + ": " +
-                              Printable(e.path));
+    const Entry& folder = entries_[last_parent_index_];
+    if (folder.type != EntryType::kFolder) {
+      return refuse("entry inside a " + std::string(EntryTypeName(folder.type)) + ": " +
+                    Printable(e.path));
     }
   }
   // A temporary name is ours: a server could otherwise make us install over
   // a file we are writing.
   if (IsTempName(BaseName(e.path))) {
-    return Status::Protocol("entry uses a name reserved for temporary files: " +
-                            Printable(e.path));
+    return refuse("entry uses a name reserved for temporary files: " + Printable(e.path));
   }
   // A name this OS can't hold costs that entry (and what is inside it), not
   // the session.
-  bool skip = !parent.empty() && skip_[index_[parent]];
+  bool skip = !parent.empty() && skip_[last_parent_index_];
   if (!skip) {
     std::string problem = platform::LocalNameProblem(BaseName(e.path));
     if (!problem.empty()) {
@@ -112,7 +123,6 @@ Status Receiver::AddEntry(Entry e) {
       reporter_->OnEntryError(e.path, Printable(e.path) + ": " + problem);
     }
   }
-  index_.emplace(e.path, static_cast<uint32_t>(entries_.size()));
   if (e.type == EntryType::kFile) ++stats_->files_total;
   entries_.push_back(std::move(e));
   skip_.push_back(skip);
@@ -305,22 +315,64 @@ const std::string& Receiver::BasisFor(uint32_t index) const {
   return it == basis_.end() ? kNone : it->second;
 }
 
-Status Receiver::BuildSignature(uint32_t index, Signature* signature) {
+namespace {
+
+// Bases at least this large are signed in two halves at once: signing is the
+// one step of a delta that nothing else overlaps (the server waits for the
+// signature), so the second core would otherwise sit idle.
+constexpr uint64_t kSplitSignatureBytes = 8 << 20;
+
+// Signs bytes [begin, end) of the file at path, or fewer if it ends sooner.
+Status SignRange(const std::string& path, uint64_t begin, uint64_t end, uint32_t block_size,
+                 Signature* out) {
   platform::File file;
-  TS_RETURN_IF_ERROR(platform::File::OpenRead(BasisFor(index), &file));
-  platform::FileInfo info;
-  TS_RETURN_IF_ERROR(file.Stat(&info));
-  uint32_t block_size = ChooseBlockSize(info.size);
-  if (block_size == 0) return Status::Io("basis too large for a delta");
+  TS_RETURN_IF_ERROR(platform::File::OpenRead(path, &file));
   SignatureBuilder builder(block_size);
   std::vector<char> buf(256 * 1024);
-  for (;;) {
+  for (uint64_t at = begin; at < end;) {
     size_t got = 0;
-    TS_RETURN_IF_ERROR(file.Read(buf.data(), buf.size(), &got));
+    size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), end - at));
+    TS_RETURN_IF_ERROR(file.ReadAt(at, buf.data(), want, &got));
     if (got == 0) break;
     builder.Update(buf.data(), got);
+    at += got;
   }
-  *signature = builder.Finish();
+  *out = builder.Finish();
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status Receiver::BuildSignature(uint32_t index, Signature* signature) {
+  const std::string& path = BasisFor(index);
+  platform::FileInfo info;
+  TS_RETURN_IF_ERROR(platform::Lstat(path, &info));
+  uint32_t block_size = ChooseBlockSize(info.size);
+  if (block_size == 0) return Status::Io("basis too large for a delta");
+  // The signature covers at most the size seen now, so its block count stays
+  // within what ChooseBlockSize allowed; a basis that changes meanwhile only
+  // fails the final hash.
+  uint64_t mid = info.size;
+  if (info.size >= kSplitSignatureBytes && std::thread::hardware_concurrency() > 1) {
+    mid = (info.size / block_size + 1) / 2 * block_size;
+  }
+  Signature second;
+  Status second_status;
+  std::thread second_half;
+  if (mid < info.size) {
+    second_half = std::thread([&] {
+      second_status = SignRange(path, mid, info.size, block_size, &second);
+    });
+  }
+  Status s = SignRange(path, 0, mid, block_size, signature);
+  if (second_half.joinable()) second_half.join();
+  TS_RETURN_IF_ERROR(s);
+  TS_RETURN_IF_ERROR(second_status);
+  // A first half cut short (the file shrank) already ends the signature.
+  if (signature->basis_size == mid) {
+    signature->basis_size += second.basis_size;
+    signature->blocks.insert(signature->blocks.end(), second.blocks.begin(), second.blocks.end());
+  }
   signature_[index] = *signature;
   return Status::Ok();
 }

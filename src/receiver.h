@@ -73,7 +73,9 @@ class Receiver {
   // old version at the same path, or a same-size file elsewhere (a rename
   // or copy on the server). Empty if none.
   const std::string& BasisFor(uint32_t index) const;
-  // Reads the basis of index and describes it for the server.
+  // Reads the basis of index and describes it for the server: at most the
+  // size the basis has when called. A large basis is read by two threads,
+  // one half each.
   Status BuildSignature(uint32_t index, Signature* signature);
 
   // A requested file's data is coming (again, if it was already started),
@@ -117,6 +119,9 @@ class Receiver {
   PullStats* stats_;
   std::vector<Entry> entries_;
   std::unordered_map<std::string, uint32_t> index_;
+  // The folder of the entry added last, and its listing index.
+  std::string last_parent_;
+  uint32_t last_parent_index_ = 0;
   std::vector<Want> wants_;
   std::vector<bool> existed_;  // per listing entry: a local file was replaced
   std::vector<bool> skip_;     // per listing entry: this OS can't hold it

@@ -42,12 +42,14 @@ Status ReceiveHello(Connection* conn, Hello* h) {
 
 // Walks root and streams the listing as the walk goes, so the client
 // starts on it at once. With a cache, File entries carry content hashes.
-Status SendListing(Connection* conn, const std::string& root, HashCache* cache,
+// packed: in Entries frames, else one frame per entry.
+Status SendListing(Connection* conn, const std::string& root, HashCache* cache, bool packed,
                    WalkResult* walk) {
   SyncStart sync;
   TS_RETURN_IF_ERROR(RootInfo(root, &sync.mode, &sync.mtime_ns));
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kSync, EncodeSync(sync)));
   int64_t now = WallClockNs();
+  EntryPacker packer;
   TS_RETURN_IF_ERROR(WalkTree(root, walk, [&](Entry& e) {
     if (cache != nullptr && e.type == EntryType::kFile) {
       platform::FileInfo info;
@@ -55,8 +57,11 @@ Status SendListing(Connection* conn, const std::string& root, HashCache* cache,
       // it and learns the problem from the FileError.
       e.has_hash = HashFileCached(JoinPath(root, e.path), cache, now, &e.hash, &info).ok();
     }
-    return conn->Send(EntryFrameType(e.type), EncodeEntry(e));
+    if (!packed) return conn->Send(EntryFrameType(e.type), EncodeEntry(e));
+    packer.Add(e);
+    return packer.full() ? conn->Send(FrameType::kEntries, packer.Take()) : Status::Ok();
   }));
+  if (!packer.empty()) TS_RETURN_IF_ERROR(conn->Send(FrameType::kEntries, packer.Take()));
   for (const WalkProblem& p : walk->problems) {
     TS_RETURN_IF_ERROR(conn->Send(FrameType::kWarning, EncodeWarning(p.path, p.message)));
   }
@@ -86,8 +91,11 @@ class ConnectionSink : public DeltaSink {
   Status Literal(const char* data, size_t n) override {
     return conn_->Send(FrameType::kData, data, n);
   }
+  // A Copy is tiny but stands for up to kMaxCopyRun bytes of work for the
+  // client: it goes out now rather than waiting for a batch to fill.
   Status Copy(uint32_t first_block, uint32_t block_count) override {
-    return conn_->Send(FrameType::kCopy, EncodeCopy(first_block, block_count));
+    TS_RETURN_IF_ERROR(conn_->Send(FrameType::kCopy, EncodeCopy(first_block, block_count)));
+    return conn_->Push();
   }
 
  private:
@@ -198,10 +206,11 @@ Status ServeSession(Connection* conn, const std::string& root, HashCache* cache,
     return s;
   }
   Hello reply;
-  reply.flags = hello.flags & kHelloWantHashes;
+  reply.flags = hello.flags & (kHelloWantHashes | kHelloPackedListing);
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(reply)));
   WalkResult walk;
-  s = SendListing(conn, root, (reply.flags & kHelloWantHashes) ? cache : nullptr, &walk);
+  s = SendListing(conn, root, (reply.flags & kHelloWantHashes) ? cache : nullptr,
+                  (reply.flags & kHelloPackedListing) != 0, &walk);
   if (!s.ok()) {
     // The served folder itself is gone or the tree is too large: tell the
     // client why rather than just hanging up.

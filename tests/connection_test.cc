@@ -78,6 +78,19 @@ TEST(Connection, FramesSentOneWayArriveInOrder) {
   EXPECT_EQ(a.bytes_sent(), 3 * kFrameHeaderSize + 2 + big.size());
 }
 
+TEST(Connection, PushHandsASmallFrameToThePeerWithoutFlushing) {
+  Pair p = MakePair();
+  Connection a(std::move(p.a), 5000);
+  Connection b(std::move(p.b), 5000);
+  ASSERT_TRUE(a.Send(FrameType::kCopy, std::string(8, 'c')).ok());
+  EXPECT_GT(a.pending_output(), 0u);  // small frames wait for a batch
+  ASSERT_TRUE(a.Push().ok());
+  EXPECT_EQ(a.pending_output(), 0u);
+  Frame f;
+  ASSERT_TRUE(b.Receive(&f).ok());  // arrives though a never waits on it
+  EXPECT_EQ(f.type, FrameType::kCopy);
+}
+
 TEST(Connection, TryReceiveDoesNotBlock) {
   Pair p = MakePair();
   Connection b(std::move(p.b), 5000);

@@ -4,6 +4,8 @@
 
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace treesync {
 namespace {
@@ -157,6 +159,61 @@ TEST_F(DeltaCase, RandomEditsKeepTheResultExact) {
       }
     }
     ASSERT_EQ(RoundTrip(basis, next, &rng, &sig).out, next) << "round " << round;
+  }
+}
+
+TEST_F(DeltaCase, LongMatchesGoOutInBoundedRuns) {
+  // One Copy for the whole unchanged file would leave the receiver idle
+  // until the encoder has read all of it.
+  std::string big = Random(&rng, 5 * kMaxCopyRun + 12345);
+  std::vector<std::pair<uint32_t, uint32_t>> copies;
+  struct Runs : Rebuild {
+    using Rebuild::Rebuild;
+    std::vector<std::pair<uint32_t, uint32_t>>* copies;
+    Status Copy(uint32_t first, uint32_t count) override {
+      copies->emplace_back(first, count);
+      return Rebuild::Copy(first, count);
+    }
+  };
+  SignatureBuilder builder(ChooseBlockSize(big.size()));
+  builder.Update(big.data(), big.size());
+  sig = builder.Finish();
+  Runs r(big, sig);
+  r.copies = &copies;
+  DeltaEncoder encoder(sig);
+  ASSERT_TRUE(encoder.Update(big.data(), big.size(), &r).ok());
+  ASSERT_TRUE(encoder.Finish(&r).ok());
+  EXPECT_EQ(r.out, big);
+  ASSERT_GE(copies.size(), 5u);
+  uint32_t next = 0;
+  for (const auto& c : copies) {
+    EXPECT_EQ(c.first, next);  // the runs still follow each other
+    EXPECT_LE(uint64_t(c.second) * sig.block_size, kMaxCopyRun);
+    next = c.first + c.second;
+  }
+  EXPECT_EQ(next, big.size() / sig.block_size);
+}
+
+// The weak sum of each block is rsync's rolling checksum as PROTOCOL.md
+// defines it, whatever the block's length (the short last block included).
+TEST(Delta, WeakSumIsRsyncsRollingChecksum) {
+  std::mt19937 rng(7);
+  for (size_t size : {size_t(1), size_t(15), size_t(2048), size_t(2048 + 17), size_t(3 * 2048 - 1)}) {
+    std::string data = Random(&rng, size);
+    SignatureBuilder builder(2048);
+    builder.Update(data.data(), data.size());
+    Signature sig = builder.Finish();
+    ASSERT_EQ(sig.blocks.size(), (size + 2047) / 2048);
+    for (size_t k = 0; k < sig.blocks.size(); ++k) {
+      size_t begin = k * 2048, len = std::min<size_t>(2048, size - begin);
+      uint32_t a = 0, b = 0;
+      for (size_t i = 0; i < len; ++i) {
+        uint32_t byte = static_cast<unsigned char>(data[begin + i]);
+        a += byte;
+        b += static_cast<uint32_t>(len - i) * byte;
+      }
+      EXPECT_EQ(sig.blocks[k].weak, (a & 0xffff) | (b << 16)) << "size " << size << " block " << k;
+    }
   }
 }
 

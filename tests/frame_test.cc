@@ -15,7 +15,7 @@ const FrameType kAllTypes[] = {
     FrameType::kFile,    FrameType::kSymlink,  FrameType::kWarning,   FrameType::kListEnd,
     FrameType::kWant,    FrameType::kWantEnd,  FrameType::kWantDelta, FrameType::kBegin,
     FrameType::kData,    FrameType::kEnd,      FrameType::kFileError, FrameType::kCopy,
-    FrameType::kDone,
+    FrameType::kDone,    FrameType::kEntries,
 };
 
 bool IsListedType(uint8_t t) {

@@ -291,5 +291,29 @@ TEST(Plan, SkippedEntriesAreLeftOut) {
   EXPECT_EQ(p.fetch[0].index, 2u);
 }
 
+// The plan guesses that the listing follows the local walk's order; a
+// listing in another order (any server may send one) must plan the same.
+TEST(Plan, ListingOrderDoesNotChangeThePlan) {
+  std::vector<Entry> local = {FolderEntry("a"),          FileEntry("a/f", 1, kT1),
+                              FileEntry("a/g", 2, kT1),  FileEntry("a/old", 1, kT1),
+                              SymlinkEntry("l", "a/f"),  FileEntry("z", 3, kT1)};
+  std::vector<Entry> remote = {FolderEntry("a"),         FileEntry("a/f", 1, kT1),
+                               FileEntry("a/g", 2, kT2), FileEntry("a/new", 4, kT1),
+                               SymlinkEntry("l", "a/g"), FileEntry("z", 3, kT1)};
+  auto summary = [](const std::vector<Entry>& listing, const Plan& p) {
+    std::set<std::string> out;
+    for (const Removal& r : p.removals) out.insert("remove " + r.path);
+    for (uint32_t i : p.create_symlinks) out.insert("link " + listing[i].path);
+    for (const Plan::Fetch& f : p.fetch) out.insert("fetch " + listing[f.index].path);
+    out.insert("unchanged " + std::to_string(p.unchanged_files));
+    return out;
+  };
+  std::set<std::string> in_order = summary(remote, BuildPlan(remote, local, Options()));
+  EXPECT_EQ(in_order, (std::set<std::string>{"remove a/old", "remove l", "link l", "fetch a/g",
+                                             "fetch a/new", "unchanged 2"}));
+  std::vector<Entry> reversed(remote.rbegin(), remote.rend());
+  EXPECT_EQ(summary(reversed, BuildPlan(reversed, local, Options())), in_order);
+}
+
 }  // namespace
 }  // namespace treesync

@@ -304,6 +304,20 @@ Frame RawEntryFrame(FrameType type, const std::string& path, const std::string& 
   return F(type, w.Take());
 }
 
+// Every field of e survived the trip (the mode as far as it travels).
+void ExpectSameEntry(const Entry& got, const Entry& e) {
+  EXPECT_EQ(got.path, e.path);
+  EXPECT_EQ(got.type, e.type);
+  EXPECT_EQ(got.mode, e.mode & 07777);
+  EXPECT_EQ(got.mtime_ns, e.mtime_ns);
+  EXPECT_EQ(got.size, e.type == EntryType::kFile ? e.size : 0u);
+  EXPECT_EQ(got.target, e.target);
+  EXPECT_EQ(got.has_hash, e.has_hash);
+  if (e.has_hash) {
+    EXPECT_EQ(got.hash, e.hash);
+  }
+}
+
 TEST(Protocol, EntriesRoundTrip) {
   Entry folder = test::FolderEntry("a dir", 0750, 1700000000000000001);
   Entry file = test::FileEntry("a dir/f\xff", 1ull << 40, -5, 04755);
@@ -315,17 +329,133 @@ TEST(Protocol, EntriesRoundTrip) {
     Entry got;
     Status s = DecodeEntry(EntryFrame(e), &got);
     ASSERT_TRUE(s.ok()) << Printable(e.path) << ": " << s.message();
-    EXPECT_EQ(got.path, e.path);
-    EXPECT_EQ(got.type, e.type);
-    EXPECT_EQ(got.mode, e.mode);
-    EXPECT_EQ(got.mtime_ns, e.mtime_ns);
-    EXPECT_EQ(got.size, e.type == EntryType::kFile ? e.size : 0u);
-    EXPECT_EQ(got.target, e.target);
-    EXPECT_EQ(got.has_hash, e.has_hash);
-    if (e.has_hash) {
-      EXPECT_EQ(got.hash, e.hash);
-    }
+    ExpectSameEntry(got, e);
   }
+}
+
+// ---------------------------------------------------------- Packed entries
+
+std::vector<Entry> Unpack(const std::string& payload, Status* s) {
+  std::vector<Entry> out;
+  *s = DecodeEntries(payload.data(), payload.size(), [&](Entry& e) {
+    out.push_back(e);
+    return Status::Ok();
+  });
+  return out;
+}
+
+TEST(Protocol, PackedEntriesRoundTrip) {
+  Entry hashed = test::FileEntry("a dir/h", 3, 7);
+  hashed.has_hash = true;
+  hashed.hash = Xxh3_128("abc", 3);
+  const std::vector<Entry> entries = {
+      test::FolderEntry("a dir", 0750, 1700000000000000001),
+      test::FileEntry("a dir/f\xff", 1ull << 40, -5, 04755),  // mtime far back
+      hashed,
+      test::SymlinkEntry("a dir/l", "../../outside/is/just/text", INT64_MAX),
+      test::FileEntry("a dir/l2", 0, INT64_MIN),  // the largest jump there is
+      test::FolderEntry("b", 0755, 0),            // shares nothing
+      test::FileEntry(std::string(kMaxPathBytes, 'p'), 5, 1),
+      test::FileEntry(std::string(kMaxPathBytes - 1, 'p') + "q", 6, 1),
+  };
+  EntryPacker packer;
+  std::vector<std::string> payloads;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    packer.Add(entries[i]);
+    if (i == 3) payloads.push_back(packer.Take());  // the next one starts afresh
+  }
+  payloads.push_back(packer.Take());
+  EXPECT_TRUE(packer.empty());
+  std::vector<Entry> got;
+  for (const std::string& p : payloads) {
+    Status s;
+    std::vector<Entry> part = Unpack(p, &s);
+    ASSERT_TRUE(s.ok()) << s.message();
+    got.insert(got.end(), part.begin(), part.end());
+  }
+  ASSERT_EQ(got.size(), entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) ExpectSameEntry(got[i], entries[i]);
+}
+
+TEST(Protocol, PackedListingOfSiblingFilesTakesAboutTenBytesAnEntry) {
+  EntryPacker packer;
+  int64_t t = 1700000000000000000;
+  size_t n = 0;
+  for (int d = 0; d < 20; ++d) {
+    std::string dir = "dir" + std::to_string(100 + d);
+    packer.Add(test::FolderEntry(dir, 0755, t));
+    for (int f = 0; f < 50; ++f, ++n) {
+      t += 37000;  // files written some tens of microseconds apart
+      packer.Add(test::FileEntry(dir + "/f" + std::to_string(10 + f), 1024 + 97 * f, t));
+    }
+    n += 1;
+  }
+  std::string payload = packer.Take();
+  EXPECT_LE(payload.size(), 11 * n);  // one frame per entry took ~39 bytes
+  Status s;
+  EXPECT_EQ(Unpack(payload, &s).size(), n);
+  EXPECT_TRUE(s.ok()) << s.message();
+}
+
+TEST(Protocol, PackedEntriesRejectMalformedInput) {
+  EntryPacker packer;
+  packer.Add(test::SymlinkEntry("link", "target", 1234567));
+  const std::string one = packer.Take();
+  Status s;
+  // Cut anywhere inside the entry: never a shorter valid entry.
+  for (size_t cut = 0; cut < one.size(); ++cut) {
+    Unpack(one.substr(0, cut), &s);
+    EXPECT_EQ(s.kind(), ErrorKind::kProtocol) << "cut at " << cut;
+  }
+  const std::string bad[] = {
+      std::string("\x00\x00\x01a\x00\x00", 6),                 // type 0
+      std::string("\x12\x00\x01a\x00\x00\x01", 7),            // unknown flag bit
+      std::string("\x05\x00\x01a\x00\x00", 6),                 // a hash on a folder
+      std::string("\x09\x00\x01a\x00", 5),                      // same mode, no previous
+      std::string("\x01\x01\x01a\x00\x00", 6),                 // shares with nothing
+      std::string("\x01\x00\x02../\x00\x00", 7),               // hostile path
+      std::string("\x01\x00\x01a\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01\x00", 16),  // overlong varint
+      std::string("\x01\x00\x01a\x80\x80\x80\x80\x10\x00", 10),  // mode above 32 bits
+      std::string("\x03\x00\x01l\x00\x00\x00", 7),            // empty symlink target
+      std::string("\x03\x00\x01l\x00\x00\x01\x00", 8),       // NUL in the target
+      std::string("\x02\x00\x01f\x00\x00\x01\x07", 8),       // trailing byte: a bad entry
+  };
+  for (const std::string& p : bad) {
+    Unpack(p, &s);
+    EXPECT_EQ(s.kind(), ErrorKind::kProtocol) << Printable(p);
+  }
+  // A path may reach kMaxPathBytes through a shared prefix, not pass it.
+  std::string longest;
+  packer.Add(test::FolderEntry(std::string(kMaxPathBytes, 'x')));
+  longest = packer.Take();
+  longest += std::string("\x01\x80\x20\x01y\x00\x00", 7);  // shares 4096, adds one
+  std::vector<Entry> got = Unpack(longest, &s);
+  EXPECT_EQ(s.kind(), ErrorKind::kProtocol);
+  EXPECT_EQ(got.size(), 1u);
+}
+
+// The example in docs/PROTOCOL.md, byte for byte.
+TEST(Protocol, PackedEntriesMatchTheDocumentedExample) {
+  EntryPacker packer;
+  packer.Add(test::FolderEntry("a", 0755, 0));
+  packer.Add(test::FileEntry("a/x", 3, 0, 0644));
+  EXPECT_EQ(packer.Take(), std::string("\x01\x00\x01" "a" "\xed\x03\x00"
+                                       "\x02\x01\x02" "/x" "\xa4\x03\x00\x03",
+                                       16));
+}
+
+TEST(Protocol, PackedEntriesStopAtTheVisitorsError) {
+  EntryPacker packer;
+  packer.Add(test::FolderEntry("a"));
+  packer.Add(test::FolderEntry("b"));
+  std::string payload = packer.Take();
+  int seen = 0;
+  Status s = DecodeEntries(payload.data(), payload.size(), [&](Entry&) {
+    ++seen;
+    return Status::Protocol("no");
+  });
+  EXPECT_EQ(s.kind(), ErrorKind::kProtocol);
+  EXPECT_EQ(seen, 1);
 }
 
 TEST(Protocol, EntryModeKeepsOnlyPermissionBits) {

@@ -512,6 +512,34 @@ TEST_F(ReceiverTest, RenamedFileKeepsItsBasisUntilFinish) {
   EXPECT_EQ(test::ListTree(Root()), (std::set<std::string>{"new"}));
 }
 
+TEST_F(ReceiverTest, SignatureOfALargeBasisIsTheOnePassSignature) {
+  // Large bases are signed in two halves at once; the halves must join
+  // into exactly the signature of one pass, short last block included.
+  std::string old(9 * 1024 * 1024 + 12345, '\0');
+  uint32_t x = 1;
+  for (char& c : old) {
+    x = x * 1664525u + 1013904223u;
+    c = static_cast<char>(x >> 24);
+  }
+  WriteFile(dir_.Join("target/big"), old);
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->AddEntry(FileEntry("big", old.size() + 1, kMtime)).ok());
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  ASSERT_FALSE(rx->BasisFor(0).empty());
+  Signature sig;
+  ASSERT_TRUE(rx->BuildSignature(0, &sig).ok());
+  SignatureBuilder one_pass(ChooseBlockSize(old.size()));
+  one_pass.Update(old.data(), old.size());
+  Signature want = one_pass.Finish();
+  EXPECT_EQ(sig.block_size, want.block_size);
+  EXPECT_EQ(sig.basis_size, want.basis_size);
+  ASSERT_EQ(sig.blocks.size(), want.blocks.size());
+  for (size_t i = 0; i < want.blocks.size(); ++i) {
+    EXPECT_EQ(sig.blocks[i].weak, want.blocks[i].weak) << i;
+    EXPECT_EQ(sig.blocks[i].strong, want.blocks[i].strong) << i;
+  }
+}
+
 TEST_F(ReceiverTest, DryRunChangesNothing) {
   WriteFile(dir_.Join("target/extra"), "x");
   ReceiverOptions o;

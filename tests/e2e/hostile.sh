@@ -25,7 +25,8 @@ hostile() {
 mkdir -p "$WORK/outside"
 for s in dotdot absolute dot empty-component nul dup-types symlink-parent file-parent \
          unlisted-parent temp-name count-mismatch bad-magic oversized-frame \
-         unknown-frame-type begin-unrequested data-outside; do
+         unknown-frame-type begin-unrequested data-outside packed-dotdot packed-unasked \
+         packed-overshare; do
   hostile "$s" 12
 done
 check "hostile: nothing written outside the targets" \

@@ -89,7 +89,12 @@ Status Play(const std::string& scenario, Connection* c) {
     return c->Send(FrameType::kHello, std::string("NOTTREES\1\0\0\0\0\0\0\0", 16));
   }
   if (scenario == "reset") return Status::Ok();  // close right away
-  TS_RETURN_IF_ERROR(c->Send(FrameType::kHello, EncodeHello(Hello())));
+  // The packed-* scenarios grant the packed listing (but packed-unasked).
+  Hello reply;
+  if (scenario.compare(0, 7, "packed-") == 0 && scenario != "packed-unasked") {
+    reply.flags = kHelloPackedListing;
+  }
+  TS_RETURN_IF_ERROR(c->Send(FrameType::kHello, EncodeHello(reply)));
   if (scenario == "stall") {
     std::this_thread::sleep_for(std::chrono::seconds(8));
     return Status::Ok();
@@ -127,6 +132,24 @@ Status Play(const std::string& scenario, Connection* c) {
   if (scenario == "unlisted-parent") return SendEntries(c, {MakeEntry(T::kFile, "a/b", 1)});
   if (scenario == "temp-name") {
     return SendEntries(c, {MakeEntry(T::kFile, ".treesync-0123456789abcdef.tmp", 1)});
+  }
+  if (scenario == "packed-dotdot" || scenario == "packed-unasked" ||
+      scenario == "packed-overshare") {
+    EntryPacker packer;
+    packer.Add(MakeEntry(T::kFolder, "a"));
+    std::string payload = packer.Take();
+    if (scenario == "packed-overshare") {
+      payload += std::string("\x02\x05\x01x\x00\x00\x01", 7);  // shares 5 bytes of "a"
+    } else {
+      EntryPacker evil;  // the packer does not check what it is given
+      evil.Add(MakeEntry(T::kFile, "../evil", 1));
+      payload = evil.Take();
+    }
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kSync, EncodeSync(SyncStart{0755, 0})));
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kEntries, payload));
+    ListEnd end;
+    end.count = 2;
+    return c->Send(FrameType::kListEnd, EncodeListEnd(end));
   }
   if (scenario == "count-mismatch") {
     TS_RETURN_IF_ERROR(SendEntries(c, {MakeEntry(T::kFile, "a", 1)}, false));
