@@ -224,10 +224,8 @@ Status Transfer(Connection* conn, Receiver* rx) {
 }  // namespace
 
 Status PullSession(Connection* conn, Receiver* rx, uint32_t hello_flags) {
-  // Every client asks for the packed listing: a third of the bytes of one
-  // frame per entry, and far fewer frames to take apart.
   uint32_t granted = 0;
-  TS_RETURN_IF_ERROR(Handshake(conn, hello_flags | kHelloPackedListing, &granted));
+  TS_RETURN_IF_ERROR(Handshake(conn, hello_flags, &granted));
   bool complete = true;
   TS_RETURN_IF_ERROR(ReceiveListing(conn, rx, rx->reporter(), (granted & kHelloPackedListing) != 0,
                                     &complete));
@@ -261,7 +259,9 @@ Status RunPull(const PullOptions& options, Reporter* reporter, PullStats* stats)
   Status s = OpenAndConnect(options, &rx, &sock);
   if (s.ok()) {
     Connection conn(std::move(sock), options.timeout_ms);
-    s = PullSession(&conn, &rx, options.checksum ? kHelloWantHashes : 0);
+    // The packed listing always: a quarter of the bytes of one frame per
+    // entry, and far fewer frames to take apart.
+    s = PullSession(&conn, &rx, kHelloPackedListing | (options.checksum ? kHelloWantHashes : 0));
     stats->bytes_on_wire = conn.bytes_sent() + conn.bytes_received();
     // Cut off, not refused: what arrived of the current file is kept so
     // the next pull resumes after it.

@@ -34,9 +34,9 @@ Status OpenAndConnect(const PullOptions& options, Receiver* rx, platform::Socket
 Status RunPull(const PullOptions& options, Reporter* reporter, PullStats* stats);
 
 // The protocol part of a pull over an established connection, for tests.
-// hello_flags: what to ask the server for (kHelloWantHashes); the packed
-// listing (kHelloPackedListing) is always asked for, and one frame per
-// entry still accepted from servers that don't grant it.
+// hello_flags: what to ask the server for (kHelloWantHashes,
+// kHelloPackedListing); one frame per entry is accepted from servers that
+// don't grant the packed listing.
 // REQUIRES: receiver->Open() succeeded.
 Status PullSession(Connection* conn, Receiver* receiver, uint32_t hello_flags);
 
