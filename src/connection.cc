@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 
 #include "console.h"
 
@@ -38,16 +39,8 @@ Status Connection::Pump(bool want_read) {
   if (ready.writable && want_write) {
     size_t wrote = 0;
     TS_RETURN_IF_ERROR(sock_.Write(out_.data() + out_pos_, pending_output(), &wrote));
-    out_pos_ += wrote;
-    bytes_sent_ += wrote;
+    Consumed(wrote);
     progress = progress || wrote > 0;
-    if (out_pos_ == out_.size()) {
-      out_.clear();
-      out_pos_ = 0;
-    } else if (out_pos_ > kHighWater) {
-      out_.erase(0, out_pos_);
-      out_pos_ = 0;
-    }
   }
   if (ready.readable && want_read) {
     size_t got = 0;
@@ -68,9 +61,23 @@ Status Connection::Pump(bool want_read) {
   return Status::Ok();
 }
 
-Status Connection::Send(FrameType type, const void* payload, size_t n) {
-  if (pending_output() == 0) last_progress_ms_ = NowMs();
-  AppendFrame(&out_, type, payload, n);
+void Connection::Consumed(size_t n) {
+  out_pos_ += n;
+  bytes_sent_ += n;
+  if (out_pos_ == out_end_) out_pos_ = out_end_ = 0;
+}
+
+void Connection::EnsureRoom(size_t n) {
+  if (out_.size() - out_end_ >= n) return;
+  if (out_pos_ > 0) {  // slide what is left to send down first
+    std::memmove(&out_[0], out_.data() + out_pos_, pending_output());
+    out_end_ -= out_pos_;
+    out_pos_ = 0;
+  }
+  if (out_.size() - out_end_ < n) out_.resize(out_end_ + n);
+}
+
+Status Connection::AfterQueue() {
   // Small frames are batched into larger writes, but not held back for
   // long: the peer can start on them while we produce the rest.
   if (pending_output() >= kBatchBytes && pending_output() <= kHighWater) TS_RETURN_IF_ERROR(Push());
@@ -78,16 +85,34 @@ Status Connection::Send(FrameType type, const void* payload, size_t n) {
   return Status::Ok();
 }
 
+Status Connection::Send(FrameType type, const void* payload, size_t n) {
+  if (pending_output() == 0) last_progress_ms_ = NowMs();
+  EnsureRoom(kFrameHeaderSize + n);
+  WriteFrameHeader(&out_[out_end_], type, n);
+  if (n > 0) std::memcpy(&out_[out_end_ + kFrameHeaderSize], payload, n);
+  out_end_ += kFrameHeaderSize + n;
+  return AfterQueue();
+}
+
+char* Connection::ReserveFrame(FrameType type, size_t max) {
+  EnsureRoom(kFrameHeaderSize + max);
+  reserved_type_ = type;
+  return &out_[out_end_ + kFrameHeaderSize];
+}
+
+Status Connection::CommitFrame(size_t n) {
+  if (n == 0) return Status::Ok();
+  if (pending_output() == 0) last_progress_ms_ = NowMs();
+  WriteFrameHeader(&out_[out_end_], reserved_type_, n);
+  out_end_ += kFrameHeaderSize + n;
+  return AfterQueue();
+}
+
 Status Connection::Push() {
   if (pending_output() == 0) return Status::Ok();
   size_t wrote = 0;
   TS_RETURN_IF_ERROR(sock_.Write(out_.data() + out_pos_, pending_output(), &wrote));
-  out_pos_ += wrote;
-  bytes_sent_ += wrote;
-  if (out_pos_ == out_.size()) {
-    out_.clear();
-    out_pos_ = 0;
-  }
+  Consumed(wrote);
   return Status::Ok();
 }
 

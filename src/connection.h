@@ -26,6 +26,12 @@ class Connection {
   Status Send(FrameType type, const std::string& payload) {
     return Send(type, payload.data(), payload.size());
   }
+  // Sends a frame whose payload is written in place, saving a copy:
+  // ReserveFrame returns room for up to max payload bytes, valid until
+  // CommitFrame(n) queues the first n of them (n == 0 queues nothing).
+  // Nothing else may be called on the connection in between.
+  char* ReserveFrame(FrameType type, size_t max);
+  Status CommitFrame(size_t n);
   // Blocks until every queued byte is handed to the OS.
   Status Flush();
   // Hands queued output to the OS as far as it fits now, never waiting:
@@ -42,7 +48,7 @@ class Connection {
   // Tells the peer nothing more is coming, after flushing.
   Status Finish();
 
-  size_t pending_output() const { return out_.size() - out_pos_; }
+  size_t pending_output() const { return out_end_ - out_pos_; }
   uint64_t bytes_sent() const { return bytes_sent_; }
   uint64_t bytes_received() const { return bytes_received_; }
   platform::Socket& socket() { return sock_; }
@@ -59,11 +65,23 @@ class Connection {
   // One round of the loop: waits for readiness (at most a slice of the
   // timeout, so interrupts are noticed), writes what fits, reads what came.
   Status Pump(bool want_read);
+  // Makes room for n more output bytes at out_end_.
+  void EnsureRoom(size_t n);
+  // After a frame is queued: hands big batches to the OS, and waits while
+  // the queue is past kHighWater.
+  Status AfterQueue();
+  // Takes n sent bytes off the queue.
+  void Consumed(size_t n);
 
   platform::Socket sock_;
   int timeout_ms_;
+  // Output queue: bytes [out_pos_, out_end_) of out_ are still to send.
+  // out_ only grows (to about kHighWater plus one frame), so reserving room
+  // costs no zero-filling once it has.
   std::string out_;
   size_t out_pos_ = 0;
+  size_t out_end_ = 0;
+  FrameType reserved_type_ = FrameType::kData;
   FrameReader in_;
   bool peer_closed_ = false;
   int64_t last_progress_ms_;

@@ -44,10 +44,14 @@ std::string FrameTypeName(uint8_t type) {
 
 bool IsKnownFrameType(uint8_t type) { return FrameTypeName(type).compare(0, 2, "0x") != 0; }
 
+void WriteFrameHeader(char* at, FrameType type, size_t n) {
+  at[0] = static_cast<char>(type);
+  StoreU32(at + 1, static_cast<uint32_t>(n));
+}
+
 void AppendFrame(std::string* out, FrameType type, const void* payload, size_t n) {
   char header[kFrameHeaderSize];
-  header[0] = static_cast<char>(type);
-  StoreU32(header + 1, static_cast<uint32_t>(n));
+  WriteFrameHeader(header, type, n);
   out->append(header, sizeof header);
   out->append(static_cast<const char*>(payload), n);
 }

@@ -63,6 +63,8 @@ struct FrameView {
 
 // Appends one encoded frame to *out. REQUIRES: n <= kMaxFramePayload.
 void AppendFrame(std::string* out, FrameType type, const void* payload, size_t n);
+// Writes the kFrameHeaderSize bytes that open a frame of n payload bytes.
+void WriteFrameHeader(char* at, FrameType type, size_t n);
 inline void AppendFrame(std::string* out, FrameType type, const std::string& payload) {
   AppendFrame(out, type, payload.data(), payload.size());
 }

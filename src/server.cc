@@ -145,15 +145,18 @@ Status SendFile(Connection* conn, const std::string& root, const Entry& entry, c
       size_t got = 0;
       size_t want_bytes = static_cast<size_t>(
           std::min<uint64_t>(buf->size(), before.size - total));
-      s = file.Read(buf->data(), want_bytes, &got);
+      // Whole data is read straight into the output queue: a copy of every
+      // byte was a quarter of the server's time on large files.
+      char* into = encoder ? buf->data() : conn->ReserveFrame(FrameType::kData, want_bytes);
+      s = file.Read(into, want_bytes, &got);
       if (!s.ok() || got == 0) break;
-      hasher.Update(buf->data(), got);
+      hasher.Update(into, got);
       total += got;
       if (encoder) {
-        s = encoder->Update(buf->data(), got, &sink);
+        s = encoder->Update(into, got, &sink);
         if (!s.ok() && s.kind() == ErrorKind::kSocket) return s;
       } else {
-        TS_RETURN_IF_ERROR(conn->Send(FrameType::kData, buf->data(), got));
+        TS_RETURN_IF_ERROR(conn->CommitFrame(got));
       }
     }
     if (s.ok() && encoder) s = encoder->Finish(&sink);
