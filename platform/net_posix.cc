@@ -15,6 +15,7 @@
 #include <chrono>
 
 #include "os_error_posix.h"
+#include "sockaddr_util.h"
 
 namespace platform {
 
@@ -27,28 +28,6 @@ int Fd(const Socket& s) { return static_cast<int>(s.handle()); }
 Status SockError(const std::string& what, int err) {
   if (err == ETIMEDOUT) return Status::Timeout(what + ": timed out");
   return ErrnoStatus(ErrorKind::kSocket, what, err);
-}
-
-std::string AddrToString(const sockaddr* sa) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  uint16_t port = 0;
-  if (sa->sa_family == AF_INET) {
-    auto* in = reinterpret_cast<const sockaddr_in*>(sa);
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-    port = ntohs(in->sin_port);
-    return std::string(host) + ":" + std::to_string(port);
-  }
-  if (sa->sa_family == AF_INET6) {
-    auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
-    port = ntohs(in6->sin6_port);
-    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {  // an IPv4 client on a dual-stack socket
-      inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host, sizeof host);
-      return std::string(host) + ":" + std::to_string(port);
-    }
-    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(port);
-  }
-  return "?";
 }
 
 void TuneConnected(int fd) {
@@ -124,20 +103,9 @@ Status NetInit() {
 }
 
 Status Listen(const std::string& bind_addr, uint16_t port, Socket* out) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  // Bind addresses are numeric in practice; names still work where NSS does.
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  hints.ai_family = AF_UNSPEC;
   addrinfo* res = nullptr;
-  std::string service = std::to_string(port);
-  const char* node = bind_addr.empty() ? nullptr : bind_addr.c_str();
-  if (node == nullptr) hints.ai_family = AF_INET6;  // dual-stack wildcard
-  int gai = getaddrinfo(node, service.c_str(), &hints, &res);
-  if (gai != 0 && node == nullptr) {
-    hints.ai_family = AF_INET;  // no IPv6 on this host
-    gai = getaddrinfo(node, service.c_str(), &hints, &res);
-  }
+  const bool wildcard = bind_addr.empty();
+  int gai = sockaddr_util::ResolveListen(bind_addr, port, &res);
   if (gai != 0) {
     return Status::Socket("resolve " + bind_addr + ": " + gai_strerror(gai));
   }
@@ -150,7 +118,7 @@ Status Listen(const std::string& bind_addr, uint16_t port, Socket* out) {
     }
     int one = 1, zero = 0;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (ai->ai_family == AF_INET6 && node == nullptr) {
+    if (ai->ai_family == AF_INET6 && wildcard) {
       setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
     }
     if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 128) == 0) {
@@ -172,11 +140,7 @@ Status LocalPort(const Socket& s, uint16_t* port) {
   if (getsockname(Fd(s), reinterpret_cast<sockaddr*>(&ss), &len) < 0) {
     return SockError("getsockname", errno);
   }
-  if (ss.ss_family == AF_INET6) {
-    *port = ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-  } else {
-    *port = ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-  }
+  *port = sockaddr_util::PortOf(ss);
   return Status::Ok();
 }
 
@@ -202,7 +166,7 @@ Status Accept(const Socket& listener, int timeout_ms, Socket* out, std::string* 
     return SockError("accept", errno);
   }
   TuneConnected(fd);
-  *peer = AddrToString(reinterpret_cast<sockaddr*>(&ss));
+  *peer = sockaddr_util::AddrToString(reinterpret_cast<sockaddr*>(&ss));
   *out = Socket(static_cast<Socket::Handle>(fd));
   return Status::Ok();
 }
@@ -225,8 +189,7 @@ Status Connect(const std::string& host, uint16_t port, int timeout_ms, Socket* o
     hints.ai_flags = AI_NUMERICSERV;  // AI_ADDRCONFIG hides loopback on hosts without a route
     gai = getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
   }
-  std::string where = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-                      std::to_string(port);
+  std::string where = sockaddr_util::HostPort(host, port);
   if (gai != 0) {
     return Status::Socket("resolve " + host + ": " + gai_strerror(gai));
   }

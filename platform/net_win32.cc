@@ -5,6 +5,7 @@
 #include <windows.h>
 
 #include "os_error_win32.h"
+#include "sockaddr_util.h"
 
 namespace platform {
 
@@ -20,26 +21,6 @@ Status SockError(const std::string& what, int err) {
 }
 
 Status LastSockError(const std::string& what) { return SockError(what, WSAGetLastError()); }
-
-std::string AddrToString(const sockaddr* sa) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  if (sa->sa_family == AF_INET) {
-    auto* in = reinterpret_cast<const sockaddr_in*>(sa);
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-    return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
-  }
-  if (sa->sa_family == AF_INET6) {
-    auto* in6 = reinterpret_cast<const sockaddr_in6*>(sa);
-    uint16_t port = ntohs(in6->sin6_port);
-    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {  // an IPv4 client on a dual-stack socket
-      inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host, sizeof host);
-      return std::string(host) + ":" + std::to_string(port);
-    }
-    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(port);
-  }
-  return "?";
-}
 
 // Every socket here is non-blocking: Winsock has no per-call MSG_DONTWAIT,
 // and the poll loop above never wants a call to block.
@@ -133,19 +114,9 @@ Status NetInit() {
 }
 
 Status Listen(const std::string& bind_addr, uint16_t port, Socket* out) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  hints.ai_family = AF_UNSPEC;
   addrinfo* res = nullptr;
-  std::string service = std::to_string(port);
-  const char* node = bind_addr.empty() ? nullptr : bind_addr.c_str();
-  if (node == nullptr) hints.ai_family = AF_INET6;  // dual-stack wildcard
-  int gai = getaddrinfo(node, service.c_str(), &hints, &res);
-  if (gai != 0 && node == nullptr) {
-    hints.ai_family = AF_INET;  // no IPv6 on this host
-    gai = getaddrinfo(node, service.c_str(), &hints, &res);
-  }
+  const bool wildcard = bind_addr.empty();
+  int gai = sockaddr_util::ResolveListen(bind_addr, port, &res);
   if (gai != 0) return SockError("resolve " + bind_addr, gai);
   int last_err = WSAEADDRNOTAVAIL;
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
@@ -156,7 +127,7 @@ Status Listen(const std::string& bind_addr, uint16_t port, Socket* out) {
     BOOL one = TRUE, zero = FALSE;
     setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, reinterpret_cast<const char*>(&one),
                sizeof one);
-    if (ai->ai_family == AF_INET6 && node == nullptr) {
+    if (ai->ai_family == AF_INET6 && wildcard) {
       setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, reinterpret_cast<const char*>(&zero), sizeof zero);
     }
     if (bind(s, ai->ai_addr, static_cast<int>(ai->ai_addrlen)) == 0 && listen(s, 128) == 0) {
@@ -179,11 +150,7 @@ Status LocalPort(const Socket& s, uint16_t* port) {
   if (getsockname(Sock(s), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
     return LastSockError("getsockname");
   }
-  if (ss.ss_family == AF_INET6) {
-    *port = ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-  } else {
-    *port = ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-  }
+  *port = sockaddr_util::PortOf(ss);
   return Status::Ok();
 }
 
@@ -210,7 +177,7 @@ Status Accept(const Socket& listener, int timeout_ms, Socket* out, std::string* 
     return SockError("accept", err);
   }
   TuneConnected(s);
-  *peer = AddrToString(reinterpret_cast<sockaddr*>(&ss));
+  *peer = sockaddr_util::AddrToString(reinterpret_cast<sockaddr*>(&ss));
   *out = Socket(static_cast<Socket::Handle>(s));
   return Status::Ok();
 }
@@ -223,8 +190,7 @@ Status Connect(const std::string& host, uint16_t port, int timeout_ms, Socket* o
   addrinfo* res = nullptr;
   std::string service = std::to_string(port);
   int gai = getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
-  std::string where = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-                      std::to_string(port);
+  std::string where = sockaddr_util::HostPort(host, port);
   if (gai != 0) return SockError("resolve " + host, gai);
   int last_err = WSAECONNREFUSED;
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
