@@ -69,12 +69,15 @@ void Connection::Consumed(size_t n) {
 
 void Connection::EnsureRoom(size_t n) {
   if (out_.size() - out_end_ >= n) return;
-  if (out_pos_ > 0) {  // slide what is left to send down first
+  // Slide what is left to send down only when at least as much has been
+  // sent before it, so each byte is moved at most about once; otherwise
+  // grow (the queue stays near kHighWater, so the buffer stays bounded).
+  if (out_pos_ > 0 && out_pos_ >= pending_output()) {
     std::memmove(&out_[0], out_.data() + out_pos_, pending_output());
     out_end_ -= out_pos_;
     out_pos_ = 0;
   }
-  if (out_.size() - out_end_ < n) out_.resize(out_end_ + n);
+  if (out_.size() - out_end_ < n) out_.resize(std::max(out_end_ + n, out_.size() * 3 / 2));
 }
 
 Status Connection::AfterQueue() {
