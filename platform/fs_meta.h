@@ -49,6 +49,9 @@ Status Lstat(const std::string& path, FileInfo* info);
 Status SetMtime(const std::string& path, int64_t mtime_ns);
 // Sets permission bits (only 0777 is honoured); no-op where not supported.
 Status SetMode(const std::string& path, uint32_t mode);
+// Whether names that differ only in the case of ASCII letters are one name
+// here (Windows), so such siblings can't both be held.
+bool NamesIgnoreCase();
 // Why this OS can't hold a file or folder named `name` (one path component
 // as it came off the wire), or "" if it can. POSIX takes any byte but '/'
 // and NUL; Windows refuses reserved characters and device names.

@@ -105,6 +105,8 @@ uint32_t CreationMask() {
   return static_cast<uint32_t>(mask);
 }
 
+bool NamesIgnoreCase() { return false; }
+
 std::string LocalNameProblem(const std::string&) { return std::string(); }
 
 Status MakeSymlink(const std::string& target, const std::string& path) {

@@ -208,6 +208,8 @@ int64_t MtimeGranularityNs() { return 100; }
 
 uint32_t CreationMask() { return 0; }
 
+bool NamesIgnoreCase() { return true; }
+
 std::string LocalNameProblem(const std::string& name) {
   std::wstring unused;
   if (!Widen(name, &unused)) return "not valid UTF-8, which Windows names must be";

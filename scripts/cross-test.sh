@@ -40,7 +40,7 @@ run_pair() { # name emu binary cases...
     # FOREIGN_OS and FOREIGN_SIDE tell the cases which side runs what.
     FOREIGN_OS=$([ "$name" = windows ] && echo windows || echo linux) \
     FOREIGN_SIDE=$([ "$dir" = "$name-serves" ] && echo server || echo client) \
-      bash tests/e2e.sh "build/cross/$dir" "$@" > "build/cross/$dir.log" 2>&1 || status=1
+      timeout 900 bash tests/e2e.sh "build/cross/$dir" "$@" > "build/cross/$dir.log" 2>&1 || status=1
     tail -n 1 "build/cross/$dir.log"
     grep '^FAIL' "build/cross/$dir.log"
   done

@@ -123,6 +123,20 @@ Status Receiver::AddEntry(Entry e) {
       reporter_->OnEntryError(e.path, Printable(e.path) + ": " + problem);
     }
   }
+  if (!skip && options_.names_ignore_case) {
+    std::string folded = e.path;
+    for (char& c : folded) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    auto twin = folded_.try_emplace(std::move(folded), index);
+    if (!twin.second) {
+      skip = true;
+      ++stats_->errors;
+      reporter_->OnEntryError(e.path, Printable(e.path) + ": differs only in case from " +
+                                          Printable(entries_[twin.first->second].path) +
+                                          ", and this file system can't hold both");
+    }
+  }
   if (e.type == EntryType::kFile) ++stats_->files_total;
   entries_.push_back(std::move(e));
   skip_.push_back(skip);

@@ -31,6 +31,9 @@ struct ReceiverOptions {
   bool delete_extraneous = true;  // false with --no-delete
   bool checksum = false;          // compare content hashes (--checksum)
   bool dry_run = false;           // report what would change, change nothing
+  // Entries whose paths differ only in ASCII case are refused after the
+  // first (the target's file system would make them one).
+  bool names_ignore_case = platform::NamesIgnoreCase();
 };
 
 // A file being received lives under kTempPrefix + 16 hex digits +
@@ -125,6 +128,8 @@ class Receiver {
   std::vector<Want> wants_;
   std::vector<bool> existed_;  // per listing entry: a local file was replaced
   std::vector<bool> skip_;     // per listing entry: this OS can't hold it
+  // With names_ignore_case: each kept path, ASCII-lowercased -> its index.
+  std::unordered_map<std::string, uint32_t> folded_;
   std::unordered_map<uint32_t, std::string> basis_;  // listing index -> full path
   std::unordered_map<uint32_t, Signature> signature_;  // sent, not yet used
   std::vector<Removal> deferred_removals_;

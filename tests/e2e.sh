@@ -88,6 +88,34 @@ same_tree() {
 }
 
 # no_temporaries DIR: no leftover .treesync-*.tmp file below DIR.
+# exits_within PID SECONDS: whether PID ends within SECONDS; if not, it is
+# killed, so a stuck server fails a check instead of hanging the run.
+exits_within() {
+  local i
+  for i in $(seq 1 $(($2 * 20))); do
+    kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null; return 0; }
+    sleep 0.05
+  done
+  kill -9 "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+  return 1
+}
+
+# ipv6_case SRC SAME_TREE_FN: when the host has IPv6 loopback, serves SRC
+# once on [::1], pulls it, and checks the copy and that the server exits.
+ipv6_case() {
+  "$TS" serve --port 0 --bind ::1 --once "$1" 2>"$WORK/v6.log" &
+  local pid=$! port6
+  if port6=$(port_from_log "$WORK/v6.log" 2>/dev/null); then
+    expect_exit "IPv6 pull from [::1]" 0 "$TS" pull "[::1]:$port6" "$WORK/v6copy"
+    check "IPv6 copy is a mirror" "$2" "$1" "$WORK/v6copy"
+    check "--once server exits after its session" exits_within $pid 10
+  else
+    echo "SKIP IPv6 (no ::1 here)"
+    exits_within $pid 1
+  fi
+}
+
 # killed_client_case FILES DELAY SAME_TREE_FN: serves FILES 1 MiB random
 # files, kills a pull DELAY seconds in, and checks that no partial file sits under a
 # final name, that the server still serves, and that the next pull (judged

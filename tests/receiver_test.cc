@@ -136,6 +136,40 @@ TEST_F(ReceiverTest, RefusesAnEntryInsideAListedFile) {
   EXPECT_EQ(rx->AddEntry(FileEntry("f/g", 1, kMtime)).kind(), ErrorKind::kProtocol);
 }
 
+TEST_F(ReceiverTest, WhereNamesIgnoreCaseSkipsEntriesDifferingOnlyInCase) {
+  ReceiverOptions o;
+  o.names_ignore_case = true;
+  Receiver* rx = Make(o);
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("Dir")).ok());
+  ASSERT_TRUE(rx->AddEntry(FileEntry("Dir/a", 1, kMtime)).ok());
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("dir")).ok());           // skipped, with
+  ASSERT_TRUE(rx->AddEntry(FileEntry("dir/b", 1, kMtime)).ok());  // what is inside
+  ASSERT_TRUE(rx->AddEntry(FileEntry("README", 1, kMtime)).ok());
+  ASSERT_TRUE(rx->AddEntry(FileEntry("readme", 1, kMtime)).ok());  // skipped
+  ASSERT_TRUE(rx->AddEntry(FileEntry("r\xc3\xa9sum\xc3\xa9", 1, kMtime)).ok());
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  EXPECT_EQ(rx->failures(), 2u);
+  std::vector<uint32_t> wanted;
+  for (const Want& w : rx->wants()) wanted.push_back(w.index);
+  EXPECT_EQ(wanted, (std::vector<uint32_t>{1, 4, 6}));
+  std::rewind(log_);
+  char line[512] = "";
+  ASSERT_NE(std::fgets(line, sizeof line, log_), nullptr);
+  EXPECT_NE(std::string(line).find("dir: differs only in case from Dir"), std::string::npos)
+      << line;
+}
+
+TEST_F(ReceiverTest, WhereNamesKeepCaseTakesEntriesDifferingOnlyInCase) {
+  ReceiverOptions o;
+  o.names_ignore_case = false;
+  Receiver* rx = Make(o);
+  ASSERT_TRUE(rx->AddEntry(FileEntry("README", 1, kMtime)).ok());
+  ASSERT_TRUE(rx->AddEntry(FileEntry("readme", 1, kMtime)).ok());
+  ASSERT_TRUE(rx->ApplyListing(true).ok());
+  EXPECT_EQ(rx->failures(), 0u);
+  EXPECT_EQ(rx->wants().size(), 2u);
+}
+
 TEST_F(ReceiverTest, RefusesATemporaryName) {
   Receiver* rx = Make();
   Entry victim = FileEntry("d/victim", 10, kMtime);

@@ -71,11 +71,4 @@ check "regular file next to the FIFO arrives" test -f "$WORK/special-copy/regula
 stop_server
 
 # IPv6 loopback, when the host has it.
-if "$TS" serve --port 0 --bind ::1 --once "$SRC" 2>"$WORK/v6.log" & sleep 0.3; grep -q serving "$WORK/v6.log"; then
-  port6=$(port_from_log "$WORK/v6.log")
-  expect_exit "IPv6 pull from [::1]" 0 "$TS" pull "[::1]:$port6" "$WORK/v6copy"
-  check "IPv6 copy is a mirror" same_tree "$SRC" "$WORK/v6copy"
-else
-  echo "SKIP IPv6 (no ::1 here)"
-fi
-wait 2>/dev/null
+ipv6_case "$SRC" same_tree

@@ -52,14 +52,7 @@ stop_server
 killed_client_case 100 0.3 same_portable_tree
 
 # IPv6 loopback, when the host has it.
-"$TS" serve --port 0 --bind ::1 --once "$SRC" 2>"$WORK/v6.log" &
-if port6=$(port_from_log "$WORK/v6.log" 2>/dev/null); then
-  expect_exit "IPv6 pull from [::1]" 0 "$TS" pull "[::1]:$port6" "$WORK/v6copy"
-  check "IPv6 copy is a mirror" same_portable_tree "$SRC" "$WORK/v6copy"
-else
-  echo "SKIP IPv6 (no ::1 here)"
-fi
-wait 2>/dev/null
+ipv6_case "$SRC" same_portable_tree
 
 # Names Windows can't hold, and names that would escape the target there
 # (a drive, a UNC path, an alternate data stream, a backslashed ..):
@@ -88,6 +81,26 @@ else
   # on its side, and the pull still brings the rest.
   check "POSIX client: the pull brings the rest (exit $code)" \
     test "$code" = 0 -o "$code" = 23 -a -f "$WORK/hard-copy/fine.txt"
+fi
+stop_server
+
+# Names that differ only in case: a Windows client keeps the first and
+# refuses the other, naming both; a POSIX client keeps both.
+CASES=$WORK/cases
+mkdir -p "$CASES"
+printf upper > "$CASES/README"
+printf lower > "$CASES/readme"
+start_server "$CASES"
+"$TS" pull "127.0.0.1:$PORT" "$WORK/cases-copy" >"$WORK/last.out" 2>"$WORK/last.err"
+code=$?
+if [ "$WINDOWS_CLIENT" = 1 ]; then
+  check "Windows client: a name differing only in case is refused (exit 23)" test "$code" = 23
+  check "Windows client: the refusal names both" \
+    grep -q "readme: differs only in case from README" "$WORK/last.err"
+  check "Windows client: the first one arrives intact" test "$(cat "$WORK/cases-copy/README")" = upper
+else
+  check "POSIX client: names differing only in case both arrive" \
+    test "$code" = 0 -a "$(cat "$WORK/cases-copy/README" "$WORK/cases-copy/readme")" = upperlower
 fi
 stop_server
 
