@@ -18,7 +18,7 @@ LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o)
 TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/obj/%.o)
 TOOLS := $(TOOL_SRCS:tests/tools/%.cc=$(BUILD)/tools/%)
 
-.PHONY: all test unit e2e demo clean check-gtest static windows static-aarch64 static-armhf
+.PHONY: all test unit e2e demo clean check-gtest fuzz static windows static-aarch64 static-armhf
 all: $(BUILD)/treesync$(EXE)
 
 $(BUILD)/obj/%.o: %.cc
@@ -58,6 +58,22 @@ e2e: $(BUILD)/treesync $(TOOLS)
 # build/demo/copy and checks the copy.
 demo: $(BUILD)/treesync
 	bash scripts/demo.sh $(BUILD)
+
+# libFuzzer targets for the wire-format decoders (README.md, "Fuzzing").
+# They live in tests/fuzz/, outside the globs above, so neither `make` nor
+# `make test` builds them; they need clang with its sanitizer runtimes.
+FUZZ_CXX ?= clang++
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -std=c++17 $(WARNINGS) -Isrc -Iplatform
+FUZZ_SRCS := $(wildcard tests/fuzz/*_fuzz.cc)
+FUZZ_LIB_SRCS := src/frame.cc src/protocol.cc src/manifest.cc src/delta.cc src/path.cc \
+  src/status.cc src/xxh3.cc $(wildcard platform/*_$(PLATFORM).cc)
+FUZZERS := $(FUZZ_SRCS:tests/fuzz/%.cc=build/fuzz/%)
+fuzz: $(FUZZERS)
+
+build/fuzz/%: tests/fuzz/%.cc tests/fuzz/fuzz_util.h $(FUZZ_LIB_SRCS) $(wildcard src/*.h platform/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(FUZZ_LIB_SRCS) -o $@
 
 clean:
 	rm -rf $(BUILD)
