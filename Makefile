@@ -61,19 +61,23 @@ demo: $(BUILD)/treesync
 
 # libFuzzer targets for the wire-format decoders (README.md, "Fuzzing").
 # They live in tests/fuzz/, outside the globs above, so neither `make` nor
-# `make test` builds them; they need clang with its sanitizer runtimes.
+# `make test` builds them; they need clang with its sanitizer runtimes. The
+# library is built once more, instrumented, into build/fuzz/obj.
 FUZZ_CXX ?= clang++
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -std=c++17 $(WARNINGS) -Isrc -Iplatform
+FUZZ_FLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+  -std=c++17 $(WARNINGS) -Isrc -Iplatform -MMD -MP
 FUZZ_SRCS := $(wildcard tests/fuzz/*_fuzz.cc)
-FUZZ_LIB_SRCS := src/frame.cc src/protocol.cc src/manifest.cc src/delta.cc src/path.cc \
-  src/status.cc src/xxh3.cc $(wildcard platform/*_$(PLATFORM).cc)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.cc=build/fuzz/obj/%.o)
 FUZZERS := $(FUZZ_SRCS:tests/fuzz/%.cc=build/fuzz/%)
 fuzz: $(FUZZERS)
+.SECONDARY: $(FUZZ_SRCS:tests/fuzz/%.cc=build/fuzz/obj/tests/fuzz/%.o)
 
-build/fuzz/%: tests/fuzz/%.cc tests/fuzz/fuzz_util.h $(FUZZ_LIB_SRCS) $(wildcard src/*.h platform/*.h)
+build/fuzz/obj/%.o: %.cc
 	@mkdir -p $(dir $@)
-	$(FUZZ_CXX) $(FUZZ_FLAGS) $< $(FUZZ_LIB_SRCS) -o $@
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJS)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
 
 clean:
 	rm -rf $(BUILD)
@@ -98,4 +102,5 @@ windows:
 	$(MAKE) BUILD=build/windows PLATFORM=win32 EXE=.exe CXX=$(MINGW)-g++-posix AR=$(MINGW)-ar \
 	  $(STATIC_FLAGS) LDLIBS="-lws2_32 -lbcrypt -lshell32 -pthread" build/windows/treesync.exe
 
+-include $(wildcard build/fuzz/obj/*/*.d build/fuzz/obj/tests/fuzz/*.d)
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BUILD)/obj/src/main.d $(TOOL_SRCS:tests/tools/%.cc=$(BUILD)/obj/tests/tools/%.d)
