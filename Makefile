@@ -18,7 +18,7 @@ LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o)
 TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/obj/%.o)
 TOOLS := $(TOOL_SRCS:tests/tools/%.cc=$(BUILD)/tools/%)
 
-.PHONY: all test unit e2e demo clean check-gtest static windows static-aarch64 static-armhf
+.PHONY: all test unit e2e demo clean check-gtest fuzz static windows static-aarch64 static-armhf
 all: $(BUILD)/treesync$(EXE)
 
 $(BUILD)/obj/%.o: %.cc
@@ -59,6 +59,26 @@ e2e: $(BUILD)/treesync $(TOOLS)
 demo: $(BUILD)/treesync
 	bash scripts/demo.sh $(BUILD)
 
+# libFuzzer targets for the wire-format decoders (README.md, "Fuzzing").
+# They live in tests/fuzz/, outside the globs above, so neither `make` nor
+# `make test` builds them; they need clang with its sanitizer runtimes. The
+# library is built once more, instrumented, into build/fuzz/obj.
+FUZZ_CXX ?= clang++
+FUZZ_FLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+  -std=c++17 $(WARNINGS) -Isrc -Iplatform -MMD -MP
+FUZZ_SRCS := $(wildcard tests/fuzz/*_fuzz.cc)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.cc=build/fuzz/obj/%.o)
+FUZZERS := $(FUZZ_SRCS:tests/fuzz/%.cc=build/fuzz/%)
+fuzz: $(FUZZERS)
+.SECONDARY: $(FUZZ_SRCS:tests/fuzz/%.cc=build/fuzz/obj/tests/fuzz/%.o)
+
+build/fuzz/obj/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJS)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+
 clean:
 	rm -rf $(BUILD)
 
@@ -82,4 +102,5 @@ windows:
 	$(MAKE) BUILD=build/windows PLATFORM=win32 EXE=.exe CXX=$(MINGW)-g++-posix AR=$(MINGW)-ar \
 	  $(STATIC_FLAGS) LDLIBS="-lws2_32 -lbcrypt -lshell32 -pthread" build/windows/treesync.exe
 
+-include $(wildcard build/fuzz/obj/*/*.d build/fuzz/obj/tests/fuzz/*.d)
 -include $(LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(BUILD)/obj/src/main.d $(TOOL_SRCS:tests/tools/%.cc=$(BUILD)/obj/tests/tools/%.d)

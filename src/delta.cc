@@ -48,8 +48,10 @@ inline uint32_t Weak(uint32_t a, uint32_t b) { return (a & 0xffff) | (b << 16); 
 inline uint32_t Tag(uint32_t weak) { return (weak ^ (weak >> 16)) & 0xffff; }
 inline uint64_t Strong(const char* p, size_t n) { return Xxh3_128(p, n).low; }
 
+// Rounds up without computing basis_size + block_size - 1, which wraps for
+// a basis near 2^64 (a peer's signature may claim any size) and gave 0.
 uint64_t BlockCount(uint64_t basis_size, uint32_t block_size) {
-  return (basis_size + block_size - 1) / block_size;
+  return basis_size / block_size + (basis_size % block_size != 0 ? 1 : 0);
 }
 
 }  // namespace

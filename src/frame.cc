@@ -72,6 +72,9 @@ char* FrameReader::Prepare(size_t want) {
 }
 
 void FrameReader::Feed(const void* data, size_t n) {
+  // A fresh reader has no buffer, so Prepare(0) gives a null pointer, and
+  // memcpy from or to null is undefined even for 0 bytes.
+  if (n == 0) return;
   std::memcpy(Prepare(n), data, n);
   Commit(n);
 }

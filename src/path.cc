@@ -82,7 +82,10 @@ std::string Printable(const std::string& p) {
   for (size_t i = 0; i < p.size();) {
     unsigned char c = static_cast<unsigned char>(p[i]);
     size_t n = Utf8SequenceLength(p, i);
-    if (n == 0 || c < 0x20 || c == 0x7F || c == '\\') {
+    // U+0080..U+009F (C2 80..C2 9F) are the C1 controls: a UTF-8 terminal
+    // takes U+009B as CSI, as it takes ESC [, so they are escaped as well.
+    bool c1 = n == 2 && c == 0xC2 && static_cast<unsigned char>(p[i + 1]) < 0xA0;
+    if (n == 0 || c1 || c < 0x20 || c == 0x7F || c == '\\') {
       if (c == '\\') {
         out += "\\\\";
       } else {

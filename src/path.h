@@ -27,8 +27,10 @@ std::string ParentOf(const std::string& p);
 std::string BaseName(const std::string& p);
 // root joined with a wire path ("" gives root).
 std::string JoinPath(const std::string& root, const std::string& rel);
-// A printable form of a path for messages: control bytes and invalid UTF-8
-// escaped as \xNN, so a hostile name can't rewrite the terminal.
+// A printable form of a path for messages: control characters (C0, DEL and
+// the C1 range U+0080..U+009F), backslashes and invalid UTF-8 escaped byte
+// by byte as \xNN (a backslash as \\), so a hostile name can't rewrite the
+// terminal.
 std::string Printable(const std::string& p);
 // Length of the valid UTF-8 sequence starting at s[i] (1 for ASCII), or 0
 // if the bytes there are not valid UTF-8.

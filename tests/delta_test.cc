@@ -245,6 +245,24 @@ TEST(Delta, DecodeSignatureRejectsHostileInput) {
   EXPECT_FALSE(DecodeSignature(trailing, &s).ok());
 }
 
+// basis_size + block_size - 1 wrapped for a basis near 2^64, so a count of
+// 0 "fitted" it: a peer could claim a 16 EiB basis with no blocks at all.
+TEST(Delta, DecodeSignatureRejectsABasisSoLargeThatRoundingUpItsBlockCountWraps) {
+  Signature s;
+  for (uint32_t block_size : {2u, 2048u, kMaxBlockSize}) {
+    Signature bad;
+    bad.block_size = block_size;
+    bad.basis_size = ~uint64_t(0) - (block_size - 2);
+    EXPECT_EQ(DecodeSignature(EncodeSignature(bad), &s).kind(), ErrorKind::kProtocol)
+        << block_size;
+  }
+  // CopyRange counts the same way: such a basis does have a first block.
+  uint64_t offset = 1, length = 0;
+  ASSERT_TRUE(CopyRange(2048, ~uint64_t(0), 0, 1, &offset, &length).ok());
+  EXPECT_EQ(offset, 0u);
+  EXPECT_EQ(length, 2048u);
+}
+
 TEST(Delta, CopyRangeRejectsBlocksOutsideTheBasis) {
   uint64_t offset, length;
   ASSERT_TRUE(CopyRange(2048, 5000, 2, 1, &offset, &length).ok());

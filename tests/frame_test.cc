@@ -196,6 +196,26 @@ TEST(Frame, TruncatedHeaderGivesNoFrameAndNoError) {
   }
 }
 
+// Found by frame_fuzz: Feed(p, 0) on a fresh reader passed memcpy a null
+// destination (undefined behaviour that UBSan reports).
+TEST(Frame, FeedingNoBytesToAFreshReaderIsANoOp) {
+  FrameReader r;
+  r.Feed(nullptr, 0);
+  r.Feed("", 0);
+  EXPECT_EQ(r.buffered(), 0u);
+  Frame f;
+  bool got = true;
+  EXPECT_TRUE(r.Next(&f, &got).ok());
+  EXPECT_FALSE(got);
+  std::string wire;
+  AppendFrame(&wire, FrameType::kDone, std::string());
+  r.Feed(wire.data(), wire.size());
+  r.Feed(wire.data(), 0);
+  EXPECT_TRUE(r.Next(&f, &got).ok());
+  EXPECT_TRUE(got);
+  EXPECT_EQ(f.type, FrameType::kDone);
+}
+
 TEST(Frame, TruncatedPayloadGivesNoFrameAndNoError) {
   std::string wire;
   AppendFrame(&wire, FrameType::kFile, std::string(100, 'x'));

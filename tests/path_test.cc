@@ -113,6 +113,16 @@ TEST(Path, PrintableEscapesControlBytes) {
   EXPECT_EQ(Printable(S("nul\0", 4)), "nul\\x00");
 }
 
+// Found by path_fuzz: U+009B is valid UTF-8 (C2 9B) and was passed
+// through, yet a UTF-8 terminal reads it as CSI, the same as ESC [.
+TEST(Path, PrintableEscapesC1ControlCharacters) {
+  EXPECT_EQ(Printable("c1\xc2\x9b" "31m"), "c1\\xc2\\x9b31m");
+  EXPECT_EQ(Printable("\xc2\x80"), "\\xc2\\x80");
+  EXPECT_EQ(Printable("\xc2\x9f"), "\\xc2\\x9f");
+  EXPECT_EQ(Printable("\xc2\xa0"), "\xc2\xa0");  // no-break space: printable
+  EXPECT_EQ(Printable("\xc2\xa9"), "\xc2\xa9");  // copyright sign
+}
+
 TEST(Path, PrintableEscapesInvalidUtf8) {
   EXPECT_EQ(Printable("\xff"), "\\xff");
   EXPECT_EQ(Printable("a\xc3"), "a\\xc3");             // truncated sequence
