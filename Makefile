@@ -65,7 +65,7 @@ demo: $(BUILD)/treesync
 # library is built once more, instrumented, into build/fuzz/obj.
 FUZZ_CXX ?= clang++
 FUZZ_FLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-  -std=c++17 $(WARNINGS) -Isrc -Iplatform -MMD -MP
+  -std=c++17 $(WARNINGS) -Isrc -Iplatform -Itests -MMD -MP
 FUZZ_SRCS := $(wildcard tests/fuzz/*_fuzz.cc)
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.cc=build/fuzz/obj/%.o)
 FUZZERS := $(FUZZ_SRCS:tests/fuzz/%.cc=build/fuzz/%)

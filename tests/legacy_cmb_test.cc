@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "legacy_recording_handler.h"
 #include "path.h"
 #include "random.h"
 
@@ -330,28 +331,7 @@ TEST(LegacyCommandReader, FinishTellsACutStream) {
 // ---------------------------------------------------------------------------
 // LegacyParser
 
-class RecordingHandler : public LegacyHandler {
- public:
-  Status OnSync() override { return Add("sync"); }
-  Status OnFolder(const std::string& p) override { return Add("folder:" + p); }
-  Status OnFileBegin(const std::string& p) override { return Add("begin:" + p); }
-  Status OnFileData(const char* d, size_t n) override {
-    // Data arrives in pieces that depend on framing: join adjacent pieces.
-    if (!events.empty() && events.back().rfind("data:", 0) == 0) {
-      events.back().append(d, n);
-      return Status::Ok();
-    }
-    return Add("data:" + std::string(d, n));
-  }
-  Status OnFileEnd() override { return Add("end"); }
-  std::vector<std::string> events;
-
- private:
-  Status Add(const std::string& e) {
-    events.push_back(e);
-    return Status::Ok();
-  }
-};
+using test::RecordingHandler;
 
 struct ParseResult {
   Status status;

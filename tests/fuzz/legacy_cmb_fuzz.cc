@@ -11,31 +11,17 @@
 
 #include "fuzz_util.h"
 #include "legacy_cmb.h"
+#include "legacy_recording_handler.h"
 
 namespace treesync {
 namespace {
 
-class RecordingHandler : public LegacyHandler {
+// Also holds the parser to its bound on one data command.
+class RecordingHandler : public test::RecordingHandler {
  public:
-  Status OnSync() override { return Add("sync"); }
-  Status OnFolder(const std::string& p) override { return Add("folder:" + p); }
-  Status OnFileBegin(const std::string& p) override { return Add("begin:" + p); }
   Status OnFileData(const char* d, size_t n) override {
     FUZZ_CHECK(n <= kMaxLegacyCommandBytes);
-    // Data arrives in pieces that depend on framing: join adjacent pieces.
-    if (!events.empty() && events.back().rfind("data:", 0) == 0) {
-      events.back().append(d, n);
-      return Status::Ok();
-    }
-    return Add("data:" + std::string(d, n));
-  }
-  Status OnFileEnd() override { return Add("end"); }
-  std::vector<std::string> events;
-
- private:
-  Status Add(const std::string& e) {
-    events.push_back(e);
-    return Status::Ok();
+    return test::RecordingHandler::OnFileData(d, n);
   }
 };
 
