@@ -99,14 +99,14 @@ Status Connection::Send(FrameType type, const void* payload, size_t n) {
 
 char* Connection::ReserveFrame(FrameType type, size_t max) {
   EnsureRoom(kFrameHeaderSize + max);
-  reserved_type_ = type;
+  WriteFrameHeader(&out_[out_end_], type, max);  // CommitFrame sets the length
   return &out_[out_end_ + kFrameHeaderSize];
 }
 
 Status Connection::CommitFrame(size_t n) {
   if (n == 0) return Status::Ok();
   if (pending_output() == 0) last_progress_ms_ = NowMs();
-  WriteFrameHeader(&out_[out_end_], reserved_type_, n);
+  WriteFrameHeader(&out_[out_end_], static_cast<FrameType>(out_[out_end_]), n);
   out_end_ += kFrameHeaderSize + n;
   return AfterQueue();
 }

@@ -81,7 +81,6 @@ class Connection {
   std::string out_;
   size_t out_pos_ = 0;
   size_t out_end_ = 0;
-  FrameType reserved_type_ = FrameType::kData;
   FrameReader in_;
   bool peer_closed_ = false;
   int64_t last_progress_ms_;

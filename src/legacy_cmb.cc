@@ -546,15 +546,13 @@ void RunLegacySession(platform::Socket sock, const std::string& peer, const Serv
   auto start = std::chrono::steady_clock::now();
   LegacyServeSummary summary;
   Status s = LegacyServeSession(&sock, options.root, options.timeout_ms, log, &summary);
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  char tail[32];
-  std::snprintf(tail, sizeof tail, " %.2fs", secs);
-  LogLine(log, peer + " legacy " + (s.ok() ? "ok" : "failed: " + s.message()) +
-                   " folders=" + std::to_string(summary.folders_sent) +
-                   " files_sent=" + std::to_string(summary.files_sent) +
-                   " skipped=" + std::to_string(summary.skipped) +
-                   " bytes_out=" + std::to_string(summary.bytes_out) +
-                   " bytes_in=" + std::to_string(summary.bytes_in) + tail);
+  LogSessionEnd(log, peer + " legacy", s,
+                "folders=" + std::to_string(summary.folders_sent) +
+                    " files_sent=" + std::to_string(summary.files_sent) +
+                    " skipped=" + std::to_string(summary.skipped) +
+                    " bytes_out=" + std::to_string(summary.bytes_out) +
+                    " bytes_in=" + std::to_string(summary.bytes_in),
+                start);
 }
 
 }  // namespace

@@ -288,6 +288,14 @@ void LogLine(FILE* log, const std::string& line) {
   std::fflush(log);
 }
 
+void LogSessionEnd(FILE* log, const std::string& who, const Status& s, const std::string& counts,
+                   std::chrono::steady_clock::time_point start) {
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  char tail[32];
+  std::snprintf(tail, sizeof tail, " %.2fs", secs);
+  LogLine(log, who + " " + (s.ok() ? "ok" : "failed: " + s.message()) + " " + counts + tail);
+}
+
 namespace {
 
 // Waits (briefly) for the client to close, so our last frames are not lost
@@ -316,15 +324,13 @@ void RunSession(platform::Socket sock, const std::string& peer, const ServeOptio
   SessionSummary summary;
   Status s = ServeSession(&conn, options.root, cache, &summary);
   if (s.ok()) Linger(&conn);
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  char tail[96];
-  std::snprintf(tail, sizeof tail, " %.2fs", secs);
-  LogLine(log, peer + " " + (s.ok() ? "ok" : "failed: " + s.message()) +
-                   " entries=" + std::to_string(summary.entries) +
-                   " files_sent=" + std::to_string(summary.files_sent) +
-                   " file_errors=" + std::to_string(summary.file_errors) +
-                   " bytes_out=" + std::to_string(conn.bytes_sent()) +
-                   " bytes_in=" + std::to_string(conn.bytes_received()) + tail);
+  LogSessionEnd(log, peer, s,
+                "entries=" + std::to_string(summary.entries) +
+                    " files_sent=" + std::to_string(summary.files_sent) +
+                    " file_errors=" + std::to_string(summary.file_errors) +
+                    " bytes_out=" + std::to_string(conn.bytes_sent()) +
+                    " bytes_in=" + std::to_string(conn.bytes_received()),
+                start);
 }
 
 void RefuseSession(platform::Socket sock, const std::string& peer, FILE* log) {

@@ -3,6 +3,7 @@
 #ifndef TREESYNC_SERVER_H_
 #define TREESYNC_SERVER_H_
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -52,6 +53,10 @@ Status AcceptLoop(const ServeOptions& options, FILE* log, SessionHandler session
                   SessionHandler refuse);
 // One line to the server log, whole even when sessions log at once.
 void LogLine(FILE* log, const std::string& line);
+// The one log line of a finished session: "WHO ok COUNTS 1.23s", or
+// "WHO failed: WHY COUNTS 1.23s"; the time runs from start.
+void LogSessionEnd(FILE* log, const std::string& who, const Status& s, const std::string& counts,
+                   std::chrono::steady_clock::time_point start);
 
 }  // namespace treesync
 
