@@ -383,12 +383,14 @@ Status File::Open(const std::string& path, int flags, const char* what, File* ou
   f.fd_ = reinterpret_cast<std::intptr_t>(h);
   f.path_ = path;
   if (flags != kOpenCreate) {
-    FileInfo info;
-    Status s = f.Stat(&info);
-    if (s.ok() && info.type != FileType::kRegular) {
-      s = Status::Io(std::string(what) + " " + path + ": not a regular file");
+    // One query for what was opened (callers Stat again for times and size).
+    FILE_ATTRIBUTE_TAG_INFO ti;
+    if (!GetFileInformationByHandleEx(h, FileAttributeTagInfo, &ti, sizeof ti)) {
+      return IoError(what, path, GetLastError());
     }
-    if (!s.ok()) return s;
+    if (TypeOf(ti.FileAttributes, ti.ReparseTag) != FileType::kRegular) {
+      return Status::Io(std::string(what) + " " + path + ": not a regular file");
+    }
   }
   *out = std::move(f);
   return Status::Ok();
