@@ -33,7 +33,8 @@ class HashCache;
 
 // Serves one session over an accepted connection: handshake, listing, file
 // data until the client says it wants nothing more. cache (may be null)
-// remembers content hashes between sessions for --checksum clients.
+// remembers content hashes between sessions: for --checksum clients, and so
+// that a file sent again unchanged is not hashed again.
 Status ServeSession(Connection* conn, const std::string& root, HashCache* cache,
                     SessionSummary* summary);
 

@@ -1,6 +1,7 @@
 // XXH3-128: the 128-bit variant of xxHash's XXH3 (default secret, optional
 // 64-bit seed), bit-for-bit compatible with the reference library
-// (XXH3_128bits_withSeed) and `xxhsum -H2`. Portable C++17, no intrinsics.
+// (XXH3_128bits_withSeed) and `xxhsum -H2`. Portable C++17, with an AVX2
+// form of the long-input loop where the compiler and CPU have it.
 // Not a cryptographic hash: it detects accidents, not adversaries.
 #ifndef TREESYNC_XXH3_H_
 #define TREESYNC_XXH3_H_
@@ -50,6 +51,13 @@ class Xxh3Hasher {
   uint8_t buffer_[kBufferLen];
   uint8_t last_stripe_[kStripeLen];  // the last 64 accumulated bytes
 };
+
+// The forms of the long-input loop. The fastest this build and CPU can run
+// is used; Xxh3UseLoop switches to another (false if it can't run here), so
+// tests can check that every form gives the same hashes. Not for use while
+// other threads hash.
+enum class Xxh3Loop { kPortable, kAvx2 };
+bool Xxh3UseLoop(Xxh3Loop loop);
 
 // Canonical 16-byte big-endian form (high then low), as xxhsum prints it,
 // and lowercase hex of that (32 characters).

@@ -3,12 +3,16 @@
 // such as which Hello flags the client asks for.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <thread>
 
 #include "client.h"
 #include "connection.h"
+#include "content_hash.h"
+#include "fs_meta.h"
 #include "net.h"
 #include "protocol.h"
 #include "receiver.h"
@@ -31,16 +35,17 @@ struct SessionResult {
 };
 
 // Pulls `root` into `target` over a socket pair, asking with hello_flags.
+// The server uses `cache` if given, as a long-running server does.
 SessionResult RunSession(const std::string& root, const std::string& target,
-                         uint32_t hello_flags) {
+                         uint32_t hello_flags, HashCache* cache = nullptr) {
   SessionResult r;
   platform::Socket a, b;
   Status s = platform::SocketPair(&a, &b);
   EXPECT_TRUE(s.ok()) << s.message();
-  std::thread server([&r, &root, sock = std::move(b)]() mutable {
+  std::thread server([&r, &root, cache, sock = std::move(b)]() mutable {
     Connection conn(std::move(sock), 10000);
     SessionSummary summary;
-    r.serve = ServeSession(&conn, root, nullptr, &summary);
+    r.serve = ServeSession(&conn, root, cache, &summary);
   });
   FILE* log = std::tmpfile();
   {
@@ -97,6 +102,37 @@ TEST(Session, PackedListingMirrorsTheSameTreeInFewerBytes) {
   ASSERT_TRUE(plain.pull.ok()) << plain.pull.message();
   ASSERT_TRUE(packed.pull.ok()) << packed.pull.message();
   EXPECT_LT(packed.bytes_on_wire * 2, plain.bytes_on_wire);
+}
+
+TEST(Session, ServerSendsTheHashItAlreadyHoldsInsteadOfHashingAgain) {
+  TempFolder dir;
+  MakeTree(dir);
+  // A wrong hash cached for the file's exact identity and stamps: the server
+  // sends it as is, so the client refuses the data; nothing else suffers.
+  platform::FileInfo info;
+  ASSERT_TRUE(platform::Lstat(dir.Join("src/a/b/two.txt"), &info).ok());
+  HashCache cache;
+  cache.Store(info, Xxh3_128("not these bytes", 15), WallClockNs() + HashCache::kSettleNs);
+  SessionResult r = RunSession(dir.Join("src"), dir.Join("copy"), kHelloPackedListing, &cache);
+  EXPECT_EQ(r.pull.kind(), ErrorKind::kPartial) << r.pull.message();
+  EXPECT_FALSE(std::filesystem::exists(dir.Join("copy/a/b/two.txt")));
+  EXPECT_EQ(ReadFile(dir.Join("copy/top")), "CMB_END");
+}
+
+TEST(Session, ServerCachesTheHashOfASettledFileItSent) {
+  TempFolder dir;
+  MakeTree(dir);
+  // Only files unchanged for a while are cached (see HashCache::kSettleNs).
+  std::this_thread::sleep_for(std::chrono::nanoseconds(HashCache::kSettleNs + 100000000));
+  HashCache cache;
+  SessionResult r = RunSession(dir.Join("src"), dir.Join("copy"), kHelloPackedListing, &cache);
+  ASSERT_TRUE(r.pull.ok()) << r.pull.message();
+  platform::FileInfo info;
+  ASSERT_TRUE(platform::Lstat(dir.Join("src/a/b/two.txt"), &info).ok());
+  Hash128 cached;
+  ASSERT_TRUE(cache.Lookup(info, &cached));
+  EXPECT_EQ(cached, Xxh3_128(std::string(5000, 'x').data(), 5000));
+  ExpectMirror(dir, "copy");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <random>
 #include <vector>
 
@@ -171,6 +172,33 @@ TEST(Xxh3, MatchesPublishedVectorsSeedZero) { ExpectVectors(kSeedZeroVectors); }
 TEST(Xxh3, MatchesPublishedVectorsWithSeed) { ExpectVectors(kSeededVectors); }
 
 TEST(Xxh3, MatchesReferenceLibraryAroundBlockBoundaries) { ExpectVectors(kReferenceVectors); }
+
+// Every form of the long-input loop this build and CPU can run gives the
+// published hashes and agrees with the portable one on a large input.
+TEST(Xxh3, EveryLoopFormMatchesPublishedVectors) {
+  std::mt19937_64 rng(11);
+  std::vector<uint8_t> big(1024 * 1024 + 77);
+  for (uint8_t& b : big) b = static_cast<uint8_t>(rng());
+  ASSERT_TRUE(Xxh3UseLoop(Xxh3Loop::kPortable));
+  const Hash128 portable = Xxh3_128(big.data(), big.size(), kPrime64);
+  int ran = 0;
+  for (Xxh3Loop loop : {Xxh3Loop::kPortable, Xxh3Loop::kAvx2}) {
+    SCOPED_TRACE(testing::Message() << "loop " << static_cast<int>(loop));
+    if (!Xxh3UseLoop(loop)) continue;
+    ++ran;
+    ExpectVectors(kSeedZeroVectors);
+    ExpectVectors(kSeededVectors);
+    ExpectVectors(kReferenceVectors);
+    EXPECT_EQ(Xxh3_128(big.data(), big.size(), kPrime64), portable);
+    Xxh3Hasher h(kPrime64);
+    h.Update(big.data(), 1000);
+    h.Update(big.data() + 1000, big.size() - 1000);
+    EXPECT_EQ(h.Digest(), portable);
+  }
+  std::printf("[          ] %d loop form(s) run here\n", ran);
+  // Back to the fastest, as the rest of the tests expect.
+  Xxh3UseLoop(Xxh3Loop::kAvx2);
+}
 
 TEST(Xxh3, DefaultSeedIsZero) {
   const std::vector<uint8_t> buf = SanityBuffer(3000);
