@@ -37,10 +37,17 @@ struct FileInfo {
 // that Windows gets the long-path form and deep trees list correctly.
 std::filesystem::path FsPath(const std::string& path);
 
-// The names in folder `path` (not "." or ".."), in no particular order.
-// (std::filesystem on POSIX; on Windows the wide find API, since MinGW's
-// directory_iterator can't open paths past MAX_PATH.)
-Status ListFolder(const std::string& path, std::vector<std::string>* names);
+struct FolderEntry {
+  std::string name;
+  FileInfo info;      // as Lstat gives it; kMissing if it vanished meanwhile
+  std::string error;  // why its info couldn't be read, or ""
+};
+// The entries of folder `path` (not "." or ".."), in no particular order,
+// each with its Lstat info. POSIX reads the info relative to the open
+// folder, which spares resolving the whole path once per entry; Windows
+// uses the wide find API, since MinGW's directory_iterator can't open paths
+// past MAX_PATH.
+Status ListFolder(const std::string& path, std::vector<FolderEntry>* entries);
 
 // Information about path itself, not following a final symlink. A missing
 // path is OK with info->type == kMissing.

@@ -1,6 +1,8 @@
 #include "fs_meta.h"
 
 #include <cerrno>
+#include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -56,14 +58,32 @@ void MtimeSpec(int64_t mtime_ns, timespec ts[2]) {
 
 std::filesystem::path FsPath(const std::string& path) { return std::filesystem::u8path(path); }
 
-Status ListFolder(const std::string& path, std::vector<std::string>* names) {
-  names->clear();
-  std::error_code ec;
-  std::filesystem::directory_iterator it(FsPath(path), ec);
-  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    names->push_back(it->path().filename().u8string());
+Status ListFolder(const std::string& path, std::vector<FolderEntry>* entries) {
+  entries->clear();
+  DIR* dir = ::opendir(path.c_str());
+  if (dir == nullptr) return IoError("list", path, errno);
+  const int fd = ::dirfd(dir);
+  int err = 0;
+  for (;;) {
+    errno = 0;
+    const dirent* d = ::readdir(dir);
+    if (d == nullptr) {
+      err = errno;
+      break;
+    }
+    if (std::strcmp(d->d_name, ".") == 0 || std::strcmp(d->d_name, "..") == 0) continue;
+    FolderEntry e;
+    e.name = d->d_name;
+    struct stat st;
+    if (::fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      FillInfo(st, &e.info);
+    } else if (errno != ENOENT && errno != ENOTDIR) {
+      e.error = IoError("stat", path + "/" + e.name, errno).message();
+    }
+    entries->push_back(std::move(e));
   }
-  if (ec) return Status::Io("list " + path + ": " + ec.message());
+  ::closedir(dir);
+  if (err != 0) return IoError("list", path, err);
   return Status::Ok();
 }
 

@@ -141,8 +141,10 @@ std::filesystem::path FsPath(const std::string& path) {
   return std::filesystem::path(w);
 }
 
-Status ListFolder(const std::string& path, std::vector<std::string>* names) {
-  names->clear();
+// The find data lacks what Lstat gives (file IDs, the change time, whether
+// a reparse point is a symlink), so each entry is asked on its own.
+Status ListFolder(const std::string& path, std::vector<FolderEntry>* entries) {
+  entries->clear();
   std::wstring w;
   if (!WidePath(path, &w)) return BadName("list", path);
   if (!w.empty() && w.back() != L'\\') w += L'\\';
@@ -153,7 +155,12 @@ Status ListFolder(const std::string& path, std::vector<std::string>* names) {
   if (h == INVALID_HANDLE_VALUE) return IoError("list", path, GetLastError());
   do {
     std::wstring name = d.cFileName;
-    if (name != L"." && name != L"..") names->push_back(Narrow(name));
+    if (name == L"." || name == L"..") continue;
+    FolderEntry e;
+    e.name = Narrow(name);
+    Status st = Lstat(path + "/" + e.name, &e.info);
+    if (!st.ok()) e.error = st.message();
+    entries->push_back(std::move(e));
   } while (FindNextFileW(h, &d));
   DWORD err = GetLastError();
   FindClose(h);

@@ -13,12 +13,31 @@ namespace treesync {
 
 namespace {
 
-// Names in one folder, sorted so the listing is the same on every run.
-Status ListNames(const std::string& dir, std::vector<std::string>* names) {
-  Status s = platform::ListFolder(dir, names);
+// One folder's entries with their info, sorted by name so the listing is
+// the same on every run.
+Status ListSorted(const std::string& dir, std::vector<platform::FolderEntry>* entries) {
+  Status s = platform::ListFolder(dir, entries);
   if (!s.ok()) return Status::Io(Printable(s.message()));
-  std::sort(names->begin(), names->end());
+  std::sort(entries->begin(), entries->end(),
+            [](const platform::FolderEntry& a, const platform::FolderEntry& b) {
+              return a.name < b.name;
+            });
   return Status::Ok();
+}
+
+// An entry found in its folder's listing, waiting for its turn in the walk.
+struct Pending {
+  std::string rel;
+  platform::FileInfo info;
+  std::string error;
+};
+
+void PushChildren(const std::string& prefix, std::vector<platform::FolderEntry>* children,
+                  std::vector<Pending>* stack) {
+  // Reversed, so they pop in order.
+  for (auto it = children->rbegin(); it != children->rend(); ++it) {
+    stack->push_back({prefix + it->name, it->info, std::move(it->error)});
+  }
 }
 
 Status RootStat(const std::string& root, platform::FileInfo* info) {
@@ -49,28 +68,29 @@ Status RootInfo(const std::string& root, uint32_t* mode, int64_t* mtime_ns) {
 
 Status WalkTree(const std::string& root, WalkResult* out, const EntryVisitor& visit) {
   *out = WalkResult();
-  platform::FileInfo info;
-  TS_RETURN_IF_ERROR(RootStat(root, &info));
-  out->root_mode = info.mode;
-  out->root_mtime_ns = info.mtime_ns;
-  std::vector<std::string> names;
-  Status s = ListNames(root, &names);
+  platform::FileInfo root_info;
+  TS_RETURN_IF_ERROR(RootStat(root, &root_info));
+  out->root_mode = root_info.mode;
+  out->root_mtime_ns = root_info.mtime_ns;
+  std::vector<platform::FolderEntry> children;
+  Status s = ListSorted(root, &children);
   if (!s.ok()) return Status::BadFolder(s.message());
 
-  // An explicit stack of pending names keeps deep trees off the C++ stack.
-  // Each folder's children are pushed in reverse so they pop in order.
-  std::vector<std::string> stack;
-  for (auto it = names.rbegin(); it != names.rend(); ++it) stack.push_back(*it);
+  // An explicit stack of pending entries keeps deep trees off the C++ stack.
+  std::vector<Pending> stack;
+  PushChildren("", &children, &stack);
   while (!stack.empty()) {
-    std::string rel = std::move(stack.back());
+    Pending p = std::move(stack.back());
     stack.pop_back();
-    std::string full = JoinPath(root, rel);
-    Status st = platform::Lstat(full, &info);
-    if (!st.ok() || info.type == platform::FileType::kMissing) {
+    const std::string& rel = p.rel;
+    const platform::FileInfo& info = p.info;
+    if (!p.error.empty() || info.type == platform::FileType::kMissing) {
       out->problems.push_back(
-          {rel, st.ok() ? Printable(rel) + ": vanished while listing" : st.message()});
+          {rel, p.error.empty() ? Printable(rel) + ": vanished while listing" : p.error});
       continue;
     }
+    std::string full = JoinPath(root, rel);
+    Status st;
     Entry e;
     e.path = rel;
     e.mode = info.mode;
@@ -107,12 +127,12 @@ Status WalkTree(const std::string& root, WalkResult* out, const EntryVisitor& vi
     if (visit) TS_RETURN_IF_ERROR(visit(e));
     out->entries.push_back(std::move(e));
     if (is_folder) {
-      st = ListNames(full, &names);
+      st = ListSorted(full, &children);
       if (!st.ok()) {
         out->problems.push_back({rel, st.message()});
         continue;
       }
-      for (auto it = names.rbegin(); it != names.rend(); ++it) stack.push_back(rel + "/" + *it);
+      PushChildren(rel + "/", &children, &stack);
     }
   }
   return Status::Ok();
