@@ -25,6 +25,8 @@ namespace {
 // How many times a file that changes while being read is read again before
 // it is reported as failed.
 constexpr int kMaxReadAttempts = 3;
+// Smaller files hash faster than the cache answers (and would crowd it).
+constexpr uint64_t kCachedSendHashBytes = 1 << 20;
 // Signatures held for files not yet sent. A client keeps only a few delta
 // requests in flight; this bounds what a hostile one can make us hold.
 constexpr size_t kMaxQueuedSignatureBytes = 16 << 20;
@@ -124,7 +126,8 @@ Status SendFile(Connection* conn, const std::string& root, const Entry& entry, c
     // A hash this server already took of the same bytes (same identity and
     // stamps) spares hashing them again; the client checks them anyway.
     Hash128 known;
-    const bool hash_known = cache != nullptr && cache->Lookup(before, &known);
+    const bool use_cache = cache != nullptr && before.size >= kCachedSendHashBytes;
+    const bool hash_known = use_cache && cache->Lookup(before, &known);
     Xxh3Hasher hasher;
     Begin b;
     b.index = want.index;
@@ -181,7 +184,7 @@ Status SendFile(Connection* conn, const std::string& root, const Entry& entry, c
     e.mtime_ns = before.mtime_ns;
     e.mode = before.mode;
     e.hash = hash_known ? known : hasher.Digest();
-    if (cache != nullptr && !hash_known && after.ctime_ns == before.ctime_ns) {
+    if (use_cache && !hash_known && after.ctime_ns == before.ctime_ns) {
       cache->Store(before, e.hash, WallClockNs());
     }
     ++summary->files_sent;

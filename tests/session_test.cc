@@ -65,9 +65,14 @@ SessionResult RunSession(const std::string& root, const std::string& target,
   return r;
 }
 
+// Large enough for the server to cache its hash (smaller files are just
+// hashed again).
+constexpr size_t kBigFileBytes = 1 << 20;
+
 void MakeTree(const TempFolder& dir) {
   WriteFile(dir.Join("src/a/one.txt"), "one");
   WriteFile(dir.Join("src/a/b/two.txt"), std::string(5000, 'x'));
+  WriteFile(dir.Join("src/big"), std::string(kBigFileBytes, 'b'));
   WriteFile(dir.Join("src/a/empty"), "");
   WriteFile(dir.Join("src/top"), "CMB_END");
   std::filesystem::create_directories(dir.Join("src/empty-folder"));
@@ -77,6 +82,7 @@ void ExpectMirror(const TempFolder& dir, const std::string& copy) {
   EXPECT_EQ(ListTree(dir.Join("src")), ListTree(dir.Join(copy)));
   EXPECT_EQ(ReadFile(dir.Join(copy + "/a/b/two.txt")), std::string(5000, 'x'));
   EXPECT_EQ(ReadFile(dir.Join(copy + "/top")), "CMB_END");
+  EXPECT_EQ(ReadFile(dir.Join(copy + "/big")), std::string(kBigFileBytes, 'b'));
 }
 
 TEST(Session, ClientWithoutPackedListingGetsOneFramePerEntry) {
@@ -110,12 +116,12 @@ TEST(Session, ServerSendsTheHashItAlreadyHoldsInsteadOfHashingAgain) {
   // A wrong hash cached for the file's exact identity and stamps: the server
   // sends it as is, so the client refuses the data; nothing else suffers.
   platform::FileInfo info;
-  ASSERT_TRUE(platform::Lstat(dir.Join("src/a/b/two.txt"), &info).ok());
+  ASSERT_TRUE(platform::Lstat(dir.Join("src/big"), &info).ok());
   HashCache cache;
   cache.Store(info, Xxh3_128("not these bytes", 15), WallClockNs() + HashCache::kSettleNs);
   SessionResult r = RunSession(dir.Join("src"), dir.Join("copy"), kHelloPackedListing, &cache);
   EXPECT_EQ(r.pull.kind(), ErrorKind::kPartial) << r.pull.message();
-  EXPECT_FALSE(std::filesystem::exists(dir.Join("copy/a/b/two.txt")));
+  EXPECT_FALSE(std::filesystem::exists(dir.Join("copy/big")));
   EXPECT_EQ(ReadFile(dir.Join("copy/top")), "CMB_END");
 }
 
@@ -128,10 +134,13 @@ TEST(Session, ServerCachesTheHashOfASettledFileItSent) {
   SessionResult r = RunSession(dir.Join("src"), dir.Join("copy"), kHelloPackedListing, &cache);
   ASSERT_TRUE(r.pull.ok()) << r.pull.message();
   platform::FileInfo info;
-  ASSERT_TRUE(platform::Lstat(dir.Join("src/a/b/two.txt"), &info).ok());
+  ASSERT_TRUE(platform::Lstat(dir.Join("src/big"), &info).ok());
   Hash128 cached;
   ASSERT_TRUE(cache.Lookup(info, &cached));
-  EXPECT_EQ(cached, Xxh3_128(std::string(5000, 'x').data(), 5000));
+  EXPECT_EQ(cached, Xxh3_128(std::string(kBigFileBytes, 'b').data(), kBigFileBytes));
+  // A small file is hashed again each time rather than cached.
+  ASSERT_TRUE(platform::Lstat(dir.Join("src/a/b/two.txt"), &info).ok());
+  EXPECT_FALSE(cache.Lookup(info, &cached));
   ExpectMirror(dir, "copy");
 }
 
