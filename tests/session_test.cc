@@ -34,6 +34,26 @@ struct SessionResult {
   uint64_t bytes_on_wire = 0;
 };
 
+// Pulls into `target` over sock, asking with hello_flags.
+Status PullOver(platform::Socket sock, const std::string& target, uint32_t hello_flags,
+                uint64_t* bytes_on_wire = nullptr) {
+  FILE* log = std::tmpfile();
+  Status s;
+  {
+    Reporter reporter(ReportOptions(), log != nullptr ? log : stderr, log != nullptr ? log : stderr);
+    PullStats stats;
+    Receiver rx(target, ReceiverOptions(), &reporter, &stats);
+    s = rx.Open();
+    if (s.ok()) {
+      Connection conn(std::move(sock), 10000);
+      s = PullSession(&conn, &rx, hello_flags);
+      if (bytes_on_wire != nullptr) *bytes_on_wire = conn.bytes_sent() + conn.bytes_received();
+    }
+  }
+  if (log != nullptr) std::fclose(log);
+  return s;
+}
+
 // Pulls `root` into `target` over a socket pair, asking with hello_flags.
 // The server uses `cache` if given, as a long-running server does.
 SessionResult RunSession(const std::string& root, const std::string& target,
@@ -47,21 +67,8 @@ SessionResult RunSession(const std::string& root, const std::string& target,
     SessionSummary summary;
     r.serve = ServeSession(&conn, root, cache, &summary);
   });
-  FILE* log = std::tmpfile();
-  {
-    Reporter reporter(ReportOptions(), log != nullptr ? log : stderr, log != nullptr ? log : stderr);
-    PullStats stats;
-    Receiver rx(target, ReceiverOptions(), &reporter, &stats);
-    r.pull = rx.Open();
-    if (r.pull.ok()) {
-      Connection conn(std::move(a), 10000);
-      r.pull = PullSession(&conn, &rx, hello_flags);
-      r.bytes_on_wire = conn.bytes_sent() + conn.bytes_received();
-    }
-  }
-  a.Close();
+  r.pull = PullOver(std::move(a), target, hello_flags, &r.bytes_on_wire);
   server.join();
-  if (log != nullptr) std::fclose(log);
   return r;
 }
 
@@ -142,6 +149,76 @@ TEST(Session, ServerCachesTheHashOfASettledFileItSent) {
   ASSERT_TRUE(platform::Lstat(dir.Join("src/a/b/two.txt"), &info).ok());
   EXPECT_FALSE(cache.Lookup(info, &cached));
   ExpectMirror(dir, "copy");
+}
+
+// A server that sends a listing of `files` one-byte files, then answers
+// nothing until the client has asked for every one of them: a client that
+// waited for each file before asking for the next would stall here, and
+// the connection's timeout would end the session.
+Status WithholdingServer(platform::Socket sock, uint32_t files) {
+  Connection conn(std::move(sock), 5000);
+  Frame f;
+  TS_RETURN_IF_ERROR(conn.Receive(&f));
+  Hello hello;
+  TS_RETURN_IF_ERROR(DecodeHello(f, &hello));
+  TS_RETURN_IF_ERROR(conn.Send(FrameType::kHello, EncodeHello(Hello())));
+  SyncStart sync;
+  sync.mode = 0755;
+  TS_RETURN_IF_ERROR(conn.Send(FrameType::kSync, EncodeSync(sync)));
+  for (uint32_t i = 0; i < files; ++i) {
+    Entry e;
+    e.path = "f" + std::to_string(i);
+    e.mode = 0644;
+    e.size = 1;
+    TS_RETURN_IF_ERROR(conn.Send(FrameType::kFile, EncodeEntry(e)));
+  }
+  ListEnd end;
+  end.count = files;
+  TS_RETURN_IF_ERROR(conn.Send(FrameType::kListEnd, EncodeListEnd(end)));
+  std::vector<bool> asked(files, false);
+  uint32_t distinct = 0;
+  while (distinct < files) {
+    TS_RETURN_IF_ERROR(conn.Receive(&f));
+    std::vector<Want> wants;
+    TS_RETURN_IF_ERROR(DecodeWants(f, &wants));
+    for (const Want& w : wants) {
+      if (w.index >= files) return Status::Protocol("asked for a file not listed");
+      if (!asked[w.index]) ++distinct;
+      asked[w.index] = true;
+    }
+  }
+  for (uint32_t i = 0; i < files; ++i) {
+    Begin b;
+    b.index = i;
+    TS_RETURN_IF_ERROR(conn.Send(FrameType::kBegin, EncodeBegin(b)));
+    TS_RETURN_IF_ERROR(conn.Send(FrameType::kData, "x"));
+    End e;
+    e.size = 1;
+    e.mode = 0644;
+    e.hash = Xxh3_128("x", 1);
+    TS_RETURN_IF_ERROR(conn.Send(FrameType::kEnd, EncodeEnd(e)));
+  }
+  TS_RETURN_IF_ERROR(conn.Receive(&f));
+  if (f.type != FrameType::kWantEnd) return Status::Protocol("expected WantEnd");
+  TS_RETURN_IF_ERROR(conn.Send(FrameType::kDone, std::string()));
+  return conn.Finish();
+}
+
+TEST(Session, ClientAsksForEveryFileBeforeTheFirstArrives) {
+  TempFolder dir;
+  constexpr uint32_t kFiles = 2000;
+  platform::Socket a, b;
+  ASSERT_TRUE(platform::SocketPair(&a, &b).ok());
+  Status served;
+  std::thread server([&served, sock = std::move(b)]() mutable {
+    served = WithholdingServer(std::move(sock), kFiles);
+  });
+  Status pulled = PullOver(std::move(a), dir.Join("copy"), 0);
+  server.join();
+  ASSERT_TRUE(served.ok()) << served.message();
+  ASSERT_TRUE(pulled.ok()) << pulled.message();
+  EXPECT_EQ(ReadFile(dir.Join("copy/f0")), "x");
+  EXPECT_EQ(ReadFile(dir.Join("copy/f1999")), "x");
 }
 
 }  // namespace
