@@ -83,6 +83,51 @@ Status RemoveEntry(const std::string& path);
 // Atomically replaces `to` with `from` (same folder).
 Status Rename(const std::string& from, const std::string& to);
 
+class File;
+
+// An open folder in which files are created and renamed by name, so each
+// call resolves one path component instead of the whole path (POSIX: a
+// descriptor and the *at calls; Windows joins the path). Move-only, closed
+// by its destructor.
+class Folder {
+ public:
+  Folder() = default;
+  ~Folder() { Close(); }
+  Folder(Folder&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) { o.fd_ = -1; }
+  Folder& operator=(Folder&& o) noexcept {
+    if (this != &o) {
+      Close();
+      fd_ = o.fd_;
+      path_ = std::move(o.path_);
+      o.fd_ = -1;
+    }
+    return *this;
+  }
+  Folder(const Folder&) = delete;
+  Folder& operator=(const Folder&) = delete;
+
+  // Opens the folder at path. Unless follow_symlink, a symlink there is
+  // refused (kIo) rather than followed.
+  static Status Open(const std::string& path, bool follow_symlink, Folder* out);
+  const std::string& path() const { return path_; }
+  // The whole path of `name` in this folder.
+  std::string PathOf(const std::string& name) const {
+    return !path_.empty() && path_.back() == '/' ? path_ + name : path_ + "/" + name;
+  }
+  // File::OpenRead for `name` in this folder.
+  Status OpenRead(const std::string& name, File* out) const;
+  // File::CreateNew for `name` in this folder.
+  Status CreateNew(const std::string& name, File* out, uint32_t mode) const;
+  // Rename for two names in this folder.
+  Status Rename(const std::string& from, const std::string& to) const;
+  void Close();
+
+ private:
+  friend class File;
+  std::intptr_t fd_ = -1;
+  std::string path_;
+};
+
 // A binary file handle; move-only, closed by its destructor.
 class File {
  public:
@@ -127,9 +172,11 @@ class File {
   Status Close();
 
  private:
-  // Opens with OS flags; defined by each platform file.
-  static Status Open(const std::string& path, int flags, const char* what, File* out,
-                     uint32_t mode = 0600);
+  friend class Folder;
+  // Opens path (a name in *in when in is not null) with OS flags; defined
+  // by each platform file.
+  static Status Open(const Folder* in, const std::string& path, int flags, const char* what,
+                     File* out, uint32_t mode = 0600);
   std::intptr_t fd_ = -1;
   std::string path_;  // for error messages
 };

@@ -174,32 +174,69 @@ Status Rename(const std::string& from, const std::string& to) {
   return Status::Ok();
 }
 
-Status File::Open(const std::string& path, int flags, const char* what, File* out,
-                  uint32_t mode) {
+Status Folder::Open(const std::string& path, bool follow_symlink, Folder* out) {
   int fd;
   do {
-    // O_NOFOLLOW: a symlink planted at the final name must never redirect
-    // a read or a write.
-    fd = ::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW, static_cast<mode_t>(mode & 0777));
+    fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow_symlink ? 0 : O_NOFOLLOW));
   } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return IoError(what, path, errno);
-  File f;
+  if (fd < 0) return IoError("open folder", path, errno);
+  Folder f;
   f.fd_ = fd;
   f.path_ = path;
   *out = std::move(f);
   return Status::Ok();
 }
 
+Status Folder::OpenRead(const std::string& name, File* out) const {
+  return File::Open(this, name, O_RDONLY, "open", out);
+}
+
+Status Folder::CreateNew(const std::string& name, File* out, uint32_t mode) const {
+  return File::Open(this, name, O_WRONLY | O_CREAT | O_EXCL, "create", out, mode);
+}
+
+Status Folder::Rename(const std::string& from, const std::string& to) const {
+  int dir = static_cast<int>(fd_);
+  if (::renameat(dir, from.c_str(), dir, to.c_str()) < 0) {
+    return IoError("rename to", PathOf(to), errno);
+  }
+  return Status::Ok();
+}
+
+void Folder::Close() {
+  if (fd_ >= 0) ::close(static_cast<int>(fd_));
+  fd_ = -1;
+}
+
+Status File::Open(const Folder* in, const std::string& path, int flags, const char* what,
+                  File* out, uint32_t mode) {
+  int dir = in != nullptr ? static_cast<int>(in->fd_) : AT_FDCWD;
+  int fd;
+  do {
+    // O_NOFOLLOW: a symlink planted at the final name must never redirect
+    // a read or a write.
+    fd = ::openat(dir, path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW,
+                  static_cast<mode_t>(mode & 0777));
+  } while (fd < 0 && errno == EINTR);
+  std::string full = in != nullptr ? in->PathOf(path) : path;
+  if (fd < 0) return IoError(what, full, errno);
+  File f;
+  f.fd_ = fd;
+  f.path_ = std::move(full);
+  *out = std::move(f);
+  return Status::Ok();
+}
+
 Status File::OpenRead(const std::string& path, File* out) {
-  return Open(path, O_RDONLY, "open", out);
+  return Open(nullptr, path, O_RDONLY, "open", out);
 }
 
 Status File::CreateNew(const std::string& path, File* out, uint32_t mode) {
-  return Open(path, O_WRONLY | O_CREAT | O_EXCL, "create", out, mode);
+  return Open(nullptr, path, O_WRONLY | O_CREAT | O_EXCL, "create", out, mode);
 }
 
 Status File::OpenAppend(const std::string& path, File* out) {
-  return Open(path, O_RDWR | O_APPEND, "open", out);
+  return Open(nullptr, path, O_RDWR | O_APPEND, "open", out);
 }
 
 Status File::Read(void* buf, size_t n, size_t* got) {

@@ -364,7 +364,42 @@ constexpr size_t kMaxIo = 1u << 30;
 
 }  // namespace
 
-Status File::Open(const std::string& path, int flags, const char* what, File* out, uint32_t) {
+// A Windows folder handle can't be used to open names in it through this
+// API, so Folder keeps its path and each call resolves the joined path.
+Status Folder::Open(const std::string& path, bool follow_symlink, Folder* out) {
+  FileInfo info;
+  TS_RETURN_IF_ERROR(Lstat(path, &info));
+  if (info.type == FileType::kSymlink && follow_symlink) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(FsPath(path), ec)) info.type = FileType::kDirectory;
+  }
+  if (info.type != FileType::kDirectory) {
+    return Status::Io("open folder " + path + ": not a folder");
+  }
+  Folder f;
+  f.fd_ = 0;
+  f.path_ = path;
+  *out = std::move(f);
+  return Status::Ok();
+}
+
+Status Folder::OpenRead(const std::string& name, File* out) const {
+  return File::Open(this, name, kOpenRead, "open", out);
+}
+
+Status Folder::CreateNew(const std::string& name, File* out, uint32_t mode) const {
+  return File::Open(this, name, kOpenCreate, "create", out, mode);
+}
+
+Status Folder::Rename(const std::string& from, const std::string& to) const {
+  return platform::Rename(PathOf(from), PathOf(to));
+}
+
+void Folder::Close() { fd_ = -1; }
+
+Status File::Open(const Folder* in, const std::string& name, int flags, const char* what,
+                  File* out, uint32_t) {
+  const std::string path = in != nullptr ? in->PathOf(name) : name;
   std::wstring w;
   if (!WidePath(path, &w)) return BadName(what, path);
   DWORD access = GENERIC_READ;
@@ -404,15 +439,15 @@ Status File::Open(const std::string& path, int flags, const char* what, File* ou
 }
 
 Status File::OpenRead(const std::string& path, File* out) {
-  return Open(path, kOpenRead, "open", out);
+  return Open(nullptr, path, kOpenRead, "open", out);
 }
 
 Status File::CreateNew(const std::string& path, File* out, uint32_t mode) {
-  return Open(path, kOpenCreate, "create", out, mode);
+  return Open(nullptr, path, kOpenCreate, "create", out, mode);
 }
 
 Status File::OpenAppend(const std::string& path, File* out) {
-  return Open(path, kOpenAppend, "open", out);
+  return Open(nullptr, path, kOpenAppend, "open", out);
 }
 
 Status File::Read(void* buf, size_t n, size_t* got) {

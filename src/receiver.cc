@@ -442,11 +442,16 @@ Status Receiver::BeginFile(const Begin& begin, bool with_basis) {
   // Files of one folder arrive together: one check per folder run.
   std::string parent = ParentOf(e.path);
   if (parent != checked_parent_ || !parent_checked_) {
+    parent_checked_ = false;
     TS_RETURN_IF_ERROR(CheckParentIsFolder(e.path));
+    // Opened without following a symlink, so none swapped in after the
+    // check redirects us; the target folder itself may be one the user made.
+    TS_RETURN_IF_ERROR(platform::Folder::Open(Full(parent), parent.empty(), &parent_folder_));
     checked_parent_ = parent;
     parent_checked_ = true;
   }
-  temp_path_ = JoinPath(Full(ParentOf(e.path)), TempNameFor(e));
+  temp_name_ = TempNameFor(e);
+  temp_path_ = parent_folder_.PathOf(temp_name_);
   current_ = begin.index;
   received_ = 0;
   resume_mismatch_ = false;
@@ -471,9 +476,9 @@ Status Receiver::BeginFile(const Begin& begin, bool with_basis) {
   // offered to resume from is refused by the server, which starts over.
   // Created with the listing's mode (an incomplete file is no secret the
   // final one isn't), which mostly spares a chmod at the end.
-  if (!platform::File::CreateNew(temp_path_, &file_, e.mode).ok()) {
+  if (!parent_folder_.CreateNew(temp_name_, &file_, e.mode).ok()) {
     TS_RETURN_IF_ERROR(platform::RemoveEntry(temp_path_));
-    TS_RETURN_IF_ERROR(platform::File::CreateNew(temp_path_, &file_, e.mode));
+    TS_RETURN_IF_ERROR(parent_folder_.CreateNew(temp_name_, &file_, e.mode));
   }
   created_mode_ = e.mode & 0777 & ~creation_mask_;
   open_ = true;
@@ -506,7 +511,7 @@ Status Receiver::EndFile(const End& end, bool* verified) {
   Status closed = file_.Close();
   open_ = false;
   if (s.ok()) s = closed;
-  if (s.ok()) s = platform::Rename(temp_path_, Full(e.path));
+  if (s.ok()) s = parent_folder_.Rename(temp_name_, BaseName(e.path));
   if (!s.ok()) {
     platform::RemoveEntry(temp_path_);
     return s;

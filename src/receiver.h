@@ -145,15 +145,18 @@ class Receiver {
   // Progress over the files requested.
   uint64_t bytes_total_ = 0, bytes_done_ = 0, files_done_ = 0;
 
-  // The folder last checked to be real before writing into it.
+  // The folder last checked to be real before writing into it, held open:
+  // files are created and renamed in it by name.
   std::string checked_parent_;
   bool parent_checked_ = false;
+  platform::Folder parent_folder_;
 
   // The file being received.
   bool open_ = false;
   bool resume_mismatch_ = false;  // partial data was not what we expected
   uint32_t current_ = 0;
   platform::File file_;
+  std::string temp_name_;  // in parent_folder_
   std::string temp_path_;
   uint64_t received_ = 0;
   uint32_t created_mode_ = 0;  // the temporary's mode; ~0 when unknown

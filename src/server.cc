@@ -104,16 +104,42 @@ class ConnectionSink : public DeltaSink {
   Connection* conn_;
 };
 
+// The folder of the file sent last, held open: files are requested in
+// listing order, so most are opened by name in the folder before.
+struct OpenFolder {
+  std::string rel;
+  bool valid = false;
+  platform::Folder folder;
+};
+
+// Opens the file at rel under root through *last. Folders below the root
+// are opened without following a symlink, so none swapped in for a folder
+// since the walk leads the read elsewhere.
+Status OpenServed(const std::string& root, const std::string& rel, OpenFolder* last,
+                  platform::File* out) {
+  std::string parent = ParentOf(rel);
+  if (last->valid && last->rel == parent) {
+    // The folder may have been replaced since it was opened: then look again.
+    if (last->folder.OpenRead(BaseName(rel), out).ok()) return Status::Ok();
+  }
+  last->valid = false;
+  TS_RETURN_IF_ERROR(
+      platform::Folder::Open(JoinPath(root, parent), parent.empty(), &last->folder));
+  last->rel = parent;
+  last->valid = true;
+  return last->folder.OpenRead(BaseName(rel), out);
+}
+
 // Sends one file. A problem with the file itself is a FileError frame to the
 // client (the session goes on); only connection trouble is returned.
 Status SendFile(Connection* conn, const std::string& root, const Entry& entry, const Request& req,
-                HashCache* cache, std::vector<char>* buf, SessionSummary* summary) {
-  std::string full = JoinPath(root, entry.path);
+                HashCache* cache, OpenFolder* folder, std::vector<char>* buf,
+                SessionSummary* summary) {
   const Want& want = req.want;
   std::string problem;
   for (int attempt = 0; attempt < kMaxReadAttempts; ++attempt) {
     platform::File file;
-    Status s = platform::File::OpenRead(full, &file);
+    Status s = OpenServed(root, entry.path, folder, &file);
     platform::FileInfo before, after;
     if (s.ok()) s = file.Stat(&before);
     if (s.ok() && before.type != platform::FileType::kRegular) {
@@ -240,6 +266,7 @@ Status ServeSession(Connection* conn, const std::string& root, HashCache* cache,
   size_t queued_signature_bytes = 0;
   bool want_end = false;
   std::vector<char> buf(kDataChunk);
+  OpenFolder folder;
   for (;;) {
     // Take the requests that have already arrived, blocking only when there
     // is nothing left to send. Signatures wait in memory until their file is
@@ -281,7 +308,8 @@ Status ServeSession(Connection* conn, const std::string& root, HashCache* cache,
       Request r = std::move(queue.front());
       queue.pop_front();
       queued_signature_bytes -= r.signature_bytes;
-      TS_RETURN_IF_ERROR(SendFile(conn, root, walk.entries[r.want.index], r, cache, &buf, summary));
+      TS_RETURN_IF_ERROR(SendFile(conn, root, walk.entries[r.want.index], r, cache, &folder, &buf,
+                                      summary));
       continue;
     }
     if (want_end) break;

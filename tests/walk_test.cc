@@ -186,34 +186,5 @@ TEST(Walk, FollowsARootThatIsASymlinkToAFolder) {
   EXPECT_EQ(w.entries[1].type, EntryType::kSymlink);
 }
 
-// The walk takes each entry's info from its folder's listing: it must be
-// what Lstat says of the entry's own path, links included, never followed.
-TEST(ListFolder, GivesEachEntryItsOwnLstatInfo) {
-  TempFolder t;
-  WriteFile(t.Join("file"), "12345");
-  fs::create_directory(t.Join("sub"));
-  fs::create_symlink("file", t.Join("link"));
-  std::vector<platform::FolderEntry> entries;
-  ASSERT_TRUE(platform::ListFolder(t.path(), &entries).ok());
-  ASSERT_EQ(entries.size(), 3u);
-  for (const platform::FolderEntry& e : entries) {
-    SCOPED_TRACE(e.name);
-    platform::FileInfo want;
-    ASSERT_TRUE(platform::Lstat(t.Join(e.name), &want).ok());
-    EXPECT_EQ(e.error, "");
-    EXPECT_EQ(e.info.type, want.type);
-    EXPECT_EQ(e.info.size, want.size);
-    EXPECT_EQ(e.info.mode, want.mode);
-    EXPECT_EQ(e.info.mtime_ns, want.mtime_ns);
-    EXPECT_EQ(e.info.inode, want.inode);
-  }
-}
-
-TEST(ListFolder, MissingFolderIsAnError) {
-  TempFolder t;
-  std::vector<platform::FolderEntry> entries;
-  EXPECT_FALSE(platform::ListFolder(t.Join("nope"), &entries).ok());
-}
-
 }  // namespace
 }  // namespace treesync
