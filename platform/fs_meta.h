@@ -83,28 +83,45 @@ Status RemoveEntry(const std::string& path);
 // Atomically replaces `to` with `from` (same folder).
 Status Rename(const std::string& from, const std::string& to);
 
-class File;
-
-// An open folder in which files are created and renamed by name, so each
-// call resolves one path component instead of the whole path (POSIX: a
-// descriptor and the *at calls; Windows joins the path). Move-only, closed
-// by its destructor.
-class Folder {
+// What File and Folder share: an OS handle (a POSIX fd or a Windows
+// HANDLE) and the path it was opened by, for messages. Move-only; the
+// derived class's Close() releases the handle, and its destructor calls it.
+template <typename Owner>
+class OwnedHandle {
  public:
-  Folder() = default;
-  ~Folder() { Close(); }
-  Folder(Folder&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) { o.fd_ = -1; }
-  Folder& operator=(Folder&& o) noexcept {
+  OwnedHandle(const OwnedHandle&) = delete;
+  OwnedHandle& operator=(const OwnedHandle&) = delete;
+
+ protected:
+  OwnedHandle() = default;
+  ~OwnedHandle() = default;
+  OwnedHandle(OwnedHandle&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) { o.fd_ = -1; }
+  OwnedHandle& operator=(OwnedHandle&& o) noexcept {
     if (this != &o) {
-      Close();
+      static_cast<Owner*>(this)->Close();
       fd_ = o.fd_;
       path_ = std::move(o.path_);
       o.fd_ = -1;
     }
     return *this;
   }
-  Folder(const Folder&) = delete;
-  Folder& operator=(const Folder&) = delete;
+
+  std::intptr_t fd_ = -1;
+  std::string path_;
+};
+
+class File;
+
+// An open folder in which files are created and renamed by name, so each
+// call resolves one path component instead of the whole path (POSIX: a
+// descriptor and the *at calls; Windows joins the path). Move-only, closed
+// by its destructor.
+class Folder : public OwnedHandle<Folder> {
+ public:
+  Folder() = default;
+  ~Folder() { Close(); }
+  Folder(Folder&&) noexcept = default;
+  Folder& operator=(Folder&&) noexcept = default;
 
   // Opens the folder at path. Unless follow_symlink, a symlink there is
   // refused (kIo) rather than followed.
@@ -124,27 +141,15 @@ class Folder {
 
  private:
   friend class File;
-  std::intptr_t fd_ = -1;
-  std::string path_;
 };
 
 // A binary file handle; move-only, closed by its destructor.
-class File {
+class File : public OwnedHandle<File> {
  public:
   File() = default;
   ~File() { Close(); }
-  File(File&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) { o.fd_ = -1; }
-  File& operator=(File&& o) noexcept {
-    if (this != &o) {
-      Close();
-      fd_ = o.fd_;
-      path_ = std::move(o.path_);
-      o.fd_ = -1;
-    }
-    return *this;
-  }
-  File(const File&) = delete;
-  File& operator=(const File&) = delete;
+  File(File&&) noexcept = default;
+  File& operator=(File&&) noexcept = default;
 
   // Opens an existing file for reading, refusing to follow a final symlink.
   static Status OpenRead(const std::string& path, File* out);
@@ -177,8 +182,6 @@ class File {
   // by each platform file.
   static Status Open(const Folder* in, const std::string& path, int flags, const char* what,
                      File* out, uint32_t mode = 0600);
-  std::intptr_t fd_ = -1;
-  std::string path_;  // for error messages
 };
 
 }  // namespace platform
