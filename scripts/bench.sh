@@ -47,28 +47,43 @@ start_treesync() { # dir
   for _ in $(seq 100); do TS_PORT=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$TS_LOG" | head -1); [ -n "$TS_PORT" ] && break; sleep 0.05; done
 }
 start_rsyncd() { # dir
-  RS_PORT=$(free_port)
   cat > "$B/rsyncd.conf" <<CONF
 use chroot = no
 [src]
 path = $1
 read only = yes
 CONF
-  rsync --daemon --no-detach --config="$B/rsyncd.conf" --port "$RS_PORT" --address 127.0.0.1 & RS_PID=$!
-  sleep 0.3
+  # A random port may be taken: try another until the daemon answers.
+  for _ in 1 2 3 4 5; do
+    RS_PORT=$(free_port)
+    rsync --daemon --no-detach --config="$B/rsyncd.conf" --port "$RS_PORT" --address 127.0.0.1 \
+      2>>"$B/rsyncd.log" & RS_PID=$!
+    for _ in $(seq 40); do
+      rsync "rsync://127.0.0.1:$RS_PORT/" >/dev/null 2>&1 && return 0
+      kill -0 "$RS_PID" 2>/dev/null || break
+      sleep 0.05
+    done
+    stop "$RS_PID"
+  done
+  echo "rsync daemon did not start: $(tail -1 "$B/rsyncd.log")" >&2
 }
 stop() { kill "$@" 2>/dev/null; wait "$@" 2>/dev/null; }
 
-# ---- one timed run each; prints "seconds wire_bytes" ----
+# ---- one timed run each; prints "milliseconds wire_bytes", or nothing (and
+# a line on stderr) when the run failed, so a failure never counts as a time ----
+failed() { echo "  $1 failed (exit $2): $3" >&2; }
 run_treesync() { # port dst [extra]
-  local t0 t1 out; t0=$(now_ns)
-  out=$(/usr/bin/time -f '%M' -o "$B/client.rss" "$TS" pull --json "127.0.0.1:$1" "$2" | tail -1); t1=$(now_ns)
-  CLIENT_RSS=$(cat "$B/client.rss")
-  echo "$(( (t1 - t0) / 1000000 )) $(sed -n 's/.*"bytes_on_wire":\([0-9]*\).*/\1/p' <<<"$out")"
+  local t0 t1 out rc; t0=$(now_ns)
+  out=$(/usr/bin/time -f '%M' -o "$B/client.rss" "$TS" pull --json "127.0.0.1:$1" "$2" 2>"$B/client.err")
+  rc=$?; t1=$(now_ns)
+  [ "$rc" = 0 ] || { failed treesync "$rc" "$(tail -1 "$B/client.err")"; return; }
+  CLIENT_RSS=$(tail -1 "$B/client.rss")
+  echo "$(( (t1 - t0) / 1000000 )) $(tail -1 <<<"$out" | sed -n 's/.*"bytes_on_wire":\([0-9]*\).*/\1/p')"
 }
 run_rsync() { # port dst
-  local t0 t1 out; t0=$(now_ns)
-  out=$(rsync -a --delete --stats "rsync://127.0.0.1:$1/src/" "$2/" 2>&1); t1=$(now_ns)
+  local t0 t1 out rc; t0=$(now_ns)
+  out=$(rsync -a --delete --stats "rsync://127.0.0.1:$1/src/" "$2/" 2>&1); rc=$?; t1=$(now_ns)
+  [ "$rc" = 0 ] || { failed rsync "$rc" "$(tail -1 <<<"$out")"; return; }
   local s r; s=$(sed -n 's/^Total bytes sent: \([0-9,]*\).*/\1/p' <<<"$out" | tr -d ,)
   r=$(sed -n 's/^Total bytes received: \([0-9,]*\).*/\1/p' <<<"$out" | tr -d ,)
   echo "$(( (t1 - t0) / 1000000 )) $(( ${s:-0} + ${r:-0} ))"
@@ -76,10 +91,11 @@ run_rsync() { # port dst
 run_tarnc() { # src dst
   local port t0 t1; port=$(free_port); mkdir -p "$2"
   t0=$(now_ns)
-  (cd "$2" && nc -l 127.0.0.1 "$port" | tar xf -) & local rx=$!
+  (cd "$2" && nc -l 127.0.0.1 "$port" | tar xf -) 2>"$B/tarnc.err" & local rx=$!
   sleep 0.1
-  (cd "$1" && tar cf - . | nc -N 127.0.0.1 "$port")
-  wait $rx; t1=$(now_ns)
+  (cd "$1" && tar cf - . | nc -N 127.0.0.1 "$port") 2>>"$B/tarnc.err"
+  wait $rx; local rc=$?; t1=$(now_ns)
+  [ "$rc" = 0 ] && [ ! -s "$B/tarnc.err" ] || { failed "tar | nc" "$rc" "$(tail -1 "$B/tarnc.err")"; return; }
   # wall time minus the 0.1 s head start given to the listener
   echo "$(( (t1 - t0) / 1000000 - 100 )) $(du -sb "$1" | cut -f1)"
 }
