@@ -104,7 +104,7 @@ run_cp() { local t0 t1; t0=$(now_ns); cp -a "$1" "$2"; t1=$(now_ns); echo "$(( (
 report() { # name tool-results...
   local name=$1; shift
   printf '\n%s\n' "$name"
-  printf '  %-10s %10s %8s %14s\n' tool median_ms x_rsync wire_bytes
+  printf '  %-10s %10s %8s %14s  %s\n' tool median_ms x_rsync wire_bytes each_run_ms
   local rs_med; rs_med=$(median < "$B/res.rsync" 2>/dev/null)
   for tool in treesync rsync tarnc cp; do
     [ -s "$B/res.$tool" ] || continue
@@ -112,7 +112,8 @@ report() { # name tool-results...
     med=$(cut -d' ' -f1 "$B/res.$tool" | median)
     wire=$(cut -d' ' -f2 "$B/res.$tool" | median)
     ratio=-; [ -n "$rs_med" ] && [ "$rs_med" != - ] && [ "$rs_med" -gt 0 ] && ratio=$(awk -v a="$med" -v b="$(cut -d' ' -f1 "$B/res.rsync" | median)" 'BEGIN{printf "%.2f", a/b}')
-    printf '  %-10s %10s %8s %14s\n' "$tool" "$med" "$ratio" "$wire"
+    printf '  %-10s %10s %8s %14s  %s\n' "$tool" "$med" "$ratio" "$wire" \
+      "$(cut -d' ' -f1 "$B/res.$tool" | paste -sd' ')"
   done
   printf '  treesync peak RSS: client %s KiB, server %s KiB\n' "${CLIENT_RSS:-?}" "${SERVER_RSS:-?}"
 }
@@ -175,6 +176,8 @@ latency_case() { # src
   local z d; z=$(cut -d' ' -f1 "$B/res.zero" | median); d=$(cut -d' ' -f1 "$B/res.delay" | median)
   printf '\n5. case 2 through a proxy adding 20 ms round trip\n'
   printf '  treesync: %s ms without, %s ms with the delay: x%s\n' "$z" "$d" "$(awk -v a="$d" -v b="$z" 'BEGIN{printf "%.2f", a/b}')"
+  printf '  each run: %s without; %s with\n' "$(cut -d' ' -f1 "$B/res.zero" | paste -sd' ')" \
+    "$(cut -d' ' -f1 "$B/res.delay" | paste -sd' ')"
 }
 
 echo "treesync bench: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), trees in $B, $RUNS rounds, $(date -u +%F)"
