@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -219,6 +220,62 @@ TEST(Session, ClientAsksForEveryFileBeforeTheFirstArrives) {
   ASSERT_TRUE(pulled.ok()) << pulled.message();
   EXPECT_EQ(ReadFile(dir.Join("copy/f0")), "x");
   EXPECT_EQ(ReadFile(dir.Join("copy/f1999")), "x");
+}
+
+// A client by hand: takes the listing, lets `between` change the served
+// tree, then asks for the file listed as wanted_path and returns the first
+// frame of the answer.
+Status AskAfterListing(platform::Socket sock, const std::function<void()>& between,
+                       const std::string& wanted_path, Frame* answer) {
+  Connection conn(std::move(sock), 5000);
+  TS_RETURN_IF_ERROR(conn.Send(FrameType::kHello, EncodeHello(Hello())));
+  Frame f;
+  TS_RETURN_IF_ERROR(conn.Receive(&f));  // Hello
+  uint32_t index = 0, count = 0;
+  bool found = false;
+  for (;;) {
+    TS_RETURN_IF_ERROR(conn.Receive(&f));
+    if (f.type == FrameType::kListEnd) break;
+    if (f.type != FrameType::kFile && f.type != FrameType::kFolder) continue;
+    Entry e;
+    TS_RETURN_IF_ERROR(DecodeEntry(f, &e));
+    if (e.path == wanted_path) {
+      index = count;
+      found = true;
+    }
+    ++count;
+  }
+  if (!found) return Status::Protocol(wanted_path + " not listed");
+  between();
+  Want w;
+  w.index = index;
+  TS_RETURN_IF_ERROR(conn.Send(FrameType::kWant, EncodeWants(&w, 1)));
+  return conn.Receive(answer);
+}
+
+TEST(Session, ServerNeverFollowsAFolderSwappedForASymlinkAfterItsWalk) {
+  TempFolder dir;
+  WriteFile(dir.Join("src/sub/file"), "served");
+  WriteFile(dir.Join("outside/file"), "secret");
+  platform::Socket a, b;
+  ASSERT_TRUE(platform::SocketPair(&a, &b).ok());
+  Status served;
+  std::thread server([&served, &dir, sock = std::move(b)]() mutable {
+    Connection conn(std::move(sock), 5000);
+    SessionSummary summary;
+    served = ServeSession(&conn, dir.Join("src"), nullptr, &summary);
+  });
+  Frame answer;
+  Status asked = AskAfterListing(
+      std::move(a),
+      [&dir] {
+        std::filesystem::rename(dir.Join("src/sub"), dir.Join("moved"));
+        std::filesystem::create_directory_symlink(dir.Join("outside"), dir.Join("src/sub"));
+      },
+      "sub/file", &answer);
+  server.join();
+  ASSERT_TRUE(asked.ok()) << asked.message();
+  EXPECT_EQ(answer.type, FrameType::kFileError) << FrameName(answer);
 }
 
 }  // namespace
