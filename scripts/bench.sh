@@ -3,10 +3,10 @@
 # by side in one run on loopback, trees on a tmpfs. Tools alternate within
 # each round so a noisy neighbour hurts them alike. Prints medians, each
 # tool's ratio to rsync, bytes on the wire, and treesync's peak RSS.
-#   RUNS (default 3): rounds per case. BENCH_DIR (default /dev/shm/tsbench).
+#   RUNS (default 5): rounds per case. BENCH_DIR (default /dev/shm/tsbench).
 #   BENCH_CASES (default "1 2 3 4 5"): which cases to run.
 set -u
-RUNS=${1:-3}
+RUNS=${1:-5}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 TS=${TS:-$HERE/build/treesync}
 PROXY=${PROXY:-$HERE/build/tools/fault_proxy}
