@@ -52,6 +52,10 @@ Status SendListing(Connection* conn, const std::string& root, HashCache* cache, 
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kSync, EncodeSync(sync)));
   int64_t now = WallClockNs();
   EntryPacker packer;
+  // The client has little to do until the listing ends, so a second core
+  // is usually free to walk half the tree.
+  const WalkThreads threads =
+      std::thread::hardware_concurrency() > 1 ? WalkThreads::kTwo : WalkThreads::kOne;
   TS_RETURN_IF_ERROR(WalkTree(root, walk, [&](Entry& e) {
     if (cache != nullptr && e.type == EntryType::kFile) {
       platform::FileInfo info;
@@ -62,7 +66,7 @@ Status SendListing(Connection* conn, const std::string& root, HashCache* cache, 
     if (!packed) return conn->Send(EntryFrameType(e.type), EncodeEntry(e));
     packer.Add(e);
     return packer.full() ? conn->Send(FrameType::kEntries, packer.Take()) : Status::Ok();
-  }));
+  }, threads));
   if (!packer.empty()) TS_RETURN_IF_ERROR(conn->Send(FrameType::kEntries, packer.Take()));
   for (const WalkProblem& p : walk->problems) {
     TS_RETURN_IF_ERROR(conn->Send(FrameType::kWarning, EncodeWarning(p.path, p.message)));

@@ -1,6 +1,9 @@
 #include "walk.h"
 
 #include <algorithm>
+#include <atomic>
+#include <iterator>
+#include <thread>
 #include <filesystem>
 #include <system_error>
 
@@ -66,20 +69,15 @@ Status RootInfo(const std::string& root, uint32_t* mode, int64_t* mtime_ns) {
   return Status::Ok();
 }
 
-Status WalkTree(const std::string& root, WalkResult* out, const EntryVisitor& visit) {
-  *out = WalkResult();
-  platform::FileInfo root_info;
-  TS_RETURN_IF_ERROR(RootStat(root, &root_info));
-  out->root_mode = root_info.mode;
-  out->root_mtime_ns = root_info.mtime_ns;
-  std::vector<platform::FolderEntry> children;
-  Status s = ListSorted(root, &children);
-  if (!s.ok()) return Status::BadFolder(s.message());
+namespace {
 
-  // An explicit stack of pending entries keeps deep trees off the C++ stack.
-  std::vector<Pending> stack;
-  PushChildren("", &children, &stack);
+// The walk below the root: takes entries off `stack` (pushed in reverse, so
+// they pop in listing order) and everything below them, appending to out.
+Status WalkStack(const std::string& root, std::vector<Pending> stack, WalkResult* out,
+                 const EntryVisitor& visit, const std::atomic<bool>* stop) {
+  std::vector<platform::FolderEntry> children;
   while (!stack.empty()) {
+    if (stop != nullptr && stop->load(std::memory_order_relaxed)) return Status::Ok();
     Pending p = std::move(stack.back());
     stack.pop_back();
     const std::string& rel = p.rel;
@@ -135,6 +133,54 @@ Status WalkTree(const std::string& root, WalkResult* out, const EntryVisitor& vi
       PushChildren(rel + "/", &children, &stack);
     }
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status WalkTree(const std::string& root, WalkResult* out, const EntryVisitor& visit,
+                WalkThreads threads) {
+  *out = WalkResult();
+  platform::FileInfo root_info;
+  TS_RETURN_IF_ERROR(RootStat(root, &root_info));
+  out->root_mode = root_info.mode;
+  out->root_mtime_ns = root_info.mtime_ns;
+  std::vector<platform::FolderEntry> children;
+  Status s = ListSorted(root, &children);
+  if (!s.ok()) return Status::BadFolder(s.message());
+  // An explicit stack of pending entries keeps deep trees off the C++ stack.
+  std::vector<Pending> stack;
+  PushChildren("", &children, &stack);
+  if (threads == WalkThreads::kOne || stack.size() < 2) {
+    return WalkStack(root, std::move(stack), out, visit, nullptr);
+  }
+  // Two threads: the root's second half of entries (the bottom of the
+  // stack) is walked on its own thread meanwhile, then visited in order.
+  size_t later = stack.size() / 2;
+  std::vector<Pending> second(std::make_move_iterator(stack.begin()),
+                              std::make_move_iterator(stack.begin() + later));
+  stack.erase(stack.begin(), stack.begin() + later);
+  WalkResult rest;
+  Status rest_status;
+  std::atomic<bool> stop{false};
+  std::thread helper([&] {
+    rest_status = WalkStack(root, std::move(second), &rest, nullptr, &stop);
+  });
+  s = WalkStack(root, std::move(stack), out, visit, nullptr);
+  if (!s.ok()) stop = true;
+  helper.join();
+  TS_RETURN_IF_ERROR(s);
+  TS_RETURN_IF_ERROR(rest_status);
+  if (out->entries.size() + rest.entries.size() > kMaxEntries) {
+    return Status::Io("more than " + std::to_string(kMaxEntries) + " entries under " +
+                      Printable(root));
+  }
+  for (Entry& e : rest.entries) {
+    if (visit) TS_RETURN_IF_ERROR(visit(e));
+    out->entries.push_back(std::move(e));
+  }
+  for (WalkProblem& p : rest.problems) out->problems.push_back(std::move(p));
+  for (std::string& p : rest.skipped) out->skipped.push_back(std::move(p));
   return Status::Ok();
 }
 

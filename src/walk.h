@@ -35,11 +35,16 @@ struct WalkResult {
 // walk and is returned by WalkTree.
 using EntryVisitor = std::function<Status(Entry& entry)>;
 
+// kTwo walks the later half of the root's entries on a second thread while
+// the first half is walked and visited: for a caller with a core to spare.
+// The result and the order of visits are the same either way.
+enum class WalkThreads { kOne, kTwo };
+
 // Walks root (a symlink to a folder is followed; nothing below it is).
 // Fails if root itself is not a readable folder (kBadFolder), the tree has
 // more than kMaxEntries entries (kIo), or the visitor fails.
 Status WalkTree(const std::string& root, WalkResult* out,
-                const EntryVisitor& visit = nullptr);
+                const EntryVisitor& visit = nullptr, WalkThreads threads = WalkThreads::kOne);
 // The root's own mode and mtime, as WalkTree would record them.
 Status RootInfo(const std::string& root, uint32_t* mode, int64_t* mtime_ns);
 

@@ -186,5 +186,42 @@ TEST(Walk, FollowsARootThatIsASymlinkToAFolder) {
   EXPECT_EQ(w.entries[1].type, EntryType::kSymlink);
 }
 
+TEST(Walk, TwoThreadsGiveTheSameListingInTheSameOrder) {
+  TempFolder t;
+  for (int d = 0; d < 7; ++d) {
+    std::string dir = "d" + std::to_string(d);
+    for (int f = 0; f < 5; ++f) WriteFile(t.Join(dir + "/sub/f" + std::to_string(f)), "x");
+    WriteFile(t.Join(dir + "/top"), "y");
+  }
+  WriteFile(t.Join("file-at-root"), "z");
+  fs::create_symlink("d0", t.Join("link"));
+  std::vector<std::string> visited[2];
+  WalkResult w[2];
+  const WalkThreads kinds[2] = {WalkThreads::kOne, WalkThreads::kTwo};
+  for (int i = 0; i < 2; ++i) {
+    Status s = WalkTree(t.path(), &w[i], [&visited, i](Entry& e) {
+      visited[i].push_back(e.path);
+      return Status::Ok();
+    }, kinds[i]);
+    ASSERT_TRUE(s.ok()) << s.message();
+  }
+  EXPECT_EQ(Paths(w[1]), Paths(w[0]));
+  EXPECT_EQ(visited[1], visited[0]);
+  EXPECT_EQ(visited[1], Paths(w[1]));
+  EXPECT_EQ(w[1].entries.size(), 7u * 8 + 2);
+}
+
+TEST(Walk, TwoThreadsStopAtTheVisitorsError) {
+  TempFolder t;
+  for (int d = 0; d < 4; ++d) WriteFile(t.Join("d" + std::to_string(d) + "/f"), "x");
+  WalkResult w;
+  int visits = 0;
+  Status s = WalkTree(t.path(), &w, [&visits](Entry&) {
+    return ++visits == 3 ? Status::Socket("peer gone") : Status::Ok();
+  }, WalkThreads::kTwo);
+  EXPECT_EQ(s.kind(), ErrorKind::kSocket);
+  EXPECT_EQ(visits, 3);
+}
+
 }  // namespace
 }  // namespace treesync
