@@ -175,6 +175,7 @@ Status WalkTree(const std::string& root, WalkResult* out, const EntryVisitor& vi
     return Status::Io("more than " + std::to_string(kMaxEntries) + " entries under " +
                       Printable(root));
   }
+  out->entries.reserve(out->entries.size() + rest.entries.size());
   for (Entry& e : rest.entries) {
     if (visit) TS_RETURN_IF_ERROR(visit(e));
     out->entries.push_back(std::move(e));
