@@ -177,7 +177,8 @@ Status Rename(const std::string& from, const std::string& to) {
 Status Folder::Open(const std::string& path, bool follow_symlink, Folder* out) {
   int fd;
   do {
-    fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow_symlink ? 0 : O_NOFOLLOW));
+    fd = ::open(path.c_str(),
+                O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow_symlink ? 0 : O_NOFOLLOW));
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return IoError("open folder", path, errno);
   Folder f;

@@ -376,8 +376,7 @@ Status Folder::Open(const std::string& path, bool follow_symlink, Folder* out) {
   if (info.type != FileType::kDirectory) {
     return Status::Io("open folder " + path + ": not a folder");
   }
-  Folder f;
-  f.fd_ = 0;
+  Folder f;  // no handle: its path is all a Windows Folder holds
   f.path_ = path;
   *out = std::move(f);
   return Status::Ok();

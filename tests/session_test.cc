@@ -41,7 +41,8 @@ Status PullOver(platform::Socket sock, const std::string& target, uint32_t hello
   FILE* log = std::tmpfile();
   Status s;
   {
-    Reporter reporter(ReportOptions(), log != nullptr ? log : stderr, log != nullptr ? log : stderr);
+    FILE* out = log != nullptr ? log : stderr;
+    Reporter reporter(ReportOptions(), out, out);
     PullStats stats;
     Receiver rx(target, ReceiverOptions(), &reporter, &stats);
     s = rx.Open();
