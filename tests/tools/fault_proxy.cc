@@ -48,10 +48,14 @@ long long Pump(platform::Socket* from, platform::Socket* to, const Options& o, b
   while (!*stop) {
     if (!eof && queue.size() < 1024) {
       // Wait for input no longer than until the oldest chunk falls due.
+      // Rounded up: a wait of 0 for a chunk due within the millisecond
+      // would spin, and the spinning took a core from the peers measured.
       int wait_ms = 50;
       if (!queue.empty()) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(queue.front().due - Clock::now());
-        wait_ms = static_cast<int>(std::max<long long>(0, std::min<long long>(50, left.count())));
+        auto left = std::chrono::duration_cast<std::chrono::microseconds>(queue.front().due -
+                                                                          Clock::now());
+        long long ms = (left.count() + 999) / 1000;
+        wait_ms = static_cast<int>(std::max<long long>(0, std::min<long long>(50, ms)));
       }
       platform::Readiness r;
       platform::Poll(*from, true, false, wait_ms, &r);
