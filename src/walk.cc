@@ -73,8 +73,11 @@ namespace {
 
 // The walk below the root: takes entries off `stack` (pushed in reverse, so
 // they pop in listing order) and everything below them, appending to out.
+// *listed counts the entries of every thread walking the same tree, so the
+// kMaxEntries bound holds for the whole of it.
 Status WalkStack(const std::string& root, std::vector<Pending> stack, WalkResult* out,
-                 const EntryVisitor& visit, const std::atomic<bool>* stop) {
+                 const EntryVisitor& visit, std::atomic<size_t>* listed,
+                 const std::atomic<bool>* stop) {
   std::vector<platform::FolderEntry> children;
   while (!stack.empty()) {
     if (stop != nullptr && stop->load(std::memory_order_relaxed)) return Status::Ok();
@@ -87,7 +90,6 @@ Status WalkStack(const std::string& root, std::vector<Pending> stack, WalkResult
           {rel, p.error.empty() ? Printable(rel) + ": vanished while listing" : p.error});
       continue;
     }
-    std::string full = JoinPath(root, rel);
     Status st;
     Entry e;
     e.path = rel;
@@ -103,7 +105,7 @@ Status WalkStack(const std::string& root, std::vector<Pending> stack, WalkResult
         break;
       case platform::FileType::kSymlink:
         e.type = EntryType::kSymlink;
-        st = platform::ReadSymlink(full, &e.target);
+        st = platform::ReadSymlink(JoinPath(root, rel), &e.target);
         if (!st.ok()) {
           out->problems.push_back({rel, st.message()});
           continue;
@@ -117,7 +119,7 @@ Status WalkStack(const std::string& root, std::vector<Pending> stack, WalkResult
       out->problems.push_back({rel, Printable(rel) + ": path or link target too long to send"});
       continue;
     }
-    if (out->entries.size() >= kMaxEntries) {
+    if (listed->fetch_add(1, std::memory_order_relaxed) >= kMaxEntries) {
       return Status::Io("more than " + std::to_string(kMaxEntries) + " entries under " +
                         Printable(root));
     }
@@ -125,7 +127,7 @@ Status WalkStack(const std::string& root, std::vector<Pending> stack, WalkResult
     if (visit) TS_RETURN_IF_ERROR(visit(e));
     out->entries.push_back(std::move(e));
     if (is_folder) {
-      st = ListSorted(full, &children);
+      st = ListSorted(JoinPath(root, rel), &children);
       if (!st.ok()) {
         out->problems.push_back({rel, st.message()});
         continue;
@@ -151,8 +153,9 @@ Status WalkTree(const std::string& root, WalkResult* out, const EntryVisitor& vi
   // An explicit stack of pending entries keeps deep trees off the C++ stack.
   std::vector<Pending> stack;
   PushChildren("", &children, &stack);
+  std::atomic<size_t> listed{0};
   if (threads == WalkThreads::kOne || stack.size() < 2) {
-    return WalkStack(root, std::move(stack), out, visit, nullptr);
+    return WalkStack(root, std::move(stack), out, visit, &listed, nullptr);
   }
   // Two threads: the root's second half of entries (the bottom of the
   // stack) is walked on its own thread meanwhile, then visited in order.
@@ -164,17 +167,13 @@ Status WalkTree(const std::string& root, WalkResult* out, const EntryVisitor& vi
   Status rest_status;
   std::atomic<bool> stop{false};
   std::thread helper([&] {
-    rest_status = WalkStack(root, std::move(second), &rest, nullptr, &stop);
+    rest_status = WalkStack(root, std::move(second), &rest, nullptr, &listed, &stop);
   });
-  s = WalkStack(root, std::move(stack), out, visit, nullptr);
+  s = WalkStack(root, std::move(stack), out, visit, &listed, nullptr);
   if (!s.ok()) stop = true;
   helper.join();
   TS_RETURN_IF_ERROR(s);
   TS_RETURN_IF_ERROR(rest_status);
-  if (out->entries.size() + rest.entries.size() > kMaxEntries) {
-    return Status::Io("more than " + std::to_string(kMaxEntries) + " entries under " +
-                      Printable(root));
-  }
   out->entries.reserve(out->entries.size() + rest.entries.size());
   for (Entry& e : rest.entries) {
     if (visit) TS_RETURN_IF_ERROR(visit(e));
