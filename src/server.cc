@@ -109,10 +109,10 @@ class ConnectionSink : public DeltaSink {
 };
 
 // The folder of the file sent last, held open: files are requested in
-// listing order, so most are opened by name in the folder before.
+// listing order, so most are opened by name in the folder before. Until
+// the first open succeeds the folder has no path.
 struct OpenFolder {
-  std::string rel;
-  bool valid = false;
+  std::string rel;  // of the folder held
   platform::Folder folder;
 };
 
@@ -122,15 +122,14 @@ struct OpenFolder {
 Status OpenServed(const std::string& root, const std::string& rel, OpenFolder* last,
                   platform::File* out) {
   std::string parent = ParentOf(rel);
-  if (last->valid && last->rel == parent) {
+  if (!last->folder.path().empty() && last->rel == parent) {
     // The folder may have been replaced since it was opened: then look again.
     if (last->folder.OpenRead(BaseName(rel), out).ok()) return Status::Ok();
   }
-  last->valid = false;
+  // A failed open leaves the folder held before, still paired with its rel.
   TS_RETURN_IF_ERROR(
       platform::Folder::Open(JoinPath(root, parent), parent.empty(), &last->folder));
   last->rel = parent;
-  last->valid = true;
   return last->folder.OpenRead(BaseName(rel), out);
 }
 
