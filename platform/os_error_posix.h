@@ -8,8 +8,10 @@
 
 namespace platform {
 
-// A Status of the given kind saying "<what>: <strerror(err)>". ENOSPC and
-// friends stay of kind `kind`; the message names the operation and object.
+// A Status of the given kind saying "<what>: <strerror(err)>"; the message
+// names the operation and object. A kIo error that is about the one name
+// (ENAMETOOLONG, EILSEQ, EACCES, EPERM, EINVAL) becomes kLocalName; ENOSPC
+// and friends stay kIo.
 treesync::Status ErrnoStatus(treesync::ErrorKind kind, const std::string& what,
                              int err);
 

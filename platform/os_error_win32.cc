@@ -23,6 +23,11 @@ treesync::Status WinErrorStatus(treesync::ErrorKind kind, const std::string& wha
   }
   if (text != nullptr) LocalFree(text);
   if (message.empty()) message = "error " + std::to_string(err);
+  if (kind == treesync::ErrorKind::kIo &&
+      (err == ERROR_FILENAME_EXCED_RANGE || err == ERROR_INVALID_NAME ||
+       err == ERROR_ACCESS_DENIED || err == ERROR_BAD_PATHNAME)) {
+    kind = treesync::ErrorKind::kLocalName;
+  }
   return treesync::Status::Make(kind, what + ": " + message);
 }
 

@@ -11,7 +11,8 @@
 namespace platform {
 
 // A Status of the given kind saying "<what>: <the system's message for err>",
-// for a GetLastError() or WSAGetLastError() code.
+// for a GetLastError() or WSAGetLastError() code. A kIo error about the one
+// name (too long, invalid, access denied) becomes kLocalName.
 treesync::Status WinErrorStatus(treesync::ErrorKind kind, const std::string& what,
                                 unsigned long err);
 

@@ -1,7 +1,9 @@
 #include "client.h"
 
 #include <chrono>
+#include <algorithm>
 #include <deque>
+#include <unordered_map>
 
 #include "path.h"
 
@@ -40,185 +42,290 @@ Status Handshake(Connection* conn, uint32_t flags, uint32_t* granted) {
   return Status::Ok();
 }
 
-// packed: the server may send Entries frames (kHelloPackedListing granted).
-Status ReceiveListing(Connection* conn, Receiver* rx, Reporter* reporter, bool packed,
-                      bool* complete) {
-  Frame f;
-  TS_RETURN_IF_ERROR(ReceiveFrom(conn, &f));
-  SyncStart sync;
-  TS_RETURN_IF_ERROR(DecodeSync(f, &sync));
-  rx->SetRootTime(sync.mtime_ns);
-  uint32_t count = 0;
-  for (;;) {
-    TS_RETURN_IF_ERROR(ReceiveFrom(conn, &f));
-    switch (f.type) {
-      case FrameType::kFolder:
-      case FrameType::kFile:
-      case FrameType::kSymlink: {
-        Entry e;
-        TS_RETURN_IF_ERROR(DecodeEntry(f, &e));
-        TS_RETURN_IF_ERROR(rx->AddEntry(std::move(e)));
-        ++count;
-        break;
+// Delta requests in flight at once: each holds a signature in the server's
+// memory, and a few are enough to keep the pipe full.
+constexpr size_t kMaxDeltasInFlight = 4;
+// Requests sent and not yet answered, at most: the server answers in order
+// and a huge backlog gains nothing.
+constexpr size_t kMaxRequestsInFlight = 4 * kMaxWantsPerFrame;
+// Listing credit is granted back in steps of at least this much, so a
+// ListCredit frame goes out every few thousand entries, not every entry.
+constexpr uint64_t kCreditStep = 2u << 20;
+// Below this much credit the server may be unable to send its next entry
+// (one weighs at most about 4 KiB): whatever is owed is granted at once.
+constexpr uint64_t kCreditLow = 2 * (kEntryWeightBase + kMaxPathBytes);
+
+// One pull session after the Hello: the listing and the transfer run
+// together, the connection's loop keeping both directions moving.
+class Puller {
+ public:
+  Puller(Connection* conn, Receiver* rx, uint32_t granted)
+      : conn_(conn),
+        rx_(rx),
+        streaming_((granted & kHelloStreaming) != 0),
+        packed_((granted & kHelloPackedListing) != 0) {}
+
+  Status Run(bool* complete);
+
+ private:
+  struct Asked {
+    Want want;
+    bool delta;
+  };
+  Status SendRequests();
+  Status GrantCredit();
+  Status OnListing(const Frame& f);
+  Status TakeEntry(Entry& e);
+  Status OnAnswer(const Frame& f, bool* done);
+  // The file of `index` is over: its retry count goes.
+  void Forget(uint32_t index) { tries_.erase(index); }
+
+  Connection* conn_;
+  Receiver* rx_;
+  const bool streaming_;
+  const bool packed_;
+  uint64_t credit_ = kInitialListCredit;  // what the server may still send
+  uint64_t owed_ = 0;                     // credit finished with, not yet granted
+  uint64_t count_ = 0;                    // entries received
+  bool listing_done_ = false;
+  bool complete_ = true;
+  std::deque<Want> retries_;
+  std::deque<Asked> asked_;  // sent and not yet answered, in order
+  std::unordered_map<uint32_t, uint8_t> tries_;
+  size_t deltas_in_flight_ = 0;
+  bool want_end_sent_ = false;
+  bool in_file_ = false;
+};
+
+Status Puller::SendRequests() {
+  std::string batch;
+  size_t in_batch = 0;
+  auto flush = [&]() -> Status {
+    if (in_batch == 0) return Status::Ok();
+    Status s = conn_->Send(streaming_ ? FrameType::kWantPaths : FrameType::kWant, batch);
+    batch.clear();
+    in_batch = 0;
+    return s;
+  };
+  // Keep requests flowing, but only while our output is drained: a Send
+  // that had to wait could leave the server's answers unread.
+  while (conn_->pending_output() < 64 * 1024 && asked_.size() < kMaxRequestsInFlight) {
+    Want w;
+    if (!retries_.empty()) {
+      w = retries_.front();
+    } else if (!rx_->NextWant(&w)) {
+      break;
+    } else {
+      retries_.push_front(w);  // taken below, once it is sure to go
+    }
+    uint8_t& tries = tries_[w.index];
+    bool delta = tries == 0 && w.offset == 0 && !rx_->BasisFor(w.index).empty();
+    if (delta && deltas_in_flight_ >= kMaxDeltasInFlight) break;
+    retries_.pop_front();
+    Signature sig;
+    // A basis that can't be read just means the file travels whole.
+    if (delta && !rx_->BuildSignature(w.index, &sig).ok()) delta = false;
+    ++tries;
+    asked_.push_back({w, delta});
+    const Entry& e = rx_->entry(w.index);
+    PathWant pw;
+    pw.tag = w.index;
+    pw.offset = w.offset;
+    pw.size = e.size;
+    pw.path = e.path;
+    if (delta) {
+      TS_RETURN_IF_ERROR(flush());
+      ++deltas_in_flight_;
+      TS_RETURN_IF_ERROR(streaming_ ? conn_->Send(FrameType::kWantDeltaPath,
+                                                  EncodeWantDeltaPath(pw, sig))
+                                    : conn_->Send(FrameType::kWantDelta,
+                                                  EncodeWantDelta(w.index, sig)));
+      continue;
+    }
+    if (streaming_) {
+      if (batch.size() + PathWantBytes(pw) > kMaxFramePayload) TS_RETURN_IF_ERROR(flush());
+      AppendPathWant(pw, &batch);
+    } else {
+      batch += EncodeWants(&w, 1);
+    }
+    if (++in_batch == kMaxWantsPerFrame) TS_RETURN_IF_ERROR(flush());
+  }
+  TS_RETURN_IF_ERROR(flush());
+  if (listing_done_ && retries_.empty() && asked_.empty() && !want_end_sent_ &&
+      rx_->outstanding() == 0) {
+    TS_RETURN_IF_ERROR(conn_->Send(FrameType::kWantEnd, std::string()));
+    want_end_sent_ = true;
+  }
+  return Status::Ok();
+}
+
+Status Puller::GrantCredit() {
+  if (!streaming_) return Status::Ok();
+  owed_ += rx_->TakeCredit();
+  if (owed_ == 0 || listing_done_) return Status::Ok();
+  if (owed_ < kCreditStep && credit_ >= kCreditLow) return Status::Ok();
+  uint32_t grant = static_cast<uint32_t>(std::min<uint64_t>(owed_, 0xffffffffu));
+  owed_ -= grant;
+  credit_ += grant;
+  return conn_->Send(FrameType::kListCredit, EncodeListCredit(grant));
+}
+
+Status Puller::TakeEntry(Entry& e) {
+  if (streaming_) {
+    uint64_t weight = EntryWeight(e.path);
+    if (weight > credit_) return Status::Protocol("server sent more listing than it was granted");
+    credit_ -= weight;
+  }
+  ++count_;
+  return rx_->AddEntry(std::move(e));
+}
+
+Status Puller::OnListing(const Frame& f) {
+  if (in_file_) return Status::Protocol(FrameName(f) + " frame inside a file's data");
+  if (listing_done_) return Status::Protocol(FrameName(f) + " frame after the listing ended");
+  switch (f.type) {
+    case FrameType::kFolder:
+    case FrameType::kFile:
+    case FrameType::kSymlink: {
+      Entry e;
+      TS_RETURN_IF_ERROR(DecodeEntry(f, &e));
+      return TakeEntry(e);
+    }
+    case FrameType::kEntries:
+      if (!packed_) return Status::Protocol("Entries frame the client did not ask for");
+      return DecodeEntries(f.payload.data(), f.payload.size(),
+                           [this](Entry& e) { return TakeEntry(e); });
+    case FrameType::kGap: {
+      if (!streaming_) return Status::Protocol("Gap frame outside a streaming session");
+      std::string folder, message;
+      TS_RETURN_IF_ERROR(DecodeGap(f, &folder, &message));
+      return rx_->AddGap(folder, message);
+    }
+    case FrameType::kWarning: {
+      std::string path, message;
+      TS_RETURN_IF_ERROR(DecodeWarning(f, &path, &message));
+      rx_->reporter()->OnWarning("server: " + message);
+      return Status::Ok();
+    }
+    default: {  // kListEnd
+      ListEnd end;
+      TS_RETURN_IF_ERROR(DecodeListEnd(f, &end));
+      if (end.count != count_) {
+        return Status::Protocol("listing ended after " + std::to_string(count_) +
+                                " entries, but the server counted " + std::to_string(end.count));
       }
-      case FrameType::kEntries: {
-        if (!packed) return Status::Protocol("Entries frame the client did not ask for");
-        TS_RETURN_IF_ERROR(DecodeEntries(f.payload.data(), f.payload.size(), [&](Entry& e) {
-          ++count;
-          return rx->AddEntry(std::move(e));
-        }));
-        break;
-      }
-      case FrameType::kWarning: {
-        std::string path, message;
-        TS_RETURN_IF_ERROR(DecodeWarning(f, &path, &message));
-        reporter->OnWarning("server: " + message);
-        break;
-      }
-      case FrameType::kListEnd: {
-        ListEnd end;
-        TS_RETURN_IF_ERROR(DecodeListEnd(f, &end));
-        if (end.count != count) {
-          return Status::Protocol("listing ended after " + std::to_string(count) +
-                                  " entries, but the server counted " +
-                                  std::to_string(end.count));
-        }
-        *complete = end.complete;
-        return Status::Ok();
-      }
-      default:
-        return Status::Protocol("unexpected " + FrameName(f) + " frame in the listing");
+      complete_ = end.complete;
+      listing_done_ = true;
+      return rx_->EndListing(end.complete);
     }
   }
 }
 
-// Delta requests in flight at once: each holds a signature in the server's
-// memory, and a few are enough to keep the pipe full.
-constexpr size_t kMaxDeltasInFlight = 4;
-
-struct Asked {
-  Want want;
-  bool delta;
-};
-
-// Requests files and receives them. Requests flow while data arrives; the
-// connection's loop keeps both directions moving.
-Status Transfer(Connection* conn, Receiver* rx) {
-  std::deque<Want> pending(rx->wants().begin(), rx->wants().end());
-  std::deque<Asked> asked;  // sent and not yet answered, in order
-  std::vector<uint8_t> tries(rx->entries().size(), 0);
-  size_t deltas_in_flight = 0;
-  bool want_end_sent = false;
-  bool in_file = false;
-  for (;;) {
-    // Keep requests flowing, but stop queueing once plenty are in flight:
-    // the server answers in order and a huge backlog gains nothing.
-    std::vector<Want> batch;
-    while (!pending.empty() && conn->pending_output() < 64 * 1024 &&
-           asked.size() < 4 * kMaxWantsPerFrame) {
-      Want w = pending.front();
-      bool delta = tries[w.index] == 0 && w.offset == 0 && !rx->BasisFor(w.index).empty();
-      if (delta && deltas_in_flight >= kMaxDeltasInFlight) break;
-      Signature sig;
-      // A basis that can't be read just means the file travels whole.
-      if (delta && !rx->BuildSignature(w.index, &sig).ok()) delta = false;
-      if (delta || batch.size() == kMaxWantsPerFrame) {
-        if (!batch.empty()) {
-          TS_RETURN_IF_ERROR(conn->Send(FrameType::kWant, EncodeWants(batch.data(), batch.size())));
-          batch.clear();
-        }
+Status Puller::OnAnswer(const Frame& f, bool* done) {
+  switch (f.type) {
+    case FrameType::kBegin: {
+      Begin b;
+      TS_RETURN_IF_ERROR(DecodeBegin(f, &b));
+      if (asked_.empty() || b.index != asked_.front().want.index) {
+        return Status::Protocol("server sent file #" + std::to_string(b.index) +
+                                ", which was not the one requested next");
       }
-      pending.pop_front();
-      ++tries[w.index];
-      asked.push_back({w, delta});
-      if (delta) {
-        ++deltas_in_flight;
-        TS_RETURN_IF_ERROR(conn->Send(FrameType::kWantDelta, EncodeWantDelta(w.index, sig)));
+      if (b.offset != 0 && b.offset != asked_.front().want.offset) {
+        return Status::Protocol("server resumed file #" + std::to_string(b.index) +
+                                " at an offset that was not asked for");
+      }
+      TS_RETURN_IF_ERROR(rx_->BeginFile(b, asked_.front().delta));
+      in_file_ = true;
+      return Status::Ok();
+    }
+    case FrameType::kCopy: {
+      if (!in_file_ || !asked_.front().delta) return Status::Protocol("Copy frame outside a delta");
+      uint32_t first = 0, count = 0;
+      TS_RETURN_IF_ERROR(DecodeCopy(f, &first, &count));
+      return rx_->CopyBlocks(first, count);
+    }
+    case FrameType::kEnd: {
+      if (!in_file_) return Status::Protocol("End frame outside a file");
+      End e;
+      TS_RETURN_IF_ERROR(DecodeEnd(f, &e));
+      Asked a = asked_.front();
+      std::string path = rx_->entry(a.want.index).path;
+      Receiver::EndResult result;
+      TS_RETURN_IF_ERROR(rx_->EndFile(e, &result));
+      in_file_ = false;
+      asked_.pop_front();
+      if (a.delta) --deltas_in_flight_;
+      if (result != Receiver::EndResult::kMismatch) {
+        Forget(a.want.index);
+      } else if (tries_[a.want.index] < 2) {
+        retries_.push_back({a.want.index, 0});
       } else {
-        batch.push_back(w);
+        rx_->FileFailed(a.want.index,
+                        Printable(path) + ": data did not match the server's hash twice");
+        Forget(a.want.index);
       }
+      return Status::Ok();
     }
-    if (!batch.empty()) {
-      TS_RETURN_IF_ERROR(conn->Send(FrameType::kWant, EncodeWants(batch.data(), batch.size())));
+    case FrameType::kFileError: {
+      uint32_t index;
+      std::string message;
+      TS_RETURN_IF_ERROR(DecodeFileError(f, &index, &message));
+      if (asked_.empty() || index != asked_.front().want.index) {
+        return Status::Protocol("FileError for a file that was not the one requested next");
+      }
+      if (asked_.front().delta) --deltas_in_flight_;
+      asked_.pop_front();
+      in_file_ = false;
+      rx_->FileFailed(index, "server: " + message);
+      Forget(index);
+      return Status::Ok();
     }
-    if (pending.empty() && asked.empty() && !want_end_sent) {
-      TS_RETURN_IF_ERROR(conn->Send(FrameType::kWantEnd, std::string()));
-      want_end_sent = true;
-    }
+    case FrameType::kDone:
+      if (!want_end_sent_ || in_file_) return Status::Protocol("Done before all files arrived");
+      *done = true;
+      return Status::Ok();
+    default:
+      return Status::Protocol("unexpected " + FrameName(f) + " frame");
+  }
+}
+
+Status Puller::Run(bool* complete) {
+  Frame f;
+  TS_RETURN_IF_ERROR(ReceiveFrom(conn_, &f));
+  SyncStart sync;
+  TS_RETURN_IF_ERROR(DecodeSync(f, &sync));
+  rx_->SetRootTime(sync.mtime_ns);
+  for (bool done = false; !done;) {
+    TS_RETURN_IF_ERROR(SendRequests());
+    TS_RETURN_IF_ERROR(GrantCredit());
     // File data is written straight from the receive buffer; the other
     // frames are small and decoded from a copy.
     FrameView v;
-    TS_RETURN_IF_ERROR(conn->ReceiveView(&v));
+    TS_RETURN_IF_ERROR(conn_->ReceiveView(&v));
     if (v.type == FrameType::kData) {
-      if (!in_file) return Status::Protocol("Data frame outside a file");
-      TS_RETURN_IF_ERROR(rx->FileData(v.data, v.size));
+      if (!in_file_) return Status::Protocol("Data frame outside a file");
+      TS_RETURN_IF_ERROR(rx_->FileData(v.data, v.size));
       continue;
     }
-    Frame f = v.ToFrame();
-    if (f.type == FrameType::kError) return ServerError(f);
+    f = v.ToFrame();
     switch (f.type) {
-      case FrameType::kBegin: {
-        Begin b;
-        TS_RETURN_IF_ERROR(DecodeBegin(f, &b));
-        if (asked.empty() || b.index != asked.front().want.index) {
-          return Status::Protocol("server sent file #" + std::to_string(b.index) +
-                                  ", which was not the one requested next");
-        }
-        if (b.offset != 0 && b.offset != asked.front().want.offset) {
-          return Status::Protocol("server resumed file #" + std::to_string(b.index) +
-                                  " at an offset that was not asked for");
-        }
-        TS_RETURN_IF_ERROR(rx->BeginFile(b, asked.front().delta));
-        in_file = true;
+      case FrameType::kError:
+        return ServerError(f);
+      case FrameType::kFolder:
+      case FrameType::kFile:
+      case FrameType::kSymlink:
+      case FrameType::kEntries:
+      case FrameType::kGap:
+      case FrameType::kWarning:
+      case FrameType::kListEnd:
+        TS_RETURN_IF_ERROR(OnListing(f));
         break;
-      }
-      case FrameType::kCopy: {
-        if (!in_file || !asked.front().delta) return Status::Protocol("Copy frame outside a delta");
-        uint32_t first = 0, count = 0;
-        TS_RETURN_IF_ERROR(DecodeCopy(f, &first, &count));
-        TS_RETURN_IF_ERROR(rx->CopyBlocks(first, count));
-        break;
-      }
-      case FrameType::kEnd: {
-        if (!in_file) return Status::Protocol("End frame outside a file");
-        End e;
-        TS_RETURN_IF_ERROR(DecodeEnd(f, &e));
-        bool verified = false;
-        TS_RETURN_IF_ERROR(rx->EndFile(e, &verified));
-        in_file = false;
-        Asked a = asked.front();
-        asked.pop_front();
-        if (a.delta) --deltas_in_flight;
-        if (!verified) {
-          if (tries[a.want.index] < 2) {
-            pending.push_back({a.want.index, 0});
-          } else {
-            rx->FileFailed(a.want.index, Printable(rx->entries()[a.want.index].path) +
-                                             ": data did not match the server's hash twice");
-          }
-        }
-        break;
-      }
-      case FrameType::kFileError: {
-        uint32_t index;
-        std::string message;
-        TS_RETURN_IF_ERROR(DecodeFileError(f, &index, &message));
-        if (asked.empty() || index != asked.front().want.index) {
-          return Status::Protocol("FileError for a file that was not the one requested next");
-        }
-        if (asked.front().delta) --deltas_in_flight;
-        asked.pop_front();
-        in_file = false;
-        rx->FileFailed(index, "server: " + message);
-        break;
-      }
-      case FrameType::kDone:
-        if (!want_end_sent || in_file) return Status::Protocol("Done before all files arrived");
-        return Status::Ok();
       default:
-        return Status::Protocol("unexpected " + FrameName(f) + " frame during transfer");
+        TS_RETURN_IF_ERROR(OnAnswer(f, &done));
     }
   }
+  *complete = complete_;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -226,16 +333,20 @@ Status Transfer(Connection* conn, Receiver* rx) {
 Status PullSession(Connection* conn, Receiver* rx, uint32_t hello_flags) {
   uint32_t granted = 0;
   TS_RETURN_IF_ERROR(Handshake(conn, hello_flags, &granted));
+  if (granted & kHelloStreaming) {
+    rx->set_max_entries(kMaxStreamedEntries);
+  } else {
+    // Whether the listing is complete is known only at its end.
+    rx->DeferDeletions();
+  }
+  Puller puller(conn, rx, granted);
   bool complete = true;
-  TS_RETURN_IF_ERROR(ReceiveListing(conn, rx, rx->reporter(), (granted & kHelloPackedListing) != 0,
-                                    &complete));
-  TS_RETURN_IF_ERROR(rx->ApplyListing(complete));
-  TS_RETURN_IF_ERROR(Transfer(conn, rx));
+  TS_RETURN_IF_ERROR(puller.Run(&complete));
   TS_RETURN_IF_ERROR(rx->Finish());
-  if (!complete) return Status::Partial("the server could not list every folder");
   if (rx->failures() > 0) {
     return Status::Partial(std::to_string(rx->failures()) + " entries failed");
   }
+  if (!complete) return Status::Partial("the server could not list every folder");
   return Status::Ok();
 }
 
@@ -261,7 +372,8 @@ Status RunPull(const PullOptions& options, Reporter* reporter, PullStats* stats)
     Connection conn(std::move(sock), options.timeout_ms);
     // The packed listing always: a quarter of the bytes of one frame per
     // entry, and far fewer frames to take apart.
-    s = PullSession(&conn, &rx, kHelloPackedListing | (options.checksum ? kHelloWantHashes : 0));
+    s = PullSession(&conn, &rx, kHelloPackedListing | kHelloStreaming |
+                                    (options.checksum ? kHelloWantHashes : 0));
     stats->bytes_on_wire = conn.bytes_sent() + conn.bytes_received();
     // Cut off, not refused: what arrived of the current file is kept so
     // the next pull resumes after it.

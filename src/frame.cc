@@ -28,9 +28,13 @@ std::string FrameTypeName(uint8_t type) {
     case FrameType::kWarning: return "Warning";
     case FrameType::kListEnd: return "ListEnd";
     case FrameType::kEntries: return "Entries";
+    case FrameType::kGap: return "Gap";
     case FrameType::kWant: return "Want";
     case FrameType::kWantEnd: return "WantEnd";
     case FrameType::kWantDelta: return "WantDelta";
+    case FrameType::kListCredit: return "ListCredit";
+    case FrameType::kWantPaths: return "WantPaths";
+    case FrameType::kWantDeltaPath: return "WantDeltaPath";
     case FrameType::kBegin: return "Begin";
     case FrameType::kData: return "Data";
     case FrameType::kEnd: return "End";

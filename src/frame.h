@@ -23,9 +23,13 @@ enum class FrameType : uint8_t {
   kWarning = 0x14,    // S->C: a per-entry problem found while listing
   kListEnd = 0x15,    // S->C: the listing is complete
   kEntries = 0x16,    // S->C: many listing entries, packed (manifest.h)
+  kGap = 0x17,        // S->C: a folder not wholly listed (streaming)
   kWant = 0x20,       // C->S: please send these files
   kWantEnd = 0x21,    // C->S: no more requests
   kWantDelta = 0x22,  // C->S: send this file as a delta against my basis
+  kListCredit = 0x23,     // C->S: more listing may come (streaming)
+  kWantPaths = 0x24,      // C->S: please send these files, by path (streaming)
+  kWantDeltaPath = 0x25,  // C->S: a delta of this file, by path (streaming)
   kBegin = 0x30,      // S->C: the contents of a requested file follow
   kData = 0x31,       // S->C: a piece of the current file
   kEnd = 0x32,        // S->C: the current file is complete

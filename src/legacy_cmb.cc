@@ -922,7 +922,9 @@ Status LegacyPullSession(platform::Socket* sock, const PullOptions& options,
   Reporter* reporter = rx->reporter();
   LocalView local(options.dir);
   const std::vector<LegacyItem>& items = collector.items();
-  std::vector<size_t> item_of;  // listing index -> item
+  // The listing in the order the Receiver takes it (pre-order, names
+  // sorted in each folder), whatever order the old server walked in.
+  std::vector<std::pair<Entry, size_t>> listing;  // entry, its item
   for (size_t i = 0; i < items.size(); ++i) {
     const LegacyItem& item = items[i];
     if (item.replaced) continue;
@@ -957,20 +959,40 @@ Status LegacyPullSession(platform::Socket* sock, const PullOptions& options,
         if (existing && info.size == item.size && info.mtime_ns == start_ns) ++e.mtime_ns;
       }
     }
-    TS_RETURN_IF_ERROR(rx->AddEntry(std::move(e)));
-    item_of.push_back(i);
+    listing.emplace_back(std::move(e), i);
   }
+  // With '/' as the lowest byte, a path sorts right after its folder and
+  // before its folder's later siblings.
+  auto key = [](std::string p) {
+    std::replace(p.begin(), p.end(), '/', '\0');
+    return p;
+  };
+  std::sort(listing.begin(), listing.end(), [&](const auto& a, const auto& b) {
+    return key(a.first.path) < key(b.first.path);
+  });
+  // Whether the stream was whole is known only now, at its end.
+  rx->DeferDeletions();
   rx->SetRootTime(root_mtime);
-  TS_RETURN_IF_ERROR(rx->ApplyListing(complete));
+  std::vector<size_t> item_of;  // listing index -> item
+  for (auto& l : listing) {
+    item_of.push_back(l.second);
+    TS_RETURN_IF_ERROR(rx->AddEntry(std::move(l.first)));
+  }
+  listing.clear();
+  TS_RETURN_IF_ERROR(rx->EndListing(complete));
 
   // The spool reads forward only: take the files in spool order.
-  std::vector<Want> wants = rx->wants();
+  std::vector<Want> wants;
+  for (Want w; rx->NextWant(&w);) wants.push_back(w);
+  // An empty file shares its offset with the next one: it goes first.
   std::sort(wants.begin(), wants.end(), [&](const Want& a, const Want& b) {
-    return items[item_of[a.index]].offset < items[item_of[b.index]].offset;
+    const LegacyItem& x = items[item_of[a.index]];
+    const LegacyItem& y = items[item_of[b.index]];
+    return x.offset != y.offset ? x.offset < y.offset : x.size < y.size;
   });
   for (const Want& want : wants) {
     const LegacyItem& item = items[item_of[want.index]];
-    const Entry& e = rx->entries()[want.index];
+    const Entry& e = rx->entry(want.index);
     // A resume offset: the Receiver found partial data of this very entry.
     Begin begin;
     begin.index = want.index;
@@ -983,9 +1005,9 @@ Status LegacyPullSession(platform::Socket* sock, const PullOptions& options,
     end.mtime_ns = e.mtime_ns;
     end.mode = e.mode;
     end.hash = item.hash;
-    bool verified = false;
-    TS_RETURN_IF_ERROR(rx->EndFile(end, &verified));
-    if (!verified) {
+    Receiver::EndResult result;
+    TS_RETURN_IF_ERROR(rx->EndFile(end, &result));
+    if (result == Receiver::EndResult::kMismatch) {
       rx->FileFailed(want.index, Printable(item.path) + ": spooled data changed on disk");
     }
   }

@@ -90,6 +90,41 @@ Status CheckEntry(Entry* e) {
 
 }  // namespace
 
+const char kTempPrefix[] = ".treesync-";
+const char kTempSuffix[] = ".tmp";
+
+bool IsTempName(const std::string& name) {
+  const size_t prefix = sizeof kTempPrefix - 1, suffix = sizeof kTempSuffix - 1;
+  if (name.size() != prefix + 16 + suffix) return false;
+  if (name.compare(0, prefix, kTempPrefix) != 0) return false;
+  if (name.compare(name.size() - suffix, suffix, kTempSuffix) != 0) return false;
+  for (size_t i = prefix; i < prefix + 16; ++i) {
+    char c = name[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+bool IsReservedName(const std::string& name) {
+  std::string lower = name;
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return IsTempName(lower);
+}
+
+std::string TempNameFor(const Entry& e) {
+  static const char kHex[] = "0123456789abcdef";
+  PayloadWriter key;
+  key.Bytes(BaseName(e.path));
+  key.U64(e.size);
+  key.I64(e.mtime_ns);
+  uint64_t h = Xxh3_128(key.data().data(), key.data().size()).low;
+  std::string name = kTempPrefix;
+  for (int i = 0; i < 16; ++i) name += kHex[(h >> (60 - 4 * i)) & 15];
+  return name + kTempSuffix;
+}
+
 const char* EntryTypeName(EntryType t) {
   switch (t) {
     case EntryType::kFolder: return "folder";

@@ -16,10 +16,12 @@ namespace treesync {
 
 enum class EntryType : uint8_t { kFolder = 1, kFile = 2, kSymlink = 3 };
 
-// Most entries one listing may hold. Each costs the client roughly 150
-// bytes, so this caps a hostile listing near 600 MiB while leaving room for
-// trees far larger than any we have met.
+// Most entries a listing may hold when the sender must keep an index of it
+// (a session that is not streaming, the legacy server): each costs roughly
+// 150 bytes there. A streaming listing holds up to kMaxStreamedEntries,
+// what ListEnd's count can say, since nobody keeps it whole.
 constexpr uint32_t kMaxEntries = 1u << 22;
+constexpr uint32_t kMaxStreamedEntries = 0xffffffffu;
 
 struct Entry {
   std::string path;        // wire path, relative to the served folder
@@ -31,6 +33,24 @@ struct Entry {
   bool has_hash = false;   // files only: content hash known (--checksum)
   Hash128 hash;
 };
+
+// A file being received lives under kTempPrefix + 16 hex digits +
+// kTempSuffix in its own folder until it is complete and verified. The hex
+// digits derive from the file's name, size and mtime on the sender, so a
+// pull that was cut off finds its partial data again (resume); any other
+// such name is a leftover and is removed.
+extern const char kTempPrefix[];
+extern const char kTempSuffix[];
+// Whether base_name is exactly a temporary name as TempNameFor makes them.
+bool IsTempName(const std::string& base_name);
+// Whether base_name is a temporary name in any letter case: never listed by
+// a sender (another pull's work in progress) and refused by a receiver (a
+// case-blind file system would take it for one of its own).
+bool IsReservedName(const std::string& base_name);
+
+struct Entry;
+// The temporary name (base name only) for receiving entry e.
+std::string TempNameFor(const Entry& e);
 
 const char* EntryTypeName(EntryType t);  // "folder", "file", "symlink"
 FrameType EntryFrameType(EntryType t);

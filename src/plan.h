@@ -1,20 +1,16 @@
-// The mirror plan: compares the server's listing with what the target folder
-// holds and decides what to delete, create, fetch and touch up. Pure: it
+// The mirror plan, one listed entry at a time: compares a listing entry with
+// what the target folder holds at its path and decides what to do. Pure: it
 // reads no disk, so every decision is unit-testable.
 #ifndef TREESYNC_PLAN_H_
 #define TREESYNC_PLAN_H_
 
 #include <cstdint>
-#include <string>
-#include <vector>
 
 #include "manifest.h"
 
 namespace treesync {
 
 struct PlanOptions {
-  bool delete_extraneous = true;  // false with --no-delete
-  bool listing_complete = true;   // false: never delete extraneous entries
   // Compare content hashes instead of modification times (--checksum).
   bool checksum = false;
   // What the target folder's file system keeps (platform::KeepsPermissionBits
@@ -28,39 +24,29 @@ struct PlanOptions {
 // granularity (1: exactly equal).
 bool SameMtime(int64_t a_ns, int64_t b_ns, int64_t granularity_ns);
 
-struct Removal {
-  std::string path;  // local wire path
-  EntryType type;    // what it is on disk
-  bool replaced;     // true: in the way of a server entry of another kind
+struct EntryPlan {
+  // The local entry is in the way (another kind, or a symlink with another
+  // target): it goes before the listed one is made.
+  bool remove_local = false;
+  // A folder or symlink to make.
+  bool create = false;
+  // A file whose data must be transferred; `existing`: it replaces a local
+  // file (whose old version can serve as a delta basis).
+  bool fetch = false;
+  bool existing = false;
+  // A current file whose permission bits (or, with checksum, mtime) differ.
+  bool fix_metadata = false;
 };
 
-struct Plan {
-  // Local entries to remove, every folder's contents before the folder.
-  std::vector<Removal> removals;
-  // Indices into the listing, in listing order (parents first).
-  std::vector<uint32_t> create_folders;
-  std::vector<uint32_t> create_symlinks;
-  // Files to transfer; `existing` says whether a local file is replaced.
-  struct Fetch {
-    uint32_t index;
-    bool existing;
-  };
-  std::vector<Fetch> fetch;
-  // Files whose content is current but whose permission bits (or, with
-  // checksum, modification time) differ.
-  std::vector<uint32_t> fix_metadata;
-  // Files skipped by the quick check (size and mtime equal).
-  uint32_t unchanged_files = 0;
-};
-
-// remote: the listing (pre-order, validated); entries marked in skip (if
-// given) are left out, as if the server had not listed them. local: the target folder's
-// walk (pre-order). A local file is current when its size and mtime equal
-// the server's (the quick check) or, with options.checksum, when its size
-// and content hash do (both sides must carry has_hash, else it is fetched);
-// a symlink when its target does.
-Plan BuildPlan(const std::vector<Entry>& remote, const std::vector<Entry>& local,
-               const PlanOptions& options, const std::vector<bool>* skip = nullptr);
+// remote: a listing entry. local: what the target holds at its path, or
+// null; a local symlink carries its target when remote is a symlink, and
+// with options.checksum a same-size local file carries its hash if it
+// could be read. A local file is current when its size and mtime equal the
+// listing's (the quick check) or, with checksum, when its size and content
+// hash do (both must carry has_hash, else it is fetched); a symlink when
+// its target does; a folder always (its metadata is set once its contents
+// are in).
+EntryPlan PlanEntry(const Entry& remote, const Entry* local, const PlanOptions& options);
 
 }  // namespace treesync
 

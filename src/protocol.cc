@@ -55,11 +55,92 @@ Status DecodeError(const Frame& f, ErrorMessage* e) {
   return Status::Ok();
 }
 
+std::string FitMessage(const std::string& message) {
+  if (message.size() <= kMaxMessageBytes) return message;
+  size_t end = kMaxMessageBytes - 3;
+  // Back up to the start of a UTF-8 sequence, so the cut leaves none torn.
+  while (end > 0 && (static_cast<unsigned char>(message[end]) & 0xc0) == 0x80) --end;
+  return message.substr(0, end) + "...";
+}
+
 std::string EncodeWarning(const std::string& path, const std::string& message) {
   PayloadWriter w;
-  w.Bytes(path);
-  w.Bytes(message.substr(0, kMaxMessageBytes));
+  w.Bytes(path.substr(0, kMaxPathBytes));
+  w.Bytes(FitMessage(message));
   return w.Take();
+}
+
+std::string EncodeGap(const std::string& folder, const std::string& message) {
+  PayloadWriter w;
+  w.Bytes(folder);
+  w.Bytes(FitMessage(message));
+  return w.Take();
+}
+
+Status DecodeGap(const Frame& f, std::string* folder, std::string* message) {
+  PayloadReader r(f.payload, "Gap");
+  r.Bytes(folder, kMaxPathBytes);
+  r.Bytes(message, kMaxMessageBytes);
+  TS_RETURN_IF_ERROR(r.Finish());
+  if (!folder->empty()) TS_RETURN_IF_ERROR(CheckWirePath(*folder));
+  *message = Printable(*message);
+  return Status::Ok();
+}
+
+std::string EncodeListCredit(uint32_t bytes) {
+  PayloadWriter w;
+  w.U32(bytes);
+  return w.Take();
+}
+
+Status DecodeListCredit(const Frame& f, uint32_t* bytes) {
+  PayloadReader r(f.payload, "ListCredit");
+  r.U32(bytes);
+  return r.Finish();
+}
+
+void AppendPathWant(const PathWant& w, std::string* payload) {
+  PayloadWriter pw;
+  pw.U32(w.tag);
+  pw.U64(w.offset);
+  pw.U64(w.size);
+  pw.Bytes(w.path);
+  payload->append(pw.data());
+}
+
+Status DecodePathWants(const Frame& f, std::vector<PathWant>* out) {
+  PayloadReader r(f.payload, "WantPaths");
+  size_t n = 0;
+  do {
+    if (++n > kMaxWantsPerFrame) return Status::Protocol("WantPaths frame with too many requests");
+    PathWant w;
+    r.U32(&w.tag);
+    r.U64(&w.offset);
+    r.U64(&w.size);
+    if (!r.Bytes(&w.path, kMaxPathBytes)) break;
+    TS_RETURN_IF_ERROR(CheckWirePath(w.path));
+    out->push_back(std::move(w));
+  } while (!r.AtEnd());
+  return r.Finish();
+}
+
+std::string EncodeWantDeltaPath(const PathWant& w, const Signature& basis) {
+  PayloadWriter pw;
+  pw.U32(w.tag);
+  pw.U64(w.size);
+  pw.Bytes(w.path);
+  std::string sig = EncodeSignature(basis);
+  pw.Raw(sig.data(), sig.size());
+  return pw.Take();
+}
+
+Status DecodeWantDeltaPath(const Frame& f, PathWant* w, Signature* basis) {
+  PayloadReader r(f.payload, "WantDeltaPath");
+  r.U32(&w->tag);
+  r.U64(&w->size);
+  if (!r.Bytes(&w->path, kMaxPathBytes)) return r.Finish();
+  TS_RETURN_IF_ERROR(CheckWirePath(w->path));
+  return DecodeSignature(f.payload.substr(16 + w->path.size()), basis);
 }
 
 Status DecodeWarning(const Frame& f, std::string* path, std::string* message) {

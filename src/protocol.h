@@ -30,6 +30,19 @@ constexpr size_t kMaxMessageBytes = 4096;
 // ones it grants. Unknown bits are ignored.
 constexpr uint32_t kHelloWantHashes = 1;  // File entries carry content hashes
 constexpr uint32_t kHelloPackedListing = 2;  // the listing comes in Entries frames
+// A streaming session (docs/PROTOCOL.md, "Streaming"): the listing is
+// applied folder by folder under a credit, and files are requested by path
+// while it arrives, so neither side holds the whole tree.
+constexpr uint32_t kHelloStreaming = 4;
+
+// Streaming: the listing credit a session starts with. An entry weighs
+// kEntryWeightBase plus its path's length; the receiver grants credit back
+// as it finishes with entries, so this bounds what it holds of a listing
+// it has not finished with: about 65,000 entries of short paths, or 2,000
+// of the longest, a few MiB of memory either way.
+constexpr uint64_t kInitialListCredit = 8u << 20;
+constexpr uint64_t kEntryWeightBase = 128;
+inline uint64_t EntryWeight(const std::string& path) { return kEntryWeightBase + path.size(); }
 
 struct Hello {
   uint32_t version = kProtocolVersion;
@@ -50,6 +63,20 @@ Status DecodeError(const Frame& f, ErrorMessage* e);
 // Warning: a per-entry problem found while listing.
 std::string EncodeWarning(const std::string& path, const std::string& message);
 Status DecodeWarning(const Frame& f, std::string* path, std::string* message);
+
+// Gap (streaming): the sender could not list everything directly in the
+// folder at `folder` ("" is the served folder).
+std::string EncodeGap(const std::string& folder, const std::string& message);
+// Checks folder by the wire path rules (or empty) and the message length.
+Status DecodeGap(const Frame& f, std::string* folder, std::string* message);
+
+// ListCredit (streaming): `bytes` more listing weight may be sent.
+std::string EncodeListCredit(uint32_t bytes);
+Status DecodeListCredit(const Frame& f, uint32_t* bytes);
+
+// A message cut to at most kMaxMessageBytes, at a UTF-8 boundary, so it fits
+// a Warning, Gap, Error or FileError frame whatever path it names.
+std::string FitMessage(const std::string& message);
 
 // Sync: the listing starts; carries the served folder's own metadata.
 struct SyncStart {
@@ -72,6 +99,26 @@ struct Want {
 };
 std::string EncodeWants(const Want* w, size_t n);
 Status DecodeWants(const Frame& f, std::vector<Want>* out);
+
+// WantPaths (streaming): requests by path. tag comes back in Begin and
+// FileError; size is the listing's, which the data never exceeds.
+struct PathWant {
+  uint32_t tag = 0;
+  uint64_t offset = 0;
+  uint64_t size = 0;
+  std::string path;
+};
+// Appends one request's record to a WantPaths payload.
+void AppendPathWant(const PathWant& w, std::string* payload);
+// Bytes AppendPathWant adds for w.
+inline size_t PathWantBytes(const PathWant& w) { return 24 + w.path.size(); }
+// Checks every path by the wire path rules and that it names no temporary
+// (the caller checks the base name: see receiver.h's IsReservedName).
+Status DecodePathWants(const Frame& f, std::vector<PathWant>* out);
+
+// WantDeltaPath (streaming): one file by path, with its basis signature.
+std::string EncodeWantDeltaPath(const PathWant& w, const Signature& basis);
+Status DecodeWantDeltaPath(const Frame& f, PathWant* w, Signature* basis);
 
 // WantDelta: one file, with the signature of the client's basis for it.
 std::string EncodeWantDelta(uint32_t index, const Signature& basis);

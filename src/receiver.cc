@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
+#include <thread>
 
 #include "content_hash.h"
 #include "path.h"
@@ -12,32 +13,26 @@ namespace fs = std::filesystem;
 
 namespace treesync {
 
-const char kTempPrefix[] = ".treesync-";
-const char kTempSuffix[] = ".tmp";
+namespace {
 
-bool IsTempName(const std::string& name) {
-  const size_t prefix = sizeof kTempPrefix - 1, suffix = sizeof kTempSuffix - 1;
-  if (name.size() != prefix + 16 + suffix) return false;
-  if (name.compare(0, prefix, kTempPrefix) != 0) return false;
-  if (name.compare(name.size() - suffix, suffix, kTempSuffix) != 0) return false;
-  for (size_t i = prefix; i < prefix + 16; ++i) {
-    char c = name[i];
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+// A file may start over (a second Begin for it) this often after its first
+// Begin: the sender rereads a file that changed while it was read twice
+// before giving up with a FileError.
+constexpr int kMaxBegins = 3;
+
+std::string JoinRel(const std::string& folder, const std::string& name) {
+  return folder.empty() ? name : folder + "/" + name;
+}
+
+EntryType TypeOf(platform::FileType t) {
+  switch (t) {
+    case platform::FileType::kDirectory: return EntryType::kFolder;
+    case platform::FileType::kSymlink: return EntryType::kSymlink;
+    default: return EntryType::kFile;
   }
-  return true;
 }
 
-std::string TempNameFor(const Entry& e) {
-  static const char kHex[] = "0123456789abcdef";
-  PayloadWriter key;
-  key.Bytes(BaseName(e.path));
-  key.U64(e.size);
-  key.I64(e.mtime_ns);
-  uint64_t h = Xxh3_128(key.data().data(), key.data().size()).low;
-  std::string name = kTempPrefix;
-  for (int i = 0; i < 16; ++i) name += kHex[(h >> (60 - 4 * i)) & 15];
-  return name + kTempSuffix;
-}
+}  // namespace
 
 Receiver::Receiver(std::string root, const ReceiverOptions& options, Reporter* reporter,
                    PullStats* stats)
@@ -45,107 +40,23 @@ Receiver::Receiver(std::string root, const ReceiverOptions& options, Reporter* r
       options_(options),
       reporter_(reporter),
       stats_(stats),
-      creation_mask_(platform::CreationMask()) {}
+      creation_mask_(platform::CreationMask()) {
+  plan_options_.checksum = options.checksum;
+  plan_options_.compare_mode = platform::KeepsPermissionBits();
+  plan_options_.mtime_granularity_ns = platform::MtimeGranularityNs();
+}
 
 Receiver::~Receiver() {
-  if (local_walk_.joinable()) local_walk_.join();
-  if (!open_) return;
+  if (!file_open_) return;
   CloseTemp();
   if (!keep_partial_) platform::RemoveEntry(temp_path_);
 }
 
 std::string Receiver::Full(const std::string& rel) const { return JoinPath(root_, rel); }
 
-Status Receiver::Open() {
-  std::error_code ec;
-  fs::path root = platform::FsPath(root_);
-  fs::file_status st = fs::status(root, ec);  // the root itself may be a symlink
-  if (fs::exists(st)) {
-    if (!fs::is_directory(st)) return Status::BadFolder(Printable(root_) + ": not a folder");
-  } else if (!options_.dry_run) {
-    fs::create_directories(root, ec);
-    if (ec) return Status::BadFolder("create " + Printable(root_) + ": " + ec.message());
-  }
-  // The local tree is read while the server lists its own: on a re-pull
-  // the two walks are most of the work, and they need not take turns.
-  local_walk_ = std::thread([this] { local_status_ = WalkTree(root_, &local_); });
-  return Status::Ok();
-}
-
-Status Receiver::AddEntry(Entry e) {
-  if (entries_.size() >= kMaxEntries) {
-    return Status::Protocol("listing has more than " + std::to_string(kMaxEntries) + " entries");
-  }
-  const uint32_t index = static_cast<uint32_t>(entries_.size());
-  // One lookup finds a duplicate and reserves the name; a refusal below
-  // gives the name back.
-  auto slot = index_.try_emplace(e.path, index);
-  if (!slot.second) {
-    const Entry& first = entries_[slot.first->second];
-    return Status::Protocol("entry sent twice" +
-                            std::string(first.type != e.type ? " with different types" : "") +
-                            ": " + Printable(e.path));
-  }
-  auto refuse = [&](const std::string& why) {
-    index_.erase(slot.first);
-    return Status::Protocol(why);
-  };
-  std::string parent = ParentOf(e.path);
-  if (!parent.empty()) {
-    // Entries of one folder arrive together: its lookup serves them all.
-    if (parent != last_parent_) {
-      auto p = index_.find(parent);
-      if (p == index_.end()) {
-        return refuse("entry before its folder was listed: " + Printable(e.path));
-      }
-      last_parent_ = parent;
-      last_parent_index_ = p->second;
-    }
-    const Entry& folder = entries_[last_parent_index_];
-    if (folder.type != EntryType::kFolder) {
-      return refuse("entry inside a " + std::string(EntryTypeName(folder.type)) + ": " +
-                    Printable(e.path));
-    }
-  }
-  // A temporary name is ours: a server could otherwise make us install over
-  // a file we are writing.
-  if (IsTempName(BaseName(e.path))) {
-    return refuse("entry uses a name reserved for temporary files: " + Printable(e.path));
-  }
-  // A name this OS can't hold costs that entry (and what is inside it), not
-  // the session.
-  bool skip = !parent.empty() && skip_[last_parent_index_];
-  if (!skip) {
-    std::string problem = platform::LocalNameProblem(BaseName(e.path));
-    if (!problem.empty()) {
-      skip = true;
-      ++stats_->errors;
-      reporter_->OnEntryError(e.path, Printable(e.path) + ": " + problem);
-    }
-  }
-  if (!skip && options_.names_ignore_case) {
-    std::string folded = e.path;
-    for (char& c : folded) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
-    auto twin = folded_.try_emplace(std::move(folded), index);
-    if (!twin.second) {
-      skip = true;
-      ++stats_->errors;
-      reporter_->OnEntryError(e.path, Printable(e.path) + ": differs only in case from " +
-                                          Printable(entries_[twin.first->second].path) +
-                                          ", and this file system can't hold both");
-    }
-  }
-  if (e.type == EntryType::kFile) ++stats_->files_total;
-  entries_.push_back(std::move(e));
-  skip_.push_back(skip);
-  return Status::Ok();
-}
-
 Status Receiver::CheckParentIsFolder(const std::string& rel) const {
-  // The plan made every parent a real folder; checking again right before
-  // writing keeps a symlink swapped in meanwhile from redirecting us.
+  // Every parent was made or found a real folder; checking again right
+  // before writing keeps a symlink swapped in meanwhile from redirecting us.
   std::string parent = ParentOf(rel);
   if (parent.empty()) return Status::Ok();
   platform::FileInfo info;
@@ -156,177 +67,480 @@ Status Receiver::CheckParentIsFolder(const std::string& rel) const {
   return Status::Ok();
 }
 
-void Receiver::HashLocalFiles(std::vector<Entry>* local) const {
-  for (Entry& l : *local) {
-    if (l.type != EntryType::kFile) continue;
-    auto it = index_.find(l.path);
-    if (it == index_.end()) continue;
-    const Entry& r = entries_[it->second];
-    // Only a same-size file can be current, so only those are read.
-    if (r.type != EntryType::kFile || r.size != l.size || !r.has_hash) continue;
-    platform::FileInfo info;
-    l.has_hash = HashFile(Full(l.path), &l.hash, &info).ok();
+Status Receiver::Open() {
+  std::error_code ec;
+  fs::path root = platform::FsPath(root_);
+  fs::file_status st = fs::status(root, ec);  // the root itself may be a symlink
+  bool exists = fs::exists(st);
+  if (exists) {
+    if (!fs::is_directory(st)) return Status::BadFolder(Printable(root_) + ": not a folder");
+  } else if (!options_.dry_run) {
+    fs::create_directories(root, ec);
+    if (ec) return Status::BadFolder("create " + Printable(root_) + ": " + ec.message());
   }
+  Entry root_entry;
+  open_.clear();
+  return PushFolder(root_entry, !exists && options_.dry_run, false);
 }
 
-Status Receiver::ApplyListing(bool complete) {
-  std::vector<Entry> tree;
-  std::unordered_map<std::string, uint64_t> temps;  // wire path -> size
-  if (local_walk_.joinable()) local_walk_.join();
-  WalkResult local = std::move(local_);
-  Status s = local_status_;
-  // A dry run into a folder that does not exist yet: everything is new.
-  if (!s.ok() && !(options_.dry_run && s.kind() == ErrorKind::kBadFolder)) {
-    return Status::Io(s.message());
-  }
-  for (const WalkProblem& p : local.problems) reporter_->OnWarning(p.message);
-  tree.reserve(local.entries.size());
-  // Temporaries are ours, never part of the mirror: partial data to resume
-  // from, or leftovers to remove.
-  for (Entry& e : local.entries) {
-    if (e.type == EntryType::kFile && IsTempName(BaseName(e.path))) {
-      temps.emplace(e.path, e.size);
-    } else {
-      tree.push_back(std::move(e));
-    }
-  }
-  if (options_.checksum) HashLocalFiles(&tree);
+void Receiver::EntryError(const std::string& path, const std::string& message) {
+  ++stats_->errors;
+  reporter_->OnEntryError(path, message);
+}
 
-  PlanOptions po;
-  po.delete_extraneous = options_.delete_extraneous;
-  po.listing_complete = complete;
-  po.checksum = options_.checksum;
-  po.compare_mode = platform::KeepsPermissionBits();
-  po.mtime_granularity_ns = platform::MtimeGranularityNs();
-  Plan plan = BuildPlan(entries_, tree, po, &skip_);
-  stats_->files_skipped += plan.unchanged_files;
-
-  std::vector<Removal> deferred;
-  if (!options_.dry_run) deferred = ChooseBases(tree, &plan);
-  existed_.assign(entries_.size(), false);
-  wants_.clear();
-  bytes_total_ = 0;
-  for (const Plan::Fetch& f : plan.fetch) {
-    const Entry& e = entries_[f.index];
-    existed_[f.index] = f.existing;
-    Want w{f.index, 0};
-    auto t = temps.find(JoinPath(ParentOf(e.path), TempNameFor(e)));
-    if (t != temps.end() && t->second > 0 && t->second <= e.size) {
-      // Partial data of this very version (same name, size and mtime):
-      // resume after it. The whole-file hash still checks the result.
-      w.offset = t->second;
-      temps.erase(t);
+Status Receiver::PushFolder(const Entry& e, bool made, bool skip) {
+  OpenFolder f;
+  f.path = e.path;
+  f.mode = e.mode;
+  f.mtime_ns = e.mtime_ns;
+  f.skip = skip;
+  if (!made && !skip) {
+    std::vector<platform::FolderEntry> local;
+    Status s = platform::ListFolder(Full(e.path), &local);
+    if (!s.ok()) {
+      // What can't be read can't be compared: keep it all.
+      reporter_->OnWarning(Printable(s.message()));
+      f.gap = true;
     }
-    bytes_total_ += e.size - w.offset;
-    wants_.push_back(w);
+    f.local.reserve(local.size());
+    for (platform::FolderEntry& l : local) {
+      // Temporaries are ours, never part of the mirror: partial data to
+      // resume from, or leftovers to remove.
+      if (l.info.type == platform::FileType::kRegular && IsTempName(l.name)) {
+        f.temps.emplace(l.name, l.info.size);
+      } else if (l.error.empty() && l.info.type != platform::FileType::kMissing) {
+        f.local.push_back(std::move(l));
+      }
+    }
+    std::sort(f.local.begin(), f.local.end(),
+              [](const platform::FolderEntry& a, const platform::FolderEntry& b) {
+                return a.name < b.name;
+              });
+    f.listed.assign(f.local.size(), false);
   }
-
-  if (options_.dry_run) {
-    for (const Removal& r : plan.removals) reporter_->OnChange(Change::kDelete, r.type, r.path, 0);
-    for (uint32_t i : plan.create_folders) {
-      reporter_->OnChange(Change::kCreate, EntryType::kFolder, entries_[i].path, 0);
-    }
-    for (uint32_t i : plan.create_symlinks) {
-      reporter_->OnChange(Change::kCreate, EntryType::kSymlink, entries_[i].path, 0);
-    }
-    for (const Want& w : wants_) {
-      const Entry& e = entries_[w.index];
-      reporter_->OnChange(existed_[w.index] ? Change::kUpdate : Change::kCreate, e.type, e.path,
-                          e.size);
-    }
-    for (uint32_t i : plan.fix_metadata) {
-      reporter_->OnChange(Change::kMetadata, EntryType::kFile, entries_[i].path, 0);
-    }
-    wants_.clear();
-    return Status::Ok();
-  }
-
-  for (const auto& t : temps) TS_RETURN_IF_ERROR(platform::RemoveEntry(Full(t.first)));
-  for (const Removal& r : plan.removals) TS_RETURN_IF_ERROR(Remove(r));
-  deferred_removals_ = std::move(deferred);
-  for (uint32_t i : plan.create_folders) {
-    const Entry& e = entries_[i];
-    TS_RETURN_IF_ERROR(CheckParentIsFolder(e.path));
-    TS_RETURN_IF_ERROR(platform::MakeFolder(Full(e.path)));
-    ++stats_->dirs_created;
-    reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
-  }
-  for (uint32_t i : plan.create_symlinks) {
-    const Entry& e = entries_[i];
-    TS_RETURN_IF_ERROR(CheckParentIsFolder(e.path));
-    Status st = platform::MakeSymlink(e.target, Full(e.path));
-    if (!st.ok()) {
-      // Some hosts (Windows without the privilege, FAT) can't make
-      // symlinks at all: the rest of the mirror is still worth having.
-      reporter_->OnWarning("symlink skipped: " + st.message());
-      continue;
-    }
-    // A link's own time is cosmetic, and some hosts (Wine, some network
-    // file systems) can't set it without following the link.
-    st = platform::SetMtime(Full(e.path), e.mtime_ns);
-    if (!st.ok()) reporter_->OnWarning("symlink time not kept: " + st.message());
-    ++stats_->symlinks_created;
-    reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
-  }
-  for (uint32_t i : plan.fix_metadata) {
-    const Entry& e = entries_[i];
-    TS_RETURN_IF_ERROR(platform::SetMode(Full(e.path), e.mode));
-    TS_RETURN_IF_ERROR(platform::SetMtime(Full(e.path), e.mtime_ns));
-    reporter_->OnChange(Change::kMetadata, e.type, e.path, 0);
-  }
+  open_.push_back(std::move(f));
   return Status::Ok();
 }
 
-Status Receiver::Remove(const Removal& r) {
-  TS_RETURN_IF_ERROR(platform::RemoveEntry(Full(r.path)));
-  if (r.type == EntryType::kFolder) {
+Status Receiver::AddEntry(Entry e) {
+  if (++entries_added_ > max_entries_) {
+    return Status::Protocol("listing has more than " + std::to_string(max_entries_) + " entries");
+  }
+  const std::string parent = ParentOf(e.path);
+  const std::string name = BaseName(e.path);
+  // The parent must be the folder listed last or one of its ancestors: the
+  // folders below it are then wholly listed.
+  size_t depth = open_.size();
+  while (depth > 0 && open_[depth - 1].path != parent) --depth;
+  if (depth == 0) {
+    return Status::Protocol("entry not inside the folder being listed (out of order, or inside "
+                            "a file, a symlink or nothing listed): " + Printable(e.path));
+  }
+  while (open_.size() > depth) TS_RETURN_IF_ERROR(CloseFolder());
+  OpenFolder& f = open_.back();
+  if (f.any_child && !(f.last_name < name)) {
+    return Status::Protocol("entry out of order or sent twice: " + Printable(e.path));
+  }
+  f.last_name = name;
+  f.any_child = true;
+  // A temporary name is ours: a sender could otherwise make us install over
+  // a file we are writing.
+  if (IsReservedName(name)) {
+    return Status::Protocol("entry uses a name reserved for temporary files: " +
+                            Printable(e.path));
+  }
+  if (e.type == EntryType::kFile) ++stats_->files_total;
+  // What the target holds at this name: names arrive in order, so one pass.
+  const platform::FolderEntry* local = nullptr;
+  while (f.cursor < f.local.size() && f.local[f.cursor].name < name) ++f.cursor;
+  if (f.cursor < f.local.size() && f.local[f.cursor].name == name) {
+    local = &f.local[f.cursor];
+    f.listed[f.cursor] = true;
+    ++f.cursor;
+  }
+  // A name this target can't hold costs that entry (and what is inside
+  // it), not the session.
+  bool skip = f.skip;
+  if (!skip) {
+    std::string problem = platform::LocalNameProblem(name);
+    if (!problem.empty()) {
+      skip = true;
+      EntryError(e.path, Printable(e.path) + ": " + problem);
+    }
+  }
+  if (!skip && options_.names_ignore_case) {
+    std::string folded = name;
+    for (char& c : folded) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    auto twin = f.folded.try_emplace(std::move(folded), name);
+    if (!twin.second) {
+      skip = true;
+      EntryError(e.path, Printable(e.path) + ": differs only in case from " +
+                             Printable(JoinRel(f.path, twin.first->second)) +
+                             ", and this file system can't hold both");
+    }
+  }
+  if (skip) {
+    credit_ += EntryWeight(e.path);
+    return e.type == EntryType::kFolder ? PushFolder(e, true, true) : Status::Ok();
+  }
+  return Apply(std::move(e), local);
+}
+
+Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
+  const uint64_t weight = EntryWeight(e.path);
+  const std::string full = Full(e.path);
+  Entry l;
+  bool local_other = false;
+  if (local != nullptr) {
+    l.path = e.path;
+    l.type = TypeOf(local->info.type);
+    l.mode = local->info.mode;
+    l.mtime_ns = local->info.mtime_ns;
+    l.size = local->info.size;
+    local_other = local->info.type == platform::FileType::kOther;
+    if (e.type == EntryType::kSymlink && l.type == EntryType::kSymlink) {
+      platform::ReadSymlink(full, &l.target);
+    }
+    // Only a same-size file can be current, so only those are read.
+    if (options_.checksum && e.type == EntryType::kFile && l.type == EntryType::kFile &&
+        !local_other && l.size == e.size && e.has_hash) {
+      platform::FileInfo info;
+      l.has_hash = HashFile(full, &l.hash, &info).ok();
+    }
+  }
+  EntryPlan p = PlanEntry(e, local != nullptr && !local_other ? &l : nullptr, plan_options_);
+  const bool remove = local != nullptr && (p.remove_local || local_other);
+  if (options_.dry_run) {
+    if (remove) reporter_->OnChange(Change::kDelete, l.type, e.path, 0);
+    if (p.create) reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
+    if (p.fetch) {
+      reporter_->OnChange(p.existing ? Change::kUpdate : Change::kCreate, e.type, e.path, e.size);
+    }
+    if (p.fix_metadata) reporter_->OnChange(Change::kMetadata, e.type, e.path, 0);
+    if (!p.fetch && e.type == EntryType::kFile) ++stats_->files_skipped;
+    credit_ += weight;
+    return e.type == EntryType::kFolder ? PushFolder(e, p.create || remove, false) : Status::Ok();
+  }
+  if (remove) TS_RETURN_IF_ERROR(RemoveTree(e.path, local->info.type));
+  if (remove || p.create) TS_RETURN_IF_ERROR(CheckParentIsFolder(e.path));
+  switch (e.type) {
+    case EntryType::kFolder: {
+      bool made = p.create || remove;
+      if (made) {
+        Status s = platform::MakeFolder(full);
+        if (!s.ok()) {
+          if (s.kind() != ErrorKind::kLocalName) return s;
+          EntryError(e.path, Printable(s.message()));
+          credit_ += weight;
+          return PushFolder(e, true, true);
+        }
+        ++stats_->dirs_created;
+        reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
+      }
+      credit_ += weight;
+      return PushFolder(e, made, false);
+    }
+    case EntryType::kSymlink: {
+      credit_ += weight;
+      if (!p.create && !remove) return Status::Ok();
+      Status st = platform::MakeSymlink(e.target, full);
+      if (!st.ok()) {
+        if (st.kind() == ErrorKind::kLocalName) {
+          EntryError(e.path, Printable(st.message()));
+        } else {
+          // Some hosts (Windows without the privilege, FAT) can't make
+          // symlinks at all: the rest of the mirror is still worth having.
+          reporter_->OnWarning("symlink skipped: " + st.message());
+        }
+        return Status::Ok();
+      }
+      // A link's own time is cosmetic, and some hosts (Wine, some network
+      // file systems) can't set it without following the link.
+      st = platform::SetMtime(full, e.mtime_ns);
+      if (!st.ok()) reporter_->OnWarning("symlink time not kept: " + st.message());
+      ++stats_->symlinks_created;
+      reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
+      return Status::Ok();
+    }
+    case EntryType::kFile:
+      break;
+  }
+  if (!p.fetch) {
+    ++stats_->files_skipped;
+    credit_ += weight;
+    if (p.fix_metadata) {
+      Status s = platform::SetMode(full, e.mode);
+      if (s.ok()) s = platform::SetMtime(full, e.mtime_ns);
+      if (!s.ok()) {
+        if (s.kind() != ErrorKind::kLocalName) return s;
+        EntryError(e.path, Printable(s.message()));
+        return Status::Ok();
+      }
+      reporter_->OnChange(Change::kMetadata, e.type, e.path, 0);
+    }
+    if (e.size >= kMinDeltaBasis) AddCandidate(e.size, e.path);
+    return Status::Ok();
+  }
+  Fetch f;
+  f.existing = p.existing && !remove;
+  OpenFolder& folder = open_.back();
+  auto t = folder.temps.find(TempNameFor(e));
+  if (t != folder.temps.end()) {
+    // Partial data of this very version (same name, size and mtime):
+    // resume after it. The whole-file hash still checks the result.
+    if (t->second > 0 && t->second <= e.size) {
+      f.offset = t->second;
+    } else {
+      // Gone now, not when the folder's listing ends: by then the file may
+      // be arriving under that very name.
+      TS_RETURN_IF_ERROR(platform::RemoveEntry(Full(JoinRel(folder.path, t->first))));
+    }
+    folder.temps.erase(t);
+  }
+  bool hold_back = false;
+  if (e.size >= kMinDeltaBasis) {
+    if (f.existing) {
+      f.basis = full;
+    } else {
+      auto c = candidates_.find(e.size);
+      if (c != candidates_.end()) {
+        f.basis = Full(c->second);
+      } else if (held_back_weight_ + weight <= kMaxHeldBackWeight) {
+        // A renamed file's old name may come later in the listing: wait
+        // for its end before deciding this one has no basis.
+        hold_back = true;
+      }
+    }
+  }
+  const uint32_t index = static_cast<uint32_t>(entries_added_ - 1);
+  f.entry = std::move(e);
+  QueueFetch(index, std::move(f), hold_back);
+  return Status::Ok();
+}
+
+void Receiver::QueueFetch(uint32_t index, Fetch f, bool hold_back) {
+  const std::string parent = ParentOf(f.entry.path);
+  if (!parent.empty()) {
+    const OpenFolder& folder = open_.back();
+    Unfinished& u = unfinished_[parent];
+    u.mode = folder.mode;
+    u.mtime_ns = folder.mtime_ns;
+    ++u.outstanding;
+  }
+  bytes_total_ += f.entry.size - f.offset;
+  ++files_wanted_;
+  Want w{index, f.offset};
+  if (hold_back) {
+    held_back_.push_back(index);
+    held_back_weight_ += EntryWeight(f.entry.path);
+  } else {
+    ready_.push_back(w);
+  }
+  fetches_.emplace(index, std::move(f));
+}
+
+void Receiver::AddCandidate(uint64_t size, const std::string& rel) {
+  if (candidates_.size() < kMaxBasisCandidates) candidates_.emplace(size, rel);
+}
+
+Status Receiver::AddGap(const std::string& folder, const std::string& message) {
+  auto it = std::find_if(open_.begin(), open_.end(),
+                         [&](const OpenFolder& f) { return f.path == folder; });
+  if (it == open_.end()) {
+    return Status::Protocol("Gap for a folder that is not being listed: " + Printable(folder));
+  }
+  it->gap = true;
+  EntryError(folder, "server: " + message);
+  return Status::Ok();
+}
+
+Status Receiver::CloseFolder() {
+  OpenFolder f = std::move(open_.back());
+  open_.pop_back();
+  if (f.skip) return Status::Ok();
+  for (size_t i = 0; i < f.local.size(); ++i) {
+    if (f.listed[i] || !options_.delete_extraneous || f.gap) continue;
+    const platform::FolderEntry& l = f.local[i];
+    const std::string rel = JoinRel(f.path, l.name);
+    if (options_.dry_run) {
+      reporter_->OnChange(Change::kDelete, TypeOf(l.info.type), rel, 0);
+      continue;
+    }
+    bool candidate = l.info.type == platform::FileType::kRegular &&
+                     l.info.size >= kMinDeltaBasis && candidates_.size() < kMaxBasisCandidates;
+    // A folder renamed on the sender: its large files may be the bases of
+    // files listed later, so the folder waits too if it holds any.
+    if (l.info.type == platform::FileType::kDirectory && candidates_.size() < kMaxBasisCandidates) {
+      TS_RETURN_IF_ERROR(FindCandidates(rel, &candidate));
+    }
+    if (candidate || defer_deletions_) {
+      // A large file may be the old name of one listed later (a rename):
+      // it goes once the transfer is over.
+      Deferred d{rel, TypeOf(l.info.type), f.mode, f.mtime_ns};
+      if (candidate) {
+        if (l.info.type == platform::FileType::kRegular) AddCandidate(l.info.size, rel);
+        deferred_removals_.push_back(std::move(d));
+        continue;
+      }
+      waiting_removals_.push_back(std::move(d));
+      if (!f.path.empty()) {
+        Unfinished& u = unfinished_[f.path];
+        u.mode = f.mode;
+        u.mtime_ns = f.mtime_ns;
+        ++u.outstanding;
+      }
+      continue;
+    }
+    TS_RETURN_IF_ERROR(RemoveTree(rel, l.info.type));
+  }
+  if (options_.dry_run) return Status::Ok();
+  for (const auto& t : f.temps) TS_RETURN_IF_ERROR(platform::RemoveEntry(Full(JoinRel(f.path, t.first))));
+  if (f.path.empty()) return Status::Ok();  // the root's time is set by Finish
+  auto u = unfinished_.find(f.path);
+  if (u != unfinished_.end() && u->second.outstanding > 0) {
+    u->second.closed = true;
+    return Status::Ok();
+  }
+  if (u != unfinished_.end()) u->second.closed = true;
+  return ApplyFolderMetadata(f.path, f.mode, f.mtime_ns);
+}
+
+namespace {
+
+// Gathers a local subtree's large files, without holding the subtree.
+class CandidateFinder : public WalkVisitor {
+ public:
+  CandidateFinder(const std::string& prefix, std::unordered_map<uint64_t, std::string>* out)
+      : prefix_(prefix), out_(out) {}
+  Status OnEntry(Entry& e) override {
+    if (e.type == EntryType::kFile && e.size >= kMinDeltaBasis &&
+        out_->size() < kMaxBasisCandidates) {
+      out_->emplace(e.size, prefix_ + "/" + e.path);
+      found_ = true;
+    }
+    return Status::Ok();
+  }
+  Status OnGap(const std::string&, const std::string&) override { return Status::Ok(); }
+  Status OnSkipped(const std::string&) override { return Status::Ok(); }
+  bool found() const { return found_; }
+
+ private:
+  const std::string& prefix_;
+  std::unordered_map<uint64_t, std::string>* out_;
+  bool found_ = false;
+};
+
+}  // namespace
+
+Status Receiver::FindCandidates(const std::string& rel, bool* found) {
+  CandidateFinder finder(rel, &candidates_);
+  Status s = WalkTree(Full(rel), &finder);
+  *found = finder.found();
+  // A subtree we can't read is removed as usual, and fails there if at all.
+  return s.kind() == ErrorKind::kInterrupted ? s : Status::Ok();
+}
+
+Status Receiver::RemoveTree(const std::string& rel, platform::FileType type) {
+  const std::string full = Full(rel);
+  if (type == platform::FileType::kDirectory) {
+    std::vector<platform::FolderEntry> children;
+    TS_RETURN_IF_ERROR(platform::ListFolder(full, &children));
+    for (const platform::FolderEntry& c : children) {
+      TS_RETURN_IF_ERROR(RemoveTree(JoinRel(rel, c.name), c.info.type));
+    }
+  }
+  TS_RETURN_IF_ERROR(platform::RemoveEntry(full));
+  EntryType t = TypeOf(type);
+  if (t == EntryType::kFolder) {
     ++stats_->dirs_deleted;
   } else {
     ++stats_->files_deleted;
   }
-  reporter_->OnChange(Change::kDelete, r.type, r.path, 0);
+  reporter_->OnChange(Change::kDelete, t, rel, 0);
   return Status::Ok();
 }
 
-std::vector<Removal> Receiver::ChooseBases(const std::vector<Entry>& local, Plan* plan) {
-  // Candidates for files that are new here: local files that stay as they
-  // are during the transfer, found by size (cheap: nothing is read yet).
-  std::unordered_map<std::string, bool> removed;  // path -> replaced
-  for (const Removal& r : plan->removals) removed.emplace(r.path, r.replaced);
-  std::unordered_map<std::string, bool> fetched;
-  for (const Plan::Fetch& f : plan->fetch) fetched.emplace(entries_[f.index].path, true);
-  std::unordered_map<uint64_t, const Entry*> by_size;
-  for (const Entry& l : local) {
-    if (l.type != EntryType::kFile || l.size < kMinDeltaBasis) continue;
-    auto r = removed.find(l.path);
-    // A file in the way of another kind of entry must go first; one about
-    // to be rewritten is no stable basis for another file.
-    if (r != removed.end() ? r->second : fetched.count(l.path) > 0) continue;
-    by_size.emplace(l.size, &l);
+Status Receiver::ApplyFolderMetadata(const std::string& rel, uint32_t mode, int64_t mtime_ns) {
+  std::string full = Full(rel);
+  platform::FileInfo info;
+  TS_RETURN_IF_ERROR(platform::Lstat(full, &info));
+  if (info.type != platform::FileType::kDirectory) return Status::Ok();
+  // Owner rwx always stays, so the next pull can write into the folder.
+  uint32_t want = (mode & 0777) | 0700;
+  if ((info.mode & 0777) != want) TS_RETURN_IF_ERROR(platform::SetMode(full, want));
+  if (!SameMtime(info.mtime_ns, mtime_ns, platform::MtimeGranularityNs())) {
+    TS_RETURN_IF_ERROR(platform::SetMtime(full, mtime_ns));
   }
-  std::unordered_map<std::string, bool> keep;  // paths whose removal waits
-  for (const Plan::Fetch& f : plan->fetch) {
-    const Entry& e = entries_[f.index];
-    if (e.size < kMinDeltaBasis) continue;
-    if (f.existing) {
-      basis_[f.index] = Full(e.path);
-      continue;
+  return Status::Ok();
+}
+
+Status Receiver::EndListing(bool complete) {
+  while (!open_.empty()) TS_RETURN_IF_ERROR(CloseFolder());
+  complete_ = complete;
+  for (const Deferred& d : waiting_removals_) {
+    if (complete && !options_.dry_run) {
+      platform::FileInfo info;
+      TS_RETURN_IF_ERROR(platform::Lstat(Full(d.path), &info));
+      if (info.type != platform::FileType::kMissing) TS_RETURN_IF_ERROR(RemoveTree(d.path, info.type));
     }
-    auto c = by_size.find(e.size);
-    if (c == by_size.end()) continue;
-    basis_[f.index] = Full(c->second->path);
-    for (std::string p = c->second->path; !p.empty(); p = ParentOf(p)) keep[p] = true;
+    std::string parent = ParentOf(d.path);
+    if (parent.empty()) continue;
+    auto u = unfinished_.find(parent);
+    if (u != unfinished_.end() && --u->second.outstanding == 0 && u->second.closed) {
+      TS_RETURN_IF_ERROR(ApplyFolderMetadata(parent, u->second.mode, u->second.mtime_ns));
+      unfinished_.erase(u);
+    }
   }
-  std::vector<Removal> now, later;
-  for (Removal& r : plan->removals) (keep.count(r.path) ? later : now).push_back(std::move(r));
-  plan->removals = std::move(now);
-  return later;
+  waiting_removals_.clear();
+  for (uint32_t index : held_back_) {
+    Fetch& f = fetches_.at(index);
+    auto c = candidates_.find(f.entry.size);
+    if (c != candidates_.end()) f.basis = Full(c->second);
+    ready_.push_back({index, f.offset});
+  }
+  held_back_.clear();
+  held_back_weight_ = 0;
+  return Status::Ok();
+}
+
+bool Receiver::NextWant(Want* w) {
+  if (ready_.empty()) return false;
+  *w = ready_.front();
+  ready_.pop_front();
+  return true;
+}
+
+const Entry& Receiver::entry(uint32_t index) const { return fetches_.at(index).entry; }
+
+uint64_t Receiver::TakeCredit() {
+  uint64_t c = credit_;
+  credit_ = 0;
+  return c;
 }
 
 const std::string& Receiver::BasisFor(uint32_t index) const {
   static const std::string kNone;
-  auto it = basis_.find(index);
-  return it == basis_.end() ? kNone : it->second;
+  auto it = fetches_.find(index);
+  return it == fetches_.end() ? kNone : it->second.basis;
+}
+
+Status Receiver::Finished(uint32_t index) {
+  auto it = fetches_.find(index);
+  if (it == fetches_.end()) return Status::Ok();
+  credit_ += EntryWeight(it->second.entry.path);
+  std::string parent = ParentOf(it->second.entry.path);
+  fetches_.erase(it);
+  ++files_done_;
+  if (parent.empty()) return Status::Ok();
+  auto u = unfinished_.find(parent);
+  if (u == unfinished_.end() || --u->second.outstanding > 0 || !u->second.closed) {
+    return Status::Ok();
+  }
+  Status s = ApplyFolderMetadata(parent, u->second.mode, u->second.mtime_ns);
+  unfinished_.erase(u);
+  return s;
 }
 
 namespace {
@@ -392,7 +606,7 @@ Status Receiver::BuildSignature(uint32_t index, Signature* signature) {
 }
 
 Status Receiver::CopyBlocks(uint32_t first_block, uint32_t block_count) {
-  if (!open_ || !basis_file_.valid()) return Status::Protocol("Copy frame without a basis");
+  if (!file_open_ || !basis_file_.valid()) return Status::Protocol("Copy frame without a basis");
   uint64_t offset = 0, length = 0;
   TS_RETURN_IF_ERROR(CopyRange(basis_signature_.block_size, basis_signature_.basis_size,
                                first_block, block_count, &offset, &length));
@@ -411,18 +625,36 @@ Status Receiver::CopyBlocks(uint32_t first_block, uint32_t block_count) {
   return Status::Ok();
 }
 
+
 void Receiver::CloseTemp() {
   file_.Close();
-  open_ = false;
+  file_open_ = false;
 }
 
 void Receiver::ReportProgress() {
-  reporter_->OnProgress(bytes_done_, bytes_total_, files_done_, wants_.size());
+  reporter_->OnProgress(bytes_done_, bytes_total_, files_done_, files_wanted_);
 }
 
 Status Receiver::BeginFile(const Begin& begin, bool with_basis) {
-  bool restart = open_ && current_ == begin.index;
-  if (open_) {  // a restart: what came so far may mix two versions
+  auto it = fetches_.find(begin.index);
+  if (it == fetches_.end()) {
+    return Status::Protocol("data for file #" + std::to_string(begin.index) +
+                            ", which was not requested");
+  }
+  const Entry& e = it->second.entry;
+  bool restart = file_open_ && current_ == begin.index;
+  if (restart) {
+    if (++begins_ > kMaxBegins) {
+      return Status::Protocol(Printable(e.path) + ": started over more than " +
+                              std::to_string(kMaxBegins - 1) + " times");
+    }
+  } else {
+    begins_ = 1;
+  }
+  if (begin.offset > e.size) {
+    return Status::Protocol(Printable(e.path) + ": resumed past the size the listing gave");
+  }
+  if (file_open_) {  // a restart: what came so far may mix two versions
     CloseTemp();
     platform::RemoveEntry(temp_path_);
   }
@@ -436,16 +668,16 @@ Status Receiver::BeginFile(const Begin& begin, bool with_basis) {
     }
     // A basis that vanished since is no reason to fail: Copy frames will be
     // refused below, and the hash check refetches the file whole.
-    platform::File::OpenRead(BasisFor(begin.index), &basis_file_);
+    platform::File::OpenRead(it->second.basis, &basis_file_);
   }
-  const Entry& e = entries_[begin.index];
   // Files of one folder arrive together: one check per folder run.
   std::string parent = ParentOf(e.path);
   if (parent != checked_parent_ || !parent_checked_) {
     parent_checked_ = false;
     TS_RETURN_IF_ERROR(CheckParentIsFolder(e.path));
-    // Opened without following a symlink, so none swapped in after the
-    // check redirects us; the target folder itself may be one the user made.
+    // Opened without following a symlink, so none swapped in since the
+    // folder was listed redirects us; the target folder itself may be one
+    // the user made.
     TS_RETURN_IF_ERROR(platform::Folder::Open(Full(parent), parent.empty(), &parent_folder_));
     checked_parent_ = parent;
     parent_checked_ = true;
@@ -458,7 +690,7 @@ Status Receiver::BeginFile(const Begin& begin, bool with_basis) {
   hasher_.Reset();
   if (begin.offset > 0) {
     TS_RETURN_IF_ERROR(platform::File::OpenAppend(temp_path_, &file_));
-    open_ = true;
+    file_open_ = true;
     platform::FileInfo info;
     TS_RETURN_IF_ERROR(file_.Stat(&info));
     // Partial data that is not what we asked to resume from can only fail
@@ -471,22 +703,27 @@ Status Receiver::BeginFile(const Begin& begin, bool with_basis) {
     stats_->bytes_resumed += begin.offset;
     return Status::Ok();
   }
-  // The name is usually free (ApplyListing removed stale partial data, a
-  // failed attempt removes its own); it is taken when partial data we
-  // offered to resume from is refused by the server, which starts over.
-  // Created with the listing's mode (an incomplete file is no secret the
-  // final one isn't), which mostly spares a chmod at the end.
+  // The name is usually free (leftovers were removed with their folder's
+  // listing, a failed attempt removes its own); it is taken when partial
+  // data we offered to resume from is refused by the sender, which starts
+  // over. Created with the listing's mode (an incomplete file is no secret
+  // the final one isn't), which mostly spares a chmod at the end.
   if (!parent_folder_.CreateNew(temp_name_, &file_, e.mode).ok()) {
     TS_RETURN_IF_ERROR(platform::RemoveEntry(temp_path_));
     TS_RETURN_IF_ERROR(parent_folder_.CreateNew(temp_name_, &file_, e.mode));
   }
   created_mode_ = e.mode & 0777 & ~creation_mask_;
-  open_ = true;
+  file_open_ = true;
   return Status::Ok();
 }
 
 Status Receiver::FileData(const char* data, size_t n) {
-  if (!open_) return Status::Protocol("Data frame outside a file");
+  if (!file_open_) return Status::Protocol("Data frame outside a file");
+  const Entry& e = fetches_.at(current_).entry;
+  if (n > e.size - received_) {
+    return Status::Protocol(Printable(e.path) + ": more data than the " +
+                            std::to_string(e.size) + " bytes the listing gave");
+  }
   TS_RETURN_IF_ERROR(file_.Write(data, n));
   hasher_.Update(data, n);
   received_ += n;
@@ -495,10 +732,11 @@ Status Receiver::FileData(const char* data, size_t n) {
   return Status::Ok();
 }
 
-Status Receiver::EndFile(const End& end, bool* verified) {
-  *verified = false;
-  if (!open_) return Status::Protocol("End frame outside a file");
-  const Entry& e = entries_[current_];
+Status Receiver::EndFile(const End& end, EndResult* result) {
+  *result = EndResult::kMismatch;
+  if (!file_open_) return Status::Protocol("End frame outside a file");
+  const uint32_t index = current_;
+  const Entry& e = fetches_.at(index).entry;
   basis_file_.Close();  // Windows can't rename over an open file
   if (resume_mismatch_ || end.size != received_ || end.hash != hasher_.Digest()) {
     CloseTemp();
@@ -509,54 +747,60 @@ Status Receiver::EndFile(const End& end, bool* verified) {
   if ((end.mode & 0777) != created_mode_) s = file_.SetMode(end.mode);
   if (s.ok()) s = file_.SetMtime(end.mtime_ns);
   Status closed = file_.Close();
-  open_ = false;
+  file_open_ = false;
   if (s.ok()) s = closed;
   if (s.ok()) s = parent_folder_.Rename(temp_name_, BaseName(e.path));
   if (!s.ok()) {
     platform::RemoveEntry(temp_path_);
-    return s;
+    if (s.kind() != ErrorKind::kLocalName) return s;
+    // This file system refuses the name (too long, say): that file only.
+    EntryError(e.path, Printable(s.message()));
+    *result = EndResult::kFailed;
+    return Finished(index);
   }
-  *verified = true;
+  *result = EndResult::kInstalled;
   ++stats_->files_transferred;
-  ++files_done_;
   stats_->bytes_transferred += received_;
+  reporter_->OnChange(fetches_.at(index).existing ? Change::kUpdate : Change::kCreate, e.type,
+                      e.path, received_);
+  TS_RETURN_IF_ERROR(Finished(index));
   ReportProgress();
-  reporter_->OnChange(existed_[current_] ? Change::kUpdate : Change::kCreate, e.type, e.path,
-                      received_);
   return Status::Ok();
 }
 
 void Receiver::FileFailed(uint32_t index, const std::string& message) {
-  if (open_ && current_ == index) {
+  if (file_open_ && current_ == index) {
     CloseTemp();
     platform::RemoveEntry(temp_path_);
   }
-  ++files_done_;
-  ++stats_->errors;
-  reporter_->OnEntryError(entries_[index].path, message);
+  auto it = fetches_.find(index);
+  EntryError(it != fetches_.end() ? it->second.entry.path : std::string(), message);
+  // The folder's metadata is set all the same; a failure to set it shows
+  // again at the next pull.
+  Finished(index);
 }
 
 Status Receiver::Finish() {
   basis_file_.Close();
-  for (const Removal& r : deferred_removals_) TS_RETURN_IF_ERROR(Remove(r));
-  deferred_removals_.clear();
-  // Children before parents: creating or touching an entry changes its
-  // folder's mtime, so folder times are set last and deepest first.
   if (options_.dry_run) return Status::Ok();
-  for (size_t i = entries_.size(); i-- > 0;) {
-    const Entry& e = entries_[i];
-    if (e.type != EntryType::kFolder) continue;
-    std::string full = Full(e.path);
-    platform::FileInfo info;
-    TS_RETURN_IF_ERROR(platform::Lstat(full, &info));
-    if (info.type != platform::FileType::kDirectory) continue;
-    // Owner rwx always stays, so the next pull can write into the folder.
-    uint32_t mode = (e.mode & 0777) | 0700;
-    if ((info.mode & 0777) != mode) TS_RETURN_IF_ERROR(platform::SetMode(full, mode));
-    if (!SameMtime(info.mtime_ns, e.mtime_ns, platform::MtimeGranularityNs())) {
-      TS_RETURN_IF_ERROR(platform::SetMtime(full, e.mtime_ns));
+  if (complete_ || !defer_deletions_) {
+    for (const Deferred& d : deferred_removals_) {
+      platform::FileInfo info;
+      TS_RETURN_IF_ERROR(platform::Lstat(Full(d.path), &info));
+      if (info.type == platform::FileType::kMissing) continue;
+      TS_RETURN_IF_ERROR(RemoveTree(d.path, info.type));
+      // The removal moved its folder's time.
+      std::string parent = ParentOf(d.path);
+      if (!parent.empty()) {
+        TS_RETURN_IF_ERROR(ApplyFolderMetadata(parent, d.parent_mode, d.parent_mtime_ns));
+      }
     }
   }
+  deferred_removals_.clear();
+  for (const auto& u : unfinished_) {
+    TS_RETURN_IF_ERROR(ApplyFolderMetadata(u.first, u.second.mode, u.second.mtime_ns));
+  }
+  unfinished_.clear();
   // The target folder itself may be a symlink the user made: leave that
   // alone rather than re-time the link.
   platform::FileInfo info;

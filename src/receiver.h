@@ -1,13 +1,15 @@
-// Receiver: applies a server's listing and file data to the target folder.
-// It treats every byte from the server as untrusted: it never creates,
-// writes, follows or deletes anything outside the target folder, and a file
-// appears under its final name only complete and verified.
+// Receiver: applies a sender's listing and file data to the target folder,
+// folder by folder as the listing arrives, holding only the folders being
+// listed and the files still to come. It treats every byte from the sender
+// as untrusted: it never creates, writes, follows or deletes anything
+// outside the target folder, and a file appears under its final name only
+// complete and verified.
 #ifndef TREESYNC_RECEIVER_H_
 #define TREESYNC_RECEIVER_H_
 
 #include <cstdint>
+#include <deque>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -18,7 +20,6 @@
 #include "protocol.h"
 #include "report.h"
 #include "status.h"
-#include "walk.h"
 #include "xxh3.h"
 
 namespace treesync {
@@ -26,6 +27,14 @@ namespace treesync {
 // Files smaller than this travel whole: their signature and the extra
 // round of reading would cost more than the delta could save.
 constexpr uint64_t kMinDeltaBasis = 128 * 1024;
+// Local files kept in view as delta bases for files listed elsewhere (a
+// rename or a copy on the sender): large ones only, so a few MiB at most.
+constexpr size_t kMaxBasisCandidates = 65536;
+// Most listing weight (protocol.h's EntryWeight) of new large files held
+// back until the listing ends, so that a basis listed after them can still
+// be found: a quarter of the listing credit, so the listing never stalls
+// on them.
+constexpr uint64_t kMaxHeldBackWeight = kInitialListCredit / 4;
 
 struct ReceiverOptions {
   bool delete_extraneous = true;  // false with --no-delete
@@ -36,17 +45,6 @@ struct ReceiverOptions {
   bool names_ignore_case = platform::NamesIgnoreCase();
 };
 
-// A file being received lives under kTempPrefix + 16 hex digits +
-// kTempSuffix in its own folder until it is complete and verified. The hex
-// digits derive from the file's name, size and mtime on the server, so a
-// pull that was cut off finds its partial data again (resume); any other
-// such name is a leftover and is removed.
-extern const char kTempPrefix[];
-extern const char kTempSuffix[];
-bool IsTempName(const std::string& base_name);
-// The temporary name (base name only) for receiving entry e.
-std::string TempNameFor(const Entry& e);
-
 class Receiver {
  public:
   Receiver(std::string root, const ReceiverOptions& options, Reporter* reporter,
@@ -54,96 +52,180 @@ class Receiver {
   // Removes a temporary file still open, unless KeepPartial() was called.
   ~Receiver();
 
-  // Checks the target folder, creating it if missing (not in a dry run),
-  // and starts reading it in the background for ApplyListing. kBadFolder
-  // when it exists but is not a folder or can't be created.
+  // Checks the target folder, creating it if missing (not in a dry run).
+  // kBadFolder when it exists but is not a folder or can't be created.
   Status Open();
 
+  // Extraneous entries are then deleted only by EndListing(true), not as
+  // each folder's listing completes: for a sender whose listing says only
+  // at its end whether it is complete (not streaming, the legacy stream).
+  void DeferDeletions() { defer_deletions_ = true; }
   // The served folder's mtime, given to the target folder by Finish().
   void SetRootTime(int64_t mtime_ns) { root_mtime_ns_ = mtime_ns; }
-  // Adds one listing entry. kProtocol when the entry breaks the listing
-  // rules: a name sent twice, a parent that was not listed as a folder
-  // before it, a reserved temporary name, more than kMaxEntries entries.
+
+  // Applies one listing entry: makes folders and symlinks, removes what is
+  // in the way, decides whether the file must be fetched (NextWant), and
+  // once the entry shows that folders before it are wholly listed, deletes
+  // their extraneous entries. kProtocol when the entry breaks the listing
+  // rules (docs/PROTOCOL.md): an order other than pre-order with names
+  // increasing in each folder, a parent that is not a listed folder, a
+  // reserved temporary name, more than max_entries entries. A local
+  // failure about this entry's name costs that entry only (an error line,
+  // counted); others (a full disk) are returned.
   Status AddEntry(Entry e);
-  // After the whole listing: removes what must go, creates folders and
-  // symlinks, and works out which files to request (wants(), with resume
-  // offsets). In a dry run it only reports.
-  Status ApplyListing(bool complete);
-  const std::vector<Want>& wants() const { return wants_; }
-  const std::vector<Entry>& entries() const { return entries_; }
+  // The sender could not list all of folder ("" is the root), which must be
+  // one still being listed: nothing extraneous in it is deleted.
+  Status AddGap(const std::string& folder, const std::string& message);
+  // After the whole listing: completes the folders still open and decides
+  // the files held back for a basis. complete: the sender listed everything
+  // (with DeferDeletions, extraneous entries are deleted only then).
+  Status EndListing(bool complete);
+  // Most entries AddEntry takes (kMaxEntries unless set).
+  void set_max_entries(uint64_t n) { max_entries_ = n; }
+
+  // The next file to request, in the order decided; false if none is ready.
+  bool NextWant(Want* w);
+  // A file decided and not yet finished. REQUIRES: index came from NextWant
+  // and the file has not ended (installed or FileFailed) since.
+  const Entry& entry(uint32_t index) const;
+  // Listing weight of entries finished with since the last call: what a
+  // streaming session grants back to the sender.
+  uint64_t TakeCredit();
+  // Files decided and not yet finished (requested or not).
+  size_t outstanding() const { return fetches_.size(); }
 
   // The local file a requested file can be rebuilt from with a delta: the
   // old version at the same path, or a same-size file elsewhere (a rename
-  // or copy on the server). Empty if none.
+  // or copy on the sender). Empty if none.
   const std::string& BasisFor(uint32_t index) const;
-  // Reads the basis of index and describes it for the server: at most the
+  // Reads the basis of index and describes it for the sender: at most the
   // size the basis has when called. A large basis is read by two threads,
   // one half each.
   Status BuildSignature(uint32_t index, Signature* signature);
 
   // A requested file's data is coming (again, if it was already started),
   // from byte begin.offset; with_basis when it was asked for as a delta
-  // against the signature BuildSignature made. REQUIRES: ApplyListing done.
+  // against the signature BuildSignature made. A file's data beyond the
+  // size its listing gave is kProtocol.
   Status BeginFile(const Begin& begin, bool with_basis = false);
   Status FileData(const char* data, size_t n);
   // Copies blocks of the basis into the current file (a Copy frame).
   Status CopyBlocks(uint32_t first_block, uint32_t block_count);
-  // Verifies and installs the current file. *verified is false when the
-  // data did not match the server's size and hash; nothing was installed
-  // and the temporary is gone.
-  Status EndFile(const End& end, bool* verified);
-  // Drops the current file (if any) and counts a per-entry failure.
+  enum class EndResult {
+    kInstalled,  // verified and in place
+    kMismatch,   // size or hash differ from the sender's: nothing installed, may be asked again
+    kFailed,     // this file system refused the name: reported and counted, finished
+  };
+  // Verifies and installs the current file.
+  Status EndFile(const End& end, EndResult* result);
+  // Drops the current file (if any), counts a per-entry failure, and
+  // finishes with index.
   void FileFailed(uint32_t index, const std::string& message);
-  // Removes entries kept as delta bases until now, then sets folder times
-  // and modes, deepest first, then the root's time.
+  // Removes entries kept as delta bases until now, sets the metadata of
+  // folders not yet done, then the root's time.
   Status Finish();
   // Keeps the data of a file cut off mid-transfer for the next pull.
   void KeepPartial() { keep_partial_ = true; }
 
   uint64_t failures() const { return stats_->errors; }
+  uint64_t entries_added() const { return entries_added_; }
   Reporter* reporter() const { return reporter_; }
 
  private:
-  // The on-disk path of a wire path.
+  // A listed folder whose listing has not ended yet, with what the target
+  // holds in it.
+  struct OpenFolder {
+    std::string path;  // wire path; "" for the root
+    uint32_t mode = 0;
+    int64_t mtime_ns = 0;
+    bool skip = false;  // this target can't hold it: nothing below is applied
+    bool gap = false;   // the sender could not list it all: delete nothing
+    std::string last_name;
+    bool any_child = false;
+    // The target's entries here, sorted by name, temporaries left out; a
+    // listed name marks its entry (listed[i]).
+    std::vector<platform::FolderEntry> local;
+    std::vector<bool> listed;
+    size_t cursor = 0;
+    // Receiving temporaries found here: base name -> size.
+    std::unordered_map<std::string, uint64_t> temps;
+    // With names_ignore_case: the names listed here, ASCII-lowercased.
+    std::unordered_map<std::string, std::string> folded;  // -> the name
+  };
+  // A file decided for fetching and not yet finished.
+  struct Fetch {
+    Entry entry;
+    bool existing = false;
+    uint64_t offset = 0;
+    std::string basis;  // full path, or empty
+  };
+  // A folder whose listing ended while files in it were still to come.
+  struct Unfinished {
+    uint32_t mode = 0;
+    int64_t mtime_ns = 0;
+    uint32_t outstanding = 0;
+    bool closed = false;
+  };
+  struct Deferred {
+    std::string path;  // wire path
+    EntryType type;
+    uint32_t parent_mode;  // its folder's, as listed
+    int64_t parent_mtime_ns;
+  };
+  // Removes rel and, for a folder, everything in it, deepest first.
+  Status RemoveTree(const std::string& rel, platform::FileType type);
+
   std::string Full(const std::string& rel) const;
   Status CheckParentIsFolder(const std::string& rel) const;
-  // Reads local content hashes where --checksum needs them.
-  void HashLocalFiles(std::vector<Entry>* local) const;
-  // Picks delta bases for the files to fetch; returns the removals that
-  // must wait until the transfer is over because a basis lies in them.
-  std::vector<Removal> ChooseBases(const std::vector<Entry>& local, Plan* plan);
-  Status Remove(const Removal& r);
-  void CloseTemp();
+  // Opens folder e (listed at path) for its entries: reads what the target
+  // holds in it, unless it was just made.
+  Status PushFolder(const Entry& e, bool made, bool skip);
+  // The folder on top ends: its extraneous entries go (or wait), temporaries
+  // nobody resumes are removed, and its metadata is set once its files are in.
+  Status CloseFolder();
+  // Sets a folder's mode and time (owner rwx always kept).
+  Status ApplyFolderMetadata(const std::string& rel, uint32_t mode, int64_t mtime_ns);
+  // Applies an entry under the open folder on top; local is what the target
+  // holds at its path (or null).
+  Status Apply(Entry e, const platform::FolderEntry* local);
+  void QueueFetch(uint32_t index, Fetch f, bool hold_back);
+  // The file index has finished (installed or failed).
+  Status Finished(uint32_t index);
+  void AddCandidate(uint64_t size, const std::string& rel);
+  // Adds the large files below local folder rel as candidates; *found: any.
+  Status FindCandidates(const std::string& rel, bool* found);
   void ReportProgress();
+  void CloseTemp();
+  // An entry error, counted: the entry is skipped.
+  void EntryError(const std::string& path, const std::string& message);
 
   std::string root_;
   ReceiverOptions options_;
+  PlanOptions plan_options_;
   Reporter* reporter_;
   PullStats* stats_;
-  std::vector<Entry> entries_;
-  std::unordered_map<std::string, uint32_t> index_;
-  // The folder of the entry added last, and its listing index.
-  std::string last_parent_;
-  uint32_t last_parent_index_ = 0;
-  std::vector<Want> wants_;
-  std::vector<bool> existed_;  // per listing entry: a local file was replaced
-  std::vector<bool> skip_;     // per listing entry: this OS can't hold it
-  // With names_ignore_case: each kept path, ASCII-lowercased -> its index.
-  std::unordered_map<std::string, uint32_t> folded_;
-  std::unordered_map<uint32_t, std::string> basis_;  // listing index -> full path
-  std::unordered_map<uint32_t, Signature> signature_;  // sent, not yet used
-  std::vector<Removal> deferred_removals_;
+  bool defer_deletions_ = false;
+  uint64_t max_entries_ = kMaxEntries;
+  uint64_t entries_added_ = 0;
   int64_t root_mtime_ns_ = 0;
   bool keep_partial_ = false;
+  bool complete_ = true;  // as EndListing was told
   uint32_t creation_mask_;  // the umask
 
-  // The walk of the target folder, started by Open().
-  std::thread local_walk_;
-  WalkResult local_;
-  Status local_status_;
+  std::vector<OpenFolder> open_;  // the root, then each open folder below it
+  std::unordered_map<uint32_t, Fetch> fetches_;
+  std::deque<Want> ready_;
+  std::vector<uint32_t> held_back_;  // new large files waiting for a basis
+  uint64_t held_back_weight_ = 0;
+  std::unordered_map<std::string, Unfinished> unfinished_;  // by wire path
+  std::unordered_map<uint64_t, std::string> candidates_;    // size -> wire path
+  std::vector<Deferred> deferred_removals_;  // delta bases, removed by Finish
+  std::vector<Deferred> waiting_removals_;   // with DeferDeletions
+  uint64_t credit_ = 0;
+  std::unordered_map<uint32_t, Signature> signature_;  // sent, not yet used
 
   // Progress over the files requested.
-  uint64_t bytes_total_ = 0, bytes_done_ = 0, files_done_ = 0;
+  uint64_t bytes_total_ = 0, bytes_done_ = 0, files_done_ = 0, files_wanted_ = 0;
 
   // The folder last checked to be real before writing into it, held open:
   // files are created and renamed in it by name.
@@ -152,16 +234,16 @@ class Receiver {
   platform::Folder parent_folder_;
 
   // The file being received.
-  bool open_ = false;
+  bool file_open_ = false;
   bool resume_mismatch_ = false;  // partial data was not what we expected
   uint32_t current_ = 0;
+  int begins_ = 0;  // Begins for the current file
   platform::File file_;
   std::string temp_name_;  // in parent_folder_
   std::string temp_path_;
   uint64_t received_ = 0;
   uint32_t created_mode_ = 0;  // the temporary's mode; ~0 when unknown
   Xxh3Hasher hasher_;
-  // The basis of the current file, when it comes as a delta.
   platform::File basis_file_;
   Signature basis_signature_;
   std::vector<char> copy_buf_;

@@ -42,52 +42,15 @@ Status ReceiveHello(Connection* conn, Hello* h) {
   return Status::Ok();
 }
 
-// Walks root and streams the listing as the walk goes, so the client
-// starts on it at once. With a cache, File entries carry content hashes.
-// packed: in Entries frames, else one frame per entry.
-Status SendListing(Connection* conn, const std::string& root, HashCache* cache, bool packed,
-                   WalkResult* walk) {
-  SyncStart sync;
-  TS_RETURN_IF_ERROR(RootInfo(root, &sync.mode, &sync.mtime_ns));
-  TS_RETURN_IF_ERROR(conn->Send(FrameType::kSync, EncodeSync(sync)));
-  int64_t now = WallClockNs();
-  EntryPacker packer;
-  // The client has little to do until the listing ends, so a second core
-  // is usually free to walk half the tree.
-  const WalkThreads threads =
-      std::thread::hardware_concurrency() > 1 ? WalkThreads::kTwo : WalkThreads::kOne;
-  TS_RETURN_IF_ERROR(WalkTree(root, walk, [&](Entry& e) {
-    if (cache != nullptr && e.type == EntryType::kFile) {
-      platform::FileInfo info;
-      // A file that can't be hashed goes without: the client then fetches
-      // it and learns the problem from the FileError.
-      e.has_hash = HashFileCached(JoinPath(root, e.path), cache, now, &e.hash, &info).ok();
-    }
-    if (!packed) return conn->Send(EntryFrameType(e.type), EncodeEntry(e));
-    packer.Add(e);
-    return packer.full() ? conn->Send(FrameType::kEntries, packer.Take()) : Status::Ok();
-  }, threads));
-  if (!packer.empty()) TS_RETURN_IF_ERROR(conn->Send(FrameType::kEntries, packer.Take()));
-  for (const WalkProblem& p : walk->problems) {
-    TS_RETURN_IF_ERROR(conn->Send(FrameType::kWarning, EncodeWarning(p.path, p.message)));
-  }
-  for (const std::string& p : walk->skipped) {
-    TS_RETURN_IF_ERROR(conn->Send(
-        FrameType::kWarning, EncodeWarning(p, Printable(p) + ": special file skipped")));
-  }
-  ListEnd end;
-  end.count = static_cast<uint32_t>(walk->entries.size());
-  end.complete = walk->problems.empty();
-  return conn->Send(FrameType::kListEnd, EncodeListEnd(end));
-}
-
 // A queued request: a plain Want, or a WantDelta carrying the signature of
 // the client's basis.
 struct Request {
-  Want want;
+  Want want;            // index: the client's tag
+  uint64_t size = 0;    // the listing's size: never more is sent
+  std::string path;
   bool delta = false;
   Signature basis;
-  size_t signature_bytes = 0;  // what the signature cost on the wire
+  size_t bytes = 0;     // what the request cost on the wire
 };
 
 // Delta instructions straight onto the connection.
@@ -135,18 +98,22 @@ Status OpenServed(const std::string& root, const std::string& rel, OpenFolder* l
 
 // Sends one file. A problem with the file itself is a FileError frame to the
 // client (the session goes on); only connection trouble is returned.
-Status SendFile(Connection* conn, const std::string& root, const Entry& entry, const Request& req,
-                HashCache* cache, OpenFolder* folder, std::vector<char>* buf,
-                SessionSummary* summary) {
+Status SendFile(Connection* conn, const std::string& root, const Request& req, HashCache* cache,
+                OpenFolder* folder, std::vector<char>* buf, SessionSummary* summary) {
   const Want& want = req.want;
   std::string problem;
   for (int attempt = 0; attempt < kMaxReadAttempts; ++attempt) {
     platform::File file;
-    Status s = OpenServed(root, entry.path, folder, &file);
+    Status s = OpenServed(root, req.path, folder, &file);
     platform::FileInfo before, after;
     if (s.ok()) s = file.Stat(&before);
     if (s.ok() && before.type != platform::FileType::kRegular) {
-      s = Status::Io(Printable(entry.path) + ": no longer a regular file");
+      s = Status::Io(Printable(req.path) + ": not a regular file");
+    }
+    // The client holds no room for more than the listing said.
+    if (s.ok() && before.size > req.size) {
+      s = Status::Io(Printable(req.path) + ": grew since it was listed (" +
+                     std::to_string(before.size) + " bytes now); pull again");
     }
     if (!s.ok()) {
       problem = s.message();
@@ -166,7 +133,7 @@ Status SendFile(Connection* conn, const std::string& root, const Entry& entry, c
       if (HashPrefix(&file, want.offset, &hasher).ok()) {
         b.offset = want.offset;
       } else {
-        problem = Printable(entry.path) + ": shrank while being read";
+        problem = Printable(req.path) + ": shrank while being read";
         continue;
       }
     }
@@ -205,7 +172,7 @@ Status SendFile(Connection* conn, const std::string& root, const Entry& entry, c
     // A writer got in while we read: what we sent may mix two versions.
     // The next Begin tells the client to discard it.
     if (after.size != total || after.mtime_ns != before.mtime_ns) {
-      problem = Printable(entry.path) + ": kept changing while being read";
+      problem = Printable(req.path) + ": kept changing while being read";
       continue;
     }
     End e;
@@ -223,17 +190,282 @@ Status SendFile(Connection* conn, const std::string& root, const Entry& entry, c
   return conn->Send(FrameType::kFileError, EncodeFileError(want.index, problem));
 }
 
-// Checks a request against the listing and the per-file request limit.
-Status CheckRequest(const WalkResult& walk, uint32_t idx, std::vector<uint8_t>* requests) {
-  if (idx >= walk.entries.size() || walk.entries[idx].type != EntryType::kFile) {
-    return Status::Protocol("client asked for entry #" + std::to_string(idx) +
-                            ", which is not a file in the listing");
+// Requests and signatures held for files not yet sent, at most. A client
+// keeps only a few delta requests in flight; this bounds what a hostile one
+// can make us hold.
+constexpr size_t kMaxQueuedRequestBytes = 16 << 20;
+
+// One session after the Hello: the walk on a thread of its own, the listing
+// sent as it comes (within the client's credit when streaming), requests
+// answered between listing frames.
+class Sender {
+ public:
+  Sender(Connection* conn, const std::string& root, HashCache* cache, uint32_t flags,
+         SessionSummary* summary)
+      : conn_(conn),
+        root_(root),
+        cache_(cache),
+        hashes_((flags & kHelloWantHashes) != 0),
+        packed_((flags & kHelloPackedListing) != 0),
+        streaming_((flags & kHelloStreaming) != 0),
+        summary_(summary),
+        walk_(root),
+        buf_(kDataChunk) {}
+
+  Status Run();
+
+ private:
+  // Sends what the walk has ready, as far as the credit goes. *waiting:
+  // the walk has nothing ready yet.
+  Status SendListing(bool* progress, bool* waiting);
+  Status SendEntry(Entry& e);
+  Status FlushPacker();
+  Status OnClientFrame(const Frame& f);
+  Status QueueRequest(Request r);
+
+  Connection* conn_;
+  const std::string& root_;
+  HashCache* cache_;
+  const bool hashes_, packed_, streaming_;
+  SessionSummary* summary_;
+  BackgroundWalk walk_;
+  std::vector<WalkItem> batch_;
+  size_t batch_pos_ = 0;
+  bool walk_done_ = false;
+  bool list_end_sent_ = false;
+  bool complete_ = true;
+  uint64_t credit_ = kInitialListCredit;
+  uint64_t count_ = 0;
+  EntryPacker packer_;
+  int64_t now_ns_ = WallClockNs();
+  // Without streaming: the listing's files by index, for Want frames.
+  std::vector<Entry> index_;
+  std::vector<uint8_t> requests_;  // per index
+  std::deque<Request> queue_;
+  size_t queued_bytes_ = 0;
+  bool want_end_ = false;
+  std::vector<char> buf_;
+  OpenFolder folder_;
+};
+
+Status Sender::FlushPacker() {
+  return packer_.empty() ? Status::Ok() : conn_->Send(FrameType::kEntries, packer_.Take());
+}
+
+Status Sender::SendEntry(Entry& e) {
+  if (hashes_ && e.type == EntryType::kFile) {
+    platform::FileInfo info;
+    // A file that can't be hashed goes without: the client then fetches
+    // it and learns the problem from the FileError.
+    e.has_hash = HashFileCached(JoinPath(root_, e.path), cache_, now_ns_, &e.hash, &info).ok();
   }
-  if (++(*requests)[idx] > kMaxRequestsPerFile) {
-    return Status::Protocol("client asked for entry #" + std::to_string(idx) +
-                            " too many times");
+  ++count_;
+  if (!streaming_) {
+    if (count_ > kMaxEntries) {
+      return Status::Io("more than " + std::to_string(kMaxEntries) + " entries under " +
+                        Printable(root_) + " (a client that streams can take more)");
+    }
+    Entry held;
+    held.path = e.path;
+    held.type = e.type;
+    held.size = e.size;
+    index_.push_back(std::move(held));
+  } else if (count_ > kMaxStreamedEntries) {
+    return Status::Io("more entries than one listing can count under " + Printable(root_));
   }
+  if (!packed_) return conn_->Send(EntryFrameType(e.type), EncodeEntry(e));
+  packer_.Add(e);
+  return packer_.full() ? FlushPacker() : Status::Ok();
+}
+
+Status Sender::SendListing(bool* progress, bool* waiting) {
+  *progress = false;
+  *waiting = false;
+  for (;;) {
+    if (batch_pos_ == batch_.size()) {
+      if (walk_done_) {
+        TS_RETURN_IF_ERROR(FlushPacker());
+        ListEnd end;
+        end.count = static_cast<uint32_t>(count_);
+        end.complete = complete_;
+        TS_RETURN_IF_ERROR(conn_->Send(FrameType::kListEnd, EncodeListEnd(end)));
+        list_end_sent_ = true;
+        *progress = true;
+        return Status::Ok();
+      }
+      batch_pos_ = 0;
+      TS_RETURN_IF_ERROR(walk_.Next(&batch_, 0, &walk_done_));
+      if (batch_.empty() && !walk_done_) {
+        *waiting = true;
+        return Status::Ok();
+      }
+      continue;
+    }
+    WalkItem& item = batch_[batch_pos_];
+    switch (item.kind) {
+      case WalkItem::kEntry: {
+        uint64_t weight = EntryWeight(item.entry.path);
+        if (streaming_ && weight > credit_) return Status::Ok();  // until the client grants more
+        if (streaming_) credit_ -= weight;
+        TS_RETURN_IF_ERROR(SendEntry(item.entry));
+        break;
+      }
+      case WalkItem::kGap:
+        complete_ = false;
+        TS_RETURN_IF_ERROR(FlushPacker());  // it speaks of the entries before it
+        TS_RETURN_IF_ERROR(streaming_
+                               ? conn_->Send(FrameType::kGap, EncodeGap(item.path, item.message))
+                               : conn_->Send(FrameType::kWarning,
+                                             EncodeWarning(item.path, item.message)));
+        break;
+      case WalkItem::kSkipped:
+        TS_RETURN_IF_ERROR(FlushPacker());
+        TS_RETURN_IF_ERROR(conn_->Send(
+            FrameType::kWarning,
+            EncodeWarning(item.path, Printable(item.path) + ": special file skipped")));
+        break;
+    }
+    ++batch_pos_;
+    *progress = true;
+  }
+}
+
+Status Sender::QueueRequest(Request r) {
+  if (!list_end_sent_ && !streaming_) {
+    return Status::Protocol("request before the listing ended");
+  }
+  queued_bytes_ += r.bytes;
+  queue_.push_back(std::move(r));
   return Status::Ok();
+}
+
+Status Sender::OnClientFrame(const Frame& f) {
+  if (want_end_) return Status::Protocol(FrameName(f) + " frame after WantEnd");
+  switch (f.type) {
+    case FrameType::kWantEnd:
+      if (!list_end_sent_) return Status::Protocol("WantEnd before the listing ended");
+      want_end_ = true;
+      return Status::Ok();
+    case FrameType::kListCredit: {
+      if (!streaming_) break;
+      uint32_t bytes = 0;
+      TS_RETURN_IF_ERROR(DecodeListCredit(f, &bytes));
+      credit_ = std::min<uint64_t>(credit_ + bytes, uint64_t(1) << 62);
+      return Status::Ok();
+    }
+    case FrameType::kWantPaths: {
+      if (!streaming_) break;
+      std::vector<PathWant> wants;
+      TS_RETURN_IF_ERROR(DecodePathWants(f, &wants));
+      for (PathWant& w : wants) {
+        if (IsReservedName(BaseName(w.path))) {
+          return Status::Protocol("client asked for a temporary file: " + Printable(w.path));
+        }
+        Request r;
+        r.want = {w.tag, w.offset};
+        r.size = w.size;
+        r.bytes = PathWantBytes(w);
+        r.path = std::move(w.path);
+        TS_RETURN_IF_ERROR(QueueRequest(std::move(r)));
+      }
+      return Status::Ok();
+    }
+    case FrameType::kWantDeltaPath: {
+      if (!streaming_) break;
+      PathWant w;
+      Request r;
+      r.delta = true;
+      TS_RETURN_IF_ERROR(DecodeWantDeltaPath(f, &w, &r.basis));
+      if (IsReservedName(BaseName(w.path))) {
+        return Status::Protocol("client asked for a temporary file: " + Printable(w.path));
+      }
+      r.want = {w.tag, 0};
+      r.size = w.size;
+      r.path = std::move(w.path);
+      r.bytes = f.payload.size();
+      return QueueRequest(std::move(r));
+    }
+    case FrameType::kWant:
+    case FrameType::kWantDelta: {
+      if (streaming_) break;
+      std::vector<Want> wants;
+      Signature basis;
+      if (f.type == FrameType::kWant) {
+        TS_RETURN_IF_ERROR(DecodeWants(f, &wants));
+      } else {
+        wants.emplace_back();
+        TS_RETURN_IF_ERROR(DecodeWantDelta(f, &wants[0].index, &basis));
+      }
+      requests_.resize(index_.size(), 0);
+      for (const Want& w : wants) {
+        if (w.index >= index_.size() || index_[w.index].type != EntryType::kFile) {
+          return Status::Protocol("client asked for entry #" + std::to_string(w.index) +
+                                  ", which is not a file in the listing");
+        }
+        if (++requests_[w.index] > kMaxRequestsPerFile) {
+          return Status::Protocol("client asked for entry #" + std::to_string(w.index) +
+                                  " too many times");
+        }
+        Request r;
+        r.want = w;
+        r.size = index_[w.index].size;
+        r.path = index_[w.index].path;
+        r.delta = f.type == FrameType::kWantDelta;
+        if (r.delta) r.basis = std::move(basis);
+        r.bytes = r.delta ? f.payload.size() : 12;
+        TS_RETURN_IF_ERROR(QueueRequest(std::move(r)));
+      }
+      return Status::Ok();
+    }
+    default:
+      break;
+  }
+  return Status::Protocol("unexpected " + FrameName(f) + " frame from the client");
+}
+
+Status Sender::Run() {
+  for (;;) {
+    // Take the requests that have already arrived. Past a bound of what
+    // they hold, the client's frames are left unread for now.
+    while (queued_bytes_ < kMaxQueuedRequestBytes) {
+      Frame f;
+      bool got = false;
+      TS_RETURN_IF_ERROR(conn_->TryReceive(&f, &got));
+      if (!got) break;
+      TS_RETURN_IF_ERROR(OnClientFrame(f));
+    }
+    if (!queue_.empty()) {
+      Request r = std::move(queue_.front());
+      queue_.pop_front();
+      queued_bytes_ -= r.bytes;
+      TS_RETURN_IF_ERROR(SendFile(conn_, root_, r, cache_, &folder_, &buf_, summary_));
+      continue;
+    }
+    bool waiting = false;
+    if (!list_end_sent_) {
+      bool progress = false;
+      TS_RETURN_IF_ERROR(SendListing(&progress, &waiting));
+      if (progress) continue;
+    }
+    if (list_end_sent_ && want_end_) break;
+    // Nothing to send now: what the client has of the listing goes out,
+    // then we wait for the walk or for the client.
+    TS_RETURN_IF_ERROR(FlushPacker());
+    if (waiting) {
+      TS_RETURN_IF_ERROR(conn_->Push());
+      // Briefly, so requests that arrive meanwhile are answered soon.
+      TS_RETURN_IF_ERROR(walk_.Next(&batch_, 1, &walk_done_));
+      batch_pos_ = 0;
+      continue;
+    }
+    if (queued_bytes_ >= kMaxQueuedRequestBytes) continue;
+    Frame f;
+    TS_RETURN_IF_ERROR(conn_->Receive(&f));
+    TS_RETURN_IF_ERROR(OnClientFrame(f));
+  }
+  summary_->entries = count_;
+  TS_RETURN_IF_ERROR(conn_->Send(FrameType::kDone, std::string()));
+  return conn_->Finish();
 }
 
 }  // namespace
@@ -248,77 +480,22 @@ Status ServeSession(Connection* conn, const std::string& root, HashCache* cache,
     return s;
   }
   Hello reply;
-  reply.flags = hello.flags & (kHelloWantHashes | kHelloPackedListing);
+  reply.flags = hello.flags & (kHelloWantHashes | kHelloPackedListing | kHelloStreaming);
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(reply)));
-  WalkResult walk;
-  s = SendListing(conn, root, (reply.flags & kHelloWantHashes) ? cache : nullptr,
-                  (reply.flags & kHelloPackedListing) != 0, &walk);
-  if (!s.ok()) {
-    // The served folder itself is gone or the tree is too large: tell the
-    // client why rather than just hanging up.
-    if (s.kind() == ErrorKind::kBadFolder || s.kind() == ErrorKind::kIo) {
-      conn->Send(FrameType::kError, EncodeError(s.kind(), s.message()));
-      conn->Finish();
-    }
-    return s;
+  SyncStart sync;
+  s = RootInfo(root, &sync.mode, &sync.mtime_ns);
+  if (s.ok()) s = conn->Send(FrameType::kSync, EncodeSync(sync));
+  if (s.ok()) {
+    Sender sender(conn, root, cache, reply.flags, summary);
+    s = sender.Run();
   }
-  summary->entries = static_cast<uint32_t>(walk.entries.size());
-
-  std::vector<uint8_t> requests(walk.entries.size(), 0);
-  std::deque<Request> queue;
-  size_t queued_signature_bytes = 0;
-  bool want_end = false;
-  std::vector<char> buf(kDataChunk);
-  OpenFolder folder;
-  for (;;) {
-    // Take the requests that have already arrived, blocking only when there
-    // is nothing left to send. Signatures wait in memory until their file is
-    // sent, so past a bound the client's frames are left unread for now.
-    Frame f;
-    bool got = false;
-    if (queue.empty() && !want_end) {
-      TS_RETURN_IF_ERROR(conn->Receive(&f));
-      got = true;
-    } else if (queued_signature_bytes < kMaxQueuedSignatureBytes) {
-      TS_RETURN_IF_ERROR(conn->TryReceive(&f, &got));
-    }
-    if (got) {
-      if (want_end) return Status::Protocol(FrameName(f) + " frame after WantEnd");
-      if (f.type == FrameType::kWantEnd) {
-        want_end = true;
-      } else if (f.type == FrameType::kWant) {
-        std::vector<Want> wants;
-        TS_RETURN_IF_ERROR(DecodeWants(f, &wants));
-        for (const Want& w : wants) {
-          TS_RETURN_IF_ERROR(CheckRequest(walk, w.index, &requests));
-          queue.emplace_back();
-          queue.back().want = w;
-        }
-      } else if (f.type == FrameType::kWantDelta) {
-        Request r;
-        r.delta = true;
-        TS_RETURN_IF_ERROR(DecodeWantDelta(f, &r.want.index, &r.basis));
-        TS_RETURN_IF_ERROR(CheckRequest(walk, r.want.index, &requests));
-        r.signature_bytes = f.payload.size();
-        queued_signature_bytes += r.signature_bytes;
-        queue.push_back(std::move(r));
-      } else {
-        return Status::Protocol("unexpected " + FrameName(f) + " frame from the client");
-      }
-      continue;
-    }
-    if (!queue.empty()) {
-      Request r = std::move(queue.front());
-      queue.pop_front();
-      queued_signature_bytes -= r.signature_bytes;
-      TS_RETURN_IF_ERROR(SendFile(conn, root, walk.entries[r.want.index], r, cache, &folder, &buf,
-                                      summary));
-      continue;
-    }
-    if (want_end) break;
+  // The served folder itself is gone or the tree is too large: tell the
+  // client why rather than just hanging up.
+  if (s.kind() == ErrorKind::kBadFolder || s.kind() == ErrorKind::kIo) {
+    conn->Send(FrameType::kError, EncodeError(s.kind(), s.message()));
+    conn->Finish();
   }
-  TS_RETURN_IF_ERROR(conn->Send(FrameType::kDone, std::string()));
-  return conn->Finish();
+  return s;
 }
 
 std::mutex g_log_mutex;

@@ -24,7 +24,7 @@ struct ServeOptions {
 };
 
 struct SessionSummary {
-  uint32_t entries = 0;
+  uint64_t entries = 0;
   uint64_t files_sent = 0;
   uint64_t file_errors = 0;
 };

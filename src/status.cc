@@ -11,6 +11,7 @@ int ExitCode(ErrorKind kind) {
     case ErrorKind::kRefused: return 5;
     case ErrorKind::kSocket: return 10;
     case ErrorKind::kIo: return 11;
+    case ErrorKind::kLocalName: return 11;
     case ErrorKind::kProtocol: return 12;
     case ErrorKind::kInterrupted: return 20;
     case ErrorKind::kPartial: return 23;

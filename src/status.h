@@ -21,6 +21,11 @@ enum class ErrorKind {
   kInterrupted,  // 20: a signal asked us to stop
   kPartial,      // 23: some entries failed, the rest done
   kTimeout,      // 30: the peer went quiet for too long
+  // 11 if it reaches the CLI: this file system refused one entry's name or
+  // access to it (too long, an encoding it can't hold, permission). A
+  // receiver fails just that entry; other I/O errors (a full disk) stay
+  // kIo and end the pull.
+  kLocalName,
 };
 
 // Cheap when OK; otherwise carries a kind and a one-line message.
@@ -38,6 +43,7 @@ class Status {
   static Status Interrupted(std::string m) { return Status(ErrorKind::kInterrupted, std::move(m)); }
   static Status Partial(std::string m) { return Status(ErrorKind::kPartial, std::move(m)); }
   static Status Timeout(std::string m) { return Status(ErrorKind::kTimeout, std::move(m)); }
+  static Status LocalName(std::string m) { return Status(ErrorKind::kLocalName, std::move(m)); }
   static Status Make(ErrorKind k, std::string m) { return Status(k, std::move(m)); }
 
   bool ok() const { return kind_ == ErrorKind::kOk; }

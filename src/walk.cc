@@ -1,9 +1,6 @@
 #include "walk.h"
 
 #include <algorithm>
-#include <atomic>
-#include <iterator>
-#include <thread>
 #include <filesystem>
 #include <system_error>
 
@@ -39,6 +36,7 @@ void PushChildren(const std::string& prefix, std::vector<platform::FolderEntry>*
                   std::vector<Pending>* stack) {
   // Reversed, so they pop in order.
   for (auto it = children->rbegin(); it != children->rend(); ++it) {
+    if (IsReservedName(it->name)) continue;
     stack->push_back({prefix + it->name, it->info, std::move(it->error)});
   }
 }
@@ -59,6 +57,12 @@ Status RootStat(const std::string& root, platform::FileInfo* info) {
   return Status::Ok();
 }
 
+// A path cut to what a message can show of it.
+std::string Shortened(const std::string& rel) {
+  if (rel.size() <= 200) return Printable(rel);
+  return Printable(rel.substr(0, 100)) + "..." + Printable(rel.substr(rel.size() - 60));
+}
+
 }  // namespace
 
 Status RootInfo(const std::string& root, uint32_t* mode, int64_t* mtime_ns) {
@@ -69,28 +73,25 @@ Status RootInfo(const std::string& root, uint32_t* mode, int64_t* mtime_ns) {
   return Status::Ok();
 }
 
-namespace {
-
-// The walk below the root: takes entries off `stack` (pushed in reverse, so
-// they pop in listing order) and everything below them, appending to out.
-// *listed counts the entries of every thread walking the same tree, so the
-// kMaxEntries bound holds for the whole of it.
-Status WalkStack(const std::string& root, std::vector<Pending> stack, WalkResult* out,
-                 const EntryVisitor& visit, std::atomic<size_t>* listed,
-                 const std::atomic<bool>* stop) {
+Status WalkTree(const std::string& root, WalkVisitor* visitor) {
+  platform::FileInfo root_info;
+  TS_RETURN_IF_ERROR(RootStat(root, &root_info));
   std::vector<platform::FolderEntry> children;
+  Status s = ListSorted(root, &children);
+  if (!s.ok()) return Status::BadFolder(s.message());
+  // An explicit stack of pending entries keeps deep trees off the C++ stack.
+  std::vector<Pending> stack;
+  PushChildren("", &children, &stack);
   while (!stack.empty()) {
-    if (stop != nullptr && stop->load(std::memory_order_relaxed)) return Status::Ok();
     Pending p = std::move(stack.back());
     stack.pop_back();
     const std::string& rel = p.rel;
     const platform::FileInfo& info = p.info;
     if (!p.error.empty() || info.type == platform::FileType::kMissing) {
-      out->problems.push_back(
-          {rel, p.error.empty() ? Printable(rel) + ": vanished while listing" : p.error});
+      TS_RETURN_IF_ERROR(visitor->OnGap(
+          ParentOf(rel), p.error.empty() ? Printable(rel) + ": vanished while listing" : p.error));
       continue;
     }
-    Status st;
     Entry e;
     e.path = rel;
     e.mode = info.mode;
@@ -103,33 +104,31 @@ Status WalkStack(const std::string& root, std::vector<Pending> stack, WalkResult
       case platform::FileType::kDirectory:
         e.type = EntryType::kFolder;
         break;
-      case platform::FileType::kSymlink:
+      case platform::FileType::kSymlink: {
         e.type = EntryType::kSymlink;
-        st = platform::ReadSymlink(JoinPath(root, rel), &e.target);
+        Status st = platform::ReadSymlink(JoinPath(root, rel), &e.target);
         if (!st.ok()) {
-          out->problems.push_back({rel, st.message()});
+          TS_RETURN_IF_ERROR(visitor->OnGap(ParentOf(rel), st.message()));
           continue;
         }
         break;
+      }
       default:
-        out->skipped.push_back(rel);
+        TS_RETURN_IF_ERROR(visitor->OnSkipped(rel));
         continue;
     }
     if (rel.size() > kMaxPathBytes || e.target.size() > kMaxLinkTargetBytes) {
-      out->problems.push_back({rel, Printable(rel) + ": path or link target too long to send"});
+      TS_RETURN_IF_ERROR(visitor->OnGap(
+          ParentOf(rel), Shortened(rel) + ": path or link target too long to send (" +
+                             std::to_string(rel.size()) + " bytes)"));
       continue;
     }
-    if (listed->fetch_add(1, std::memory_order_relaxed) >= kMaxEntries) {
-      return Status::Io("more than " + std::to_string(kMaxEntries) + " entries under " +
-                        Printable(root));
-    }
     bool is_folder = e.type == EntryType::kFolder;
-    if (visit) TS_RETURN_IF_ERROR(visit(e));
-    out->entries.push_back(std::move(e));
+    TS_RETURN_IF_ERROR(visitor->OnEntry(e));
     if (is_folder) {
-      st = ListSorted(JoinPath(root, rel), &children);
+      Status st = ListSorted(JoinPath(root, rel), &children);
       if (!st.ok()) {
-        out->problems.push_back({rel, st.message()});
+        TS_RETURN_IF_ERROR(visitor->OnGap(rel, st.message()));
         continue;
       }
       PushChildren(rel + "/", &children, &stack);
@@ -138,50 +137,128 @@ Status WalkStack(const std::string& root, std::vector<Pending> stack, WalkResult
   return Status::Ok();
 }
 
+namespace {
+
+class Collector : public WalkVisitor {
+ public:
+  Collector(const std::string& root, WalkResult* out) : root_(root), out_(out) {}
+  Status OnEntry(Entry& e) override {
+    if (out_->entries.size() >= kMaxEntries) {
+      return Status::Io("more than " + std::to_string(kMaxEntries) + " entries under " +
+                        Printable(root_));
+    }
+    out_->entries.push_back(std::move(e));
+    return Status::Ok();
+  }
+  Status OnGap(const std::string& folder, const std::string& message) override {
+    out_->problems.push_back({folder, message});
+    return Status::Ok();
+  }
+  Status OnSkipped(const std::string& path) override {
+    out_->skipped.push_back(path);
+    return Status::Ok();
+  }
+
+ private:
+  const std::string& root_;
+  WalkResult* out_;
+};
+
 }  // namespace
 
-Status WalkTree(const std::string& root, WalkResult* out, const EntryVisitor& visit,
-                WalkThreads threads) {
+Status WalkTree(const std::string& root, WalkResult* out) {
   *out = WalkResult();
-  platform::FileInfo root_info;
-  TS_RETURN_IF_ERROR(RootStat(root, &root_info));
-  out->root_mode = root_info.mode;
-  out->root_mtime_ns = root_info.mtime_ns;
-  std::vector<platform::FolderEntry> children;
-  Status s = ListSorted(root, &children);
-  if (!s.ok()) return Status::BadFolder(s.message());
-  // An explicit stack of pending entries keeps deep trees off the C++ stack.
-  std::vector<Pending> stack;
-  PushChildren("", &children, &stack);
-  std::atomic<size_t> listed{0};
-  if (threads == WalkThreads::kOne || stack.size() < 2) {
-    return WalkStack(root, std::move(stack), out, visit, &listed, nullptr);
+  TS_RETURN_IF_ERROR(RootInfo(root, &out->root_mode, &out->root_mtime_ns));
+  Collector c(root, out);
+  return WalkTree(root, &c);
+}
+
+// Gathers items into batches and hands each to the queue, waiting while
+// the queue is full.
+class BackgroundWalk::Feeder : public WalkVisitor {
+ public:
+  explicit Feeder(BackgroundWalk* w) : w_(w) { batch_.reserve(kBatchItems); }
+  Status OnEntry(Entry& e) override {
+    batch_.emplace_back();
+    batch_.back().entry = std::move(e);
+    return MaybeHand();
   }
-  // Two threads: the root's second half of entries (the bottom of the
-  // stack) is walked on its own thread meanwhile, then visited in order.
-  size_t later = stack.size() / 2;
-  std::vector<Pending> second(std::make_move_iterator(stack.begin()),
-                              std::make_move_iterator(stack.begin() + later));
-  stack.erase(stack.begin(), stack.begin() + later);
-  WalkResult rest;
-  Status rest_status;
-  std::atomic<bool> stop{false};
-  std::thread helper([&] {
-    rest_status = WalkStack(root, std::move(second), &rest, nullptr, &listed, &stop);
-  });
-  s = WalkStack(root, std::move(stack), out, visit, &listed, nullptr);
-  if (!s.ok()) stop = true;
-  helper.join();
-  TS_RETURN_IF_ERROR(s);
-  TS_RETURN_IF_ERROR(rest_status);
-  out->entries.reserve(out->entries.size() + rest.entries.size());
-  for (Entry& e : rest.entries) {
-    if (visit) TS_RETURN_IF_ERROR(visit(e));
-    out->entries.push_back(std::move(e));
+  Status OnGap(const std::string& folder, const std::string& message) override {
+    batch_.emplace_back();
+    batch_.back().kind = WalkItem::kGap;
+    batch_.back().path = folder;
+    batch_.back().message = message;
+    return MaybeHand();
   }
-  for (WalkProblem& p : rest.problems) out->problems.push_back(std::move(p));
-  for (std::string& p : rest.skipped) out->skipped.push_back(std::move(p));
-  return Status::Ok();
+  Status OnSkipped(const std::string& path) override {
+    batch_.emplace_back();
+    batch_.back().kind = WalkItem::kSkipped;
+    batch_.back().path = path;
+    return MaybeHand();
+  }
+  // Hands over what is gathered.
+  Status Hand() {
+    if (batch_.empty()) return Status::Ok();
+    std::unique_lock<std::mutex> lock(w_->mu_);
+    w_->changed_.wait(lock, [this] { return w_->stop_ || w_->queued_ < kMaxQueued; });
+    if (w_->stop_) return Status::Interrupted("walk stopped");
+    w_->queued_ += batch_.size();
+    w_->queue_.push_back(std::move(batch_));
+    batch_ = std::vector<WalkItem>();
+    batch_.reserve(kBatchItems);
+    w_->changed_.notify_all();
+    return Status::Ok();
+  }
+
+ private:
+  Status MaybeHand() { return batch_.size() >= kBatchItems ? Hand() : Status::Ok(); }
+  BackgroundWalk* w_;
+  std::vector<WalkItem> batch_;
+};
+
+BackgroundWalk::BackgroundWalk(std::string root) : root_(std::move(root)) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+BackgroundWalk::~BackgroundWalk() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+    changed_.notify_all();
+  }
+  thread_.join();
+}
+
+void BackgroundWalk::Run() {
+  Feeder feeder(this);
+  Status s = WalkTree(root_, &feeder);
+  if (s.ok()) s = feeder.Hand();
+  std::lock_guard<std::mutex> lock(mu_);
+  status_ = s;
+  finished_ = true;
+  changed_.notify_all();
+}
+
+Status BackgroundWalk::Next(std::vector<WalkItem>* batch, int wait_ms, bool* done) {
+  std::unique_lock<std::mutex> lock(mu_);
+  auto ready = [this] { return !queue_.empty() || finished_; };
+  if (wait_ms < 0) {
+    changed_.wait(lock, ready);
+  } else {
+    changed_.wait_for(lock, std::chrono::milliseconds(wait_ms), ready);
+  }
+  *done = false;
+  batch->clear();
+  if (!queue_.empty()) {
+    *batch = std::move(queue_.front());
+    queue_.pop_front();
+    queued_ -= batch->size();
+    changed_.notify_all();
+    return Status::Ok();
+  }
+  if (!finished_) return Status::Ok();
+  *done = true;
+  return status_;
 }
 
 }  // namespace treesync

@@ -1,10 +1,15 @@
-// The tree walk: lists a folder recursively with std::filesystem, never
-// following symlinks, in the order the protocol sends it.
+// The tree walk: lists a folder recursively, never following symlinks, in
+// the order the protocol sends it, reporting each entry as it is found so
+// that nothing of the tree need be held.
 #ifndef TREESYNC_WALK_H_
 #define TREESYNC_WALK_H_
 
-#include <functional>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "manifest.h"
@@ -12,41 +17,92 @@
 
 namespace treesync {
 
-struct WalkProblem {
-  std::string path;     // wire path of the entry
-  std::string message;  // one line, already naming the path
+// What a walk reports, in listing order: pre-order (a folder, then its whole
+// subtree), names sorted bytewise within each folder; the root itself is not
+// reported. Receiving temporaries (IsReservedName) are never reported: they
+// are another pull's work in progress, not part of the tree.
+class WalkVisitor {
+ public:
+  virtual ~WalkVisitor() = default;
+  virtual Status OnEntry(Entry& entry) = 0;
+  // Not everything directly in `folder` (a wire path; "" is the root) could
+  // be listed: the folder itself can't be read, or an entry in it vanished,
+  // can't be read, or has a path or link target too long to send. message
+  // is one line naming the entry.
+  virtual Status OnGap(const std::string& folder, const std::string& message) = 0;
+  // A FIFO, socket or device: never opened, only noted.
+  virtual Status OnSkipped(const std::string& path) = 0;
 };
 
+// Walks root (a symlink to a folder is followed; nothing below it is). Fails
+// if root itself is not a readable folder (kBadFolder) or a visitor call
+// fails (with that error). Memory: the folders on the path from the root to
+// the entry being reported, each with its listing.
+Status WalkTree(const std::string& root, WalkVisitor* visitor);
+
+struct WalkProblem {
+  std::string folder;   // wire path of the folder not wholly listed
+  std::string message;  // one line, naming the entry
+};
+
+// A whole walk held in memory: for tests, and for the legacy server, whose
+// old clients need the tree before anything else.
 struct WalkResult {
-  // Pre-order (a folder before its contents), names sorted bytewise within
-  // each folder; the root itself is not listed.
   std::vector<Entry> entries;
-  // Entries that could not be read (the walk went on without them).
   std::vector<WalkProblem> problems;
-  // FIFOs, sockets and devices: never opened, only noted.
   std::vector<std::string> skipped;
-  // The root folder's own permission bits and modification time.
   uint32_t root_mode = 0;
   int64_t root_mtime_ns = 0;
 };
+// WalkTree into *out, failing with kIo past kMaxEntries entries.
+Status WalkTree(const std::string& root, WalkResult* out);
 
-// Called with each entry as soon as it is found, in listing order, so a
-// caller can stream the listing while the walk goes on. An error stops the
-// walk and is returned by WalkTree.
-using EntryVisitor = std::function<Status(Entry& entry)>;
-
-// kTwo walks the later half of the root's entries on a second thread while
-// the first half is walked and visited: for a caller with a core to spare.
-// The result and the order of visits are the same either way.
-enum class WalkThreads { kOne, kTwo };
-
-// Walks root (a symlink to a folder is followed; nothing below it is).
-// Fails if root itself is not a readable folder (kBadFolder), the tree has
-// more than kMaxEntries entries (kIo), or the visitor fails.
-Status WalkTree(const std::string& root, WalkResult* out,
-                const EntryVisitor& visit = nullptr, WalkThreads threads = WalkThreads::kOne);
-// The root's own mode and mtime, as WalkTree would record them.
+// The root's own mode and mtime (kBadFolder if it is not a folder).
 Status RootInfo(const std::string& root, uint32_t* mode, int64_t* mtime_ns);
+
+// One thing a walk reported (see WalkVisitor).
+struct WalkItem {
+  enum Kind : uint8_t { kEntry, kGap, kSkipped } kind = kEntry;
+  Entry entry;          // kEntry
+  std::string path;     // kGap: the folder; kSkipped: the entry
+  std::string message;  // kGap
+};
+
+// A walk on a thread of its own, handing its items over in order through a
+// bounded queue: the walker waits while the queue is full, so the walk runs
+// ahead of its reader by at most kMaxQueued items.
+class BackgroundWalk {
+ public:
+  // A few hundred KiB of items at most: enough to keep the reader busy
+  // while the walker waits on the disk, little enough for many sessions.
+  static constexpr size_t kBatchItems = 256;
+  static constexpr size_t kMaxQueued = 8 * kBatchItems;
+
+  explicit BackgroundWalk(std::string root);
+  // Stops the walk where it is and waits for its thread.
+  ~BackgroundWalk();
+  BackgroundWalk(const BackgroundWalk&) = delete;
+  BackgroundWalk& operator=(const BackgroundWalk&) = delete;
+
+  // Moves the next batch of items (at most kBatchItems) into *batch, waiting
+  // up to wait_ms (-1: forever) for one. Sets *done once every item has been
+  // taken; then the walk's own status is returned.
+  Status Next(std::vector<WalkItem>* batch, int wait_ms, bool* done);
+
+ private:
+  class Feeder;
+  void Run();
+
+  std::string root_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::deque<std::vector<WalkItem>> queue_;
+  size_t queued_ = 0;  // items in queue_
+  bool finished_ = false;
+  bool stop_ = false;
+  Status status_;
+  std::thread thread_;
+};
 
 }  // namespace treesync
 

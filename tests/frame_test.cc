@@ -13,9 +13,10 @@ namespace {
 const FrameType kAllTypes[] = {
     FrameType::kHello,   FrameType::kError,    FrameType::kSync,      FrameType::kFolder,
     FrameType::kFile,    FrameType::kSymlink,  FrameType::kWarning,   FrameType::kListEnd,
-    FrameType::kWant,    FrameType::kWantEnd,  FrameType::kWantDelta, FrameType::kBegin,
+    FrameType::kWant,    FrameType::kWantEnd,  FrameType::kWantDelta, FrameType::kListCredit, FrameType::kWantPaths,
+    FrameType::kWantDeltaPath, FrameType::kBegin,
     FrameType::kData,    FrameType::kEnd,      FrameType::kFileError, FrameType::kCopy,
-    FrameType::kDone,    FrameType::kEntries,
+    FrameType::kDone,    FrameType::kEntries, FrameType::kGap,
 };
 
 bool IsListedType(uint8_t t) {

@@ -136,10 +136,14 @@ TEST(Protocol, WarningMessageIsEscapedAndPathBounded) {
                   .ok());
   EXPECT_EQ(message.find('\x1b'), std::string::npos);
   EXPECT_EQ(message.find('\x07'), std::string::npos);
+  // Whatever the sender's path and message, the frame keeps every limit.
   std::string long_path(kMaxPathBytes + 1, 'p');
-  EXPECT_EQ(DecodeWarning(F(FrameType::kWarning, EncodeWarning(long_path, "m")), &path, &message)
-                .kind(),
-            ErrorKind::kProtocol);
+  std::string long_message(3 * kMaxMessageBytes, 'm');
+  ASSERT_TRUE(DecodeWarning(F(FrameType::kWarning, EncodeWarning(long_path, long_message)), &path,
+                            &message)
+                  .ok());
+  EXPECT_EQ(path.size(), kMaxPathBytes);
+  EXPECT_LE(message.size(), kMaxMessageBytes);
   std::string p = EncodeWarning("p", "m");
   EXPECT_EQ(DecodeWarning(F(FrameType::kWarning, p + "z"), &path, &message).kind(),
             ErrorKind::kProtocol);

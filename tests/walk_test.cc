@@ -186,41 +186,90 @@ TEST(Walk, FollowsARootThatIsASymlinkToAFolder) {
   EXPECT_EQ(w.entries[1].type, EntryType::kSymlink);
 }
 
-TEST(Walk, TwoThreadsGiveTheSameListingInTheSameOrder) {
+TEST(Walk, BackgroundWalkGivesTheSameItemsInTheSameOrder) {
   TempFolder t;
   for (int d = 0; d < 7; ++d) {
     std::string dir = "d" + std::to_string(d);
-    for (int f = 0; f < 5; ++f) WriteFile(t.Join(dir + "/sub/f" + std::to_string(f)), "x");
+    for (int f = 0; f < 300; ++f) WriteFile(t.Join(dir + "/sub/f" + std::to_string(f)), "x");
     WriteFile(t.Join(dir + "/top"), "y");
   }
   WriteFile(t.Join("file-at-root"), "z");
   fs::create_symlink("d0", t.Join("link"));
-  std::vector<std::string> visited[2];
-  WalkResult w[2];
-  const WalkThreads kinds[2] = {WalkThreads::kOne, WalkThreads::kTwo};
-  for (int i = 0; i < 2; ++i) {
-    Status s = WalkTree(t.path(), &w[i], [&visited, i](Entry& e) {
-      visited[i].push_back(e.path);
-      return Status::Ok();
-    }, kinds[i]);
+  WalkResult w;
+  ASSERT_TRUE(WalkTree(t.path(), &w).ok());
+  BackgroundWalk bg(t.path());
+  std::vector<std::string> got;
+  std::vector<WalkItem> batch;
+  for (bool done = false; !done;) {
+    Status s = bg.Next(&batch, -1, &done);
     ASSERT_TRUE(s.ok()) << s.message();
+    EXPECT_LE(batch.size(), BackgroundWalk::kBatchItems);
+    for (const WalkItem& item : batch) got.push_back(item.entry.path);
   }
-  EXPECT_EQ(Paths(w[1]), Paths(w[0]));
-  EXPECT_EQ(visited[1], visited[0]);
-  EXPECT_EQ(visited[1], Paths(w[1]));
-  EXPECT_EQ(w[1].entries.size(), 7u * 8 + 2);
+  EXPECT_EQ(got, Paths(w));
+  EXPECT_EQ(got.size(), 7u * 303 + 2);
 }
 
-TEST(Walk, TwoThreadsStopAtTheVisitorsError) {
+TEST(Walk, BackgroundWalkOfAMissingRootEndsWithItsError) {
   TempFolder t;
-  for (int d = 0; d < 4; ++d) WriteFile(t.Join("d" + std::to_string(d) + "/f"), "x");
+  BackgroundWalk bg(t.Join("missing"));
+  std::vector<WalkItem> batch;
+  bool done = false;
+  Status s = bg.Next(&batch, -1, &done);
+  EXPECT_TRUE(done);
+  EXPECT_EQ(s.kind(), ErrorKind::kBadFolder);
+}
+
+TEST(Walk, BackgroundWalkStopsWhenItsReaderGoes) {
+  TempFolder t;
+  for (int f = 0; f < 5000; ++f) WriteFile(t.Join("d/f" + std::to_string(f)), "");
+  // Destroyed while the walker waits on a full queue: must not hang.
+  BackgroundWalk bg(t.path());
+  std::vector<WalkItem> batch;
+  bool done = false;
+  ASSERT_TRUE(bg.Next(&batch, -1, &done).ok());
+}
+
+TEST(Walk, NeverListsReceivingTemporariesInAnyCase) {
+  TempFolder t;
+  WriteFile(t.Join("a"), "x");
+  WriteFile(t.Join(".treesync-0123456789abcdef.tmp"), "partial");
+  WriteFile(t.Join("d/.TREESYNC-0123456789ABCDEF.TMP"), "partial");
+  WriteFile(t.Join("d/.treesync-notatemp.tmp"), "kept");
   WalkResult w;
-  int visits = 0;
-  Status s = WalkTree(t.path(), &w, [&visits](Entry&) {
-    return ++visits == 3 ? Status::Socket("peer gone") : Status::Ok();
-  }, WalkThreads::kTwo);
-  EXPECT_EQ(s.kind(), ErrorKind::kSocket);
-  EXPECT_EQ(visits, 3);
+  ASSERT_TRUE(WalkTree(t.path(), &w).ok());
+  EXPECT_EQ(Paths(w), (std::vector<std::string>{"a", "d", "d/.treesync-notatemp.tmp"}));
+}
+
+TEST(Walk, APathTooLongToSendIsAGapOfItsFolder) {
+  TempFolder t;
+  // Folders of 250-byte names, deep enough that a file in the deepest
+  // passes the wire limit while the folder's own path (and the host's,
+  // below the test folder) stays within it.
+  std::string rel;
+  const std::string name(250, 'n');
+  for (int i = 0; i < 16; ++i) rel += (rel.empty() ? "" : "/") + name;
+  ASSERT_LT(rel.size(), kMaxPathBytes);
+  const std::string file(100, 'f');
+  std::error_code ec;
+  fs::create_directories(platform::FsPath(t.Join(rel)), ec);
+  if (ec || t.Join(rel).size() >= 4095) GTEST_SKIP() << "can't make a path that long here";
+  {
+    // Made from inside the folder: its whole path is past what the host's
+    // calls take.
+    fs::path back = fs::current_path();
+    fs::current_path(platform::FsPath(t.Join(rel)));
+    WriteFile(file, "x");
+    fs::current_path(back);
+  }
+  WriteFile(t.Join("ok"), "y");
+  WalkResult w;
+  ASSERT_TRUE(WalkTree(t.path(), &w).ok());
+  ASSERT_EQ(w.problems.size(), 1u);
+  EXPECT_EQ(w.problems[0].folder, rel);
+  EXPECT_NE(w.problems[0].message.find("too long"), std::string::npos);
+  EXPECT_LE(w.problems[0].message.size(), 400u);
+  EXPECT_EQ(w.entries.back().path, "ok");
 }
 
 }  // namespace

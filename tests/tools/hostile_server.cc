@@ -165,8 +165,10 @@ Status Play(const std::string& scenario, Connection* c) {
     return c->socket().Write(half.data(), half.size(), &wrote);
   }
   // Scenarios with a valid listing of two files, then trouble in the data.
-  std::vector<Entry> two = {MakeEntry(T::kFile, "good", 4), MakeEntry(T::kFile, "other", 5),
-                            MakeEntry(T::kFolder, "dir")};
+  // In listing order; "slow" sends up to 100 KiB of the first.
+  std::vector<Entry> two = {
+      MakeEntry(T::kFile, "good", scenario == "slow" ? 100 * 1024 : 4),
+      MakeEntry(T::kFile, "other", 5), MakeEntry(T::kFolder, "zdir")};
   TS_RETURN_IF_ERROR(SendEntries(c, two));
   Want w;
   if (scenario == "begin-unrequested") {
@@ -214,7 +216,7 @@ Status Play(const std::string& scenario, Connection* c) {
     Begin b;
     b.index = w.index;
     TS_RETURN_IF_ERROR(c->Send(FrameType::kBegin, EncodeBegin(b)));
-    for (int i = 0; i < 150; ++i) {
+    for (int i = 0; i < 100; ++i) {
       TS_RETURN_IF_ERROR(c->Send(FrameType::kData, std::string(1024, 's')));
       TS_RETURN_IF_ERROR(c->Flush());
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
