@@ -51,6 +51,10 @@ constexpr size_t kMaxRequestsInFlight = 4 * kMaxWantsPerFrame;
 // Listing credit is granted back in steps of at least this much, so a
 // ListCredit frame goes out every few thousand entries, not every entry.
 constexpr uint64_t kCreditStep = 2u << 20;
+// What a server that does not stream may make us hold of files to fetch
+// (listing weight): it grants no credit, and answers no request before its
+// listing ends, so past this we can only give up.
+constexpr uint64_t kMaxUncreditedWeight = 32u << 20;
 // Below this much credit the server may be unable to send its next entry
 // (one weighs at most about 4 KiB): whatever is owed is granted at once.
 constexpr uint64_t kCreditLow = 2 * (kEntryWeightBase + kMaxPathBytes);
@@ -177,7 +181,13 @@ Status Puller::TakeEntry(Entry& e) {
     credit_ -= weight;
   }
   ++count_;
-  return rx_->AddEntry(std::move(e));
+  TS_RETURN_IF_ERROR(rx_->AddEntry(std::move(e)));
+  if (!streaming_ && rx_->outstanding_weight() > kMaxUncreditedWeight) {
+    return Status::Protocol("the server's listing holds more files to fetch than fit in memory "
+                            "(" + std::to_string(rx_->outstanding()) +
+                            "); a server that streams has no such limit");
+  }
+  return Status::Ok();
 }
 
 Status Puller::OnListing(const Frame& f) {

@@ -331,6 +331,7 @@ void Receiver::QueueFetch(uint32_t index, Fetch f, bool hold_back) {
   }
   bytes_total_ += f.entry.size - f.offset;
   ++files_wanted_;
+  outstanding_weight_ += EntryWeight(f.entry.path);
   Want w{index, f.offset};
   if (hold_back) {
     held_back_.push_back(index);
@@ -530,6 +531,7 @@ Status Receiver::Finished(uint32_t index) {
   auto it = fetches_.find(index);
   if (it == fetches_.end()) return Status::Ok();
   credit_ += EntryWeight(it->second.entry.path);
+  outstanding_weight_ -= EntryWeight(it->second.entry.path);
   std::string parent = ParentOf(it->second.entry.path);
   fetches_.erase(it);
   ++files_done_;

@@ -91,8 +91,10 @@ class Receiver {
   // Listing weight of entries finished with since the last call: what a
   // streaming session grants back to the sender.
   uint64_t TakeCredit();
-  // Files decided and not yet finished (requested or not).
+  // Files decided and not yet finished (requested or not), and their
+  // listing weight.
   size_t outstanding() const { return fetches_.size(); }
+  uint64_t outstanding_weight() const { return outstanding_weight_; }
 
   // The local file a requested file can be rebuilt from with a delta: the
   // old version at the same path, or a same-size file elsewhere (a rename
@@ -222,6 +224,7 @@ class Receiver {
   std::vector<Deferred> deferred_removals_;  // delta bases, removed by Finish
   std::vector<Deferred> waiting_removals_;   // with DeferDeletions
   uint64_t credit_ = 0;
+  uint64_t outstanding_weight_ = 0;
   std::unordered_map<uint32_t, Signature> signature_;  // sent, not yet used
 
   // Progress over the files requested.
