@@ -4,7 +4,9 @@
 # each round so a noisy neighbour hurts them alike. Prints medians, each
 # tool's ratio to rsync, bytes on the wire, and treesync's peak RSS.
 #   RUNS (default 5): rounds per case. BENCH_DIR (default /dev/shm/tsbench).
-#   BENCH_CASES (default "1 2 3 4 5"): which cases to run.
+#   BENCH_CASES (default "1 2 3 4 5"): which cases to run. Cases 6 and 7
+#   (1,000,000 files) take minutes and run only when named:
+#   BENCH_CASES="6 7"; BIG_RUNS (default 3) rounds each.
 set -u
 RUNS=${1:-5}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,6 +40,20 @@ for d in range(400):
     for f in range(50):
         n = rnd.randint(1024, 8192); o = rnd.randint(0, len(seed) - n)
         with open(os.path.join(p, 'f%02d' % f), 'wb') as fh: fh.write(seed[o:o + n])
+PY
+}
+
+# 1,000,000 small files: 100 x 100 folders of 100 files of 0-49 bytes.
+make_million() {
+  mkdir -p "$1"
+  python3 - "$1" <<'PY'
+import os, sys
+root = sys.argv[1]
+for a in range(100):
+    for b in range(100):
+        d = os.path.join(root, 'd%02d' % a, 'e%02d' % b); os.makedirs(d)
+        for c in range(100):
+            with open(os.path.join(d, 'f%02d' % c), 'wb') as fh: fh.write(b'x' * (c % 50))
 PY
 }
 
@@ -202,5 +218,9 @@ for c in $CASES; do
     3) [ -d "$B/small" ] || make_small "$B/small"; noop_case "3. no-op re-pull of case 2" "$B/small" ;;
     4) delta_case ;;
     5) [ -d "$B/small" ] || make_small "$B/small"; latency_case "$B/small" ;;
+    6) [ -d "$B/million" ] || make_million "$B/million"
+       RUNS=${BIG_RUNS:-3} initial_case "6. initial pull, 1,000,000 files of 0-49 bytes in 10,100 folders" "$B/million" ;;
+    7) [ -d "$B/million" ] || make_million "$B/million"
+       RUNS=${BIG_RUNS:-3} noop_case "7. no-op re-pull of case 6" "$B/million" ;;
   esac
 done

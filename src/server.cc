@@ -27,10 +27,6 @@ namespace {
 constexpr int kMaxReadAttempts = 3;
 // Smaller files hash faster than the cache answers (and would crowd it).
 constexpr uint64_t kCachedSendHashBytes = 1 << 20;
-// Signatures held for files not yet sent. A client keeps only a few delta
-// requests in flight; this bounds what a hostile one can make us hold.
-constexpr size_t kMaxQueuedSignatureBytes = 16 << 20;
-
 Status ReceiveHello(Connection* conn, Hello* h) {
   Frame f;
   TS_RETURN_IF_ERROR(conn->Receive(&f));

@@ -22,7 +22,7 @@ namespace {
 enum Target : uint8_t {
   kHelloT, kErrorT, kWarningT, kSyncT, kListEndT, kWantsT, kWantDeltaT, kCopyT,
   kBeginT, kEndT, kFileErrorT, kFolderT, kFileT, kSymlinkT, kEntriesT, kSignatureT,
-  kCopyRangeT, kTargetCount
+  kCopyRangeT, kGapT, kListCreditT, kPathWantsT, kWantDeltaPathT, kTargetCount
 };
 
 Frame F(FrameType type, std::string payload) { return Frame{type, std::move(payload)}; }
@@ -242,6 +242,50 @@ void FuzzOne(uint8_t target, const std::string& p) {
       }
       break;
     }
+    case kGapT: {
+      std::string folder, message;
+      Status s = DecodeGap(F(FrameType::kGap, p), &folder, &message);
+      CheckStatus(s);
+      if (s.ok()) {
+        FUZZ_CHECK(folder.empty() || CheckWirePath(folder).ok());
+        CheckPrintable(message);
+      }
+      break;
+    }
+    case kListCreditT: {
+      uint32_t bytes = 0;
+      Status s = DecodeListCredit(F(FrameType::kListCredit, p), &bytes);
+      CheckStatus(s);
+      if (s.ok()) FUZZ_CHECK(EncodeListCredit(bytes) == p);
+      break;
+    }
+    case kPathWantsT: {
+      std::vector<PathWant> w;
+      Status s = DecodePathWants(F(FrameType::kWantPaths, p), &w);
+      CheckStatus(s);
+      if (s.ok()) {
+        FUZZ_CHECK(!w.empty() && w.size() <= kMaxWantsPerFrame);
+        std::string again;
+        for (const PathWant& x : w) {
+          FUZZ_CHECK(CheckWirePath(x.path).ok());
+          AppendPathWant(x, &again);
+        }
+        FUZZ_CHECK(again == p);
+      }
+      break;
+    }
+    case kWantDeltaPathT: {
+      PathWant w;
+      Signature sig;
+      Status s = DecodeWantDeltaPath(F(FrameType::kWantDeltaPath, p), &w, &sig);
+      CheckStatus(s);
+      if (s.ok()) {
+        CheckSignature(sig);
+        FUZZ_CHECK(CheckWirePath(w.path).ok());
+        FUZZ_CHECK(EncodeWantDeltaPath(w, sig) == p);
+      }
+      break;
+    }
     default:
       break;
   }
@@ -294,6 +338,9 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
     w.U32(2);
     range = w.Take();
   }
+  std::string path_wants;
+  AppendPathWant(PathWant{1, 0, 12345, "docs/read me.txt"}, &path_wants);
+  AppendPathWant(PathWant{2, 100, 200, "docs/other"}, &path_wants);
   fuzz::SeedCorpus(argc, argv,
                    {Seed(kHelloT, EncodeHello(Hello{kProtocolVersion, 3})),
                     Seed(kErrorT, EncodeError(ErrorKind::kRefused, "no \x1b[2J thanks")),
@@ -311,7 +358,11 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
                     Seed(kSymlinkT, EncodeEntry(link)),
                     Seed(kEntriesT, packer.Take()),
                     Seed(kSignatureT, EncodeSignature(sig)),
-                    Seed(kCopyRangeT, range)});
+                    Seed(kCopyRangeT, range),
+                    Seed(kGapT, EncodeGap("docs", "docs/x: permission denied")),
+                    Seed(kListCreditT, EncodeListCredit(2 << 20)),
+                    Seed(kPathWantsT, path_wants),
+                    Seed(kWantDeltaPathT, EncodeWantDeltaPath(PathWant{3, 0, 9000, "docs/b"}, sig))});
   return 0;
 }
 
