@@ -14,12 +14,14 @@
 #include "connection.h"
 #include "content_hash.h"
 #include "fs_meta.h"
+#include "manifest.h"
 #include "net.h"
 #include "protocol.h"
 #include "receiver.h"
 #include "report.h"
 #include "server.h"
 #include "test_util.h"
+#include "xxh3.h"
 
 namespace treesync {
 namespace {
@@ -279,6 +281,189 @@ TEST(Session, ServerNeverFollowsAFolderSwappedForASymlinkAfterItsWalk) {
   server.join();
   ASSERT_TRUE(asked.ok()) << asked.message();
   EXPECT_EQ(answer.type, FrameType::kFileError) << FrameName(answer);
+}
+
+TEST(Session, StreamingSessionMirrorsTheTree) {
+  TempFolder dir;
+  MakeTree(dir);
+  SessionResult r = RunSession(dir.Join("src"), dir.Join("copy"),
+                               kHelloPackedListing | kHelloStreaming);
+  ASSERT_TRUE(r.pull.ok()) << r.pull.message();
+  ASSERT_TRUE(r.serve.ok()) << r.serve.message();
+  ExpectMirror(dir, "copy");
+}
+
+// A server that lists `files` files in two halves and sends the second
+// half only once the client has asked for a file of the first: a client
+// that waited for the listing's end before asking would stall here.
+Status HalfListingServer(platform::Socket sock, uint32_t files) {
+  Connection conn(std::move(sock), 5000);
+  Frame f;
+  TS_RETURN_IF_ERROR(conn.Receive(&f));
+  Hello reply;
+  reply.flags = kHelloStreaming | kHelloPackedListing;
+  TS_RETURN_IF_ERROR(conn.Send(FrameType::kHello, EncodeHello(reply)));
+  TS_RETURN_IF_ERROR(conn.Send(FrameType::kSync, EncodeSync(SyncStart{0755, 0})));
+  auto send_half = [&](uint32_t from, uint32_t to) {
+    EntryPacker packer;
+    for (uint32_t i = from; i < to; ++i) {
+      Entry e;
+      char name[16];
+      std::snprintf(name, sizeof name, "f%05u", i);
+      e.path = name;
+      e.mode = 0644;
+      e.size = 1;
+      packer.Add(e);
+    }
+    return conn.Send(FrameType::kEntries, packer.Take());
+  };
+  TS_RETURN_IF_ERROR(send_half(0, files / 2));
+  std::vector<PathWant> wants;
+  while (wants.empty()) {
+    TS_RETURN_IF_ERROR(conn.Receive(&f));
+    if (f.type == FrameType::kWantPaths) TS_RETURN_IF_ERROR(DecodePathWants(f, &wants));
+  }
+  TS_RETURN_IF_ERROR(send_half(files / 2, files));
+  ListEnd end;
+  end.count = files;
+  TS_RETURN_IF_ERROR(conn.Send(FrameType::kListEnd, EncodeListEnd(end)));
+  size_t answered = 0;
+  for (;;) {
+    for (; answered < wants.size(); ++answered) {
+      Begin b;
+      b.index = wants[answered].tag;
+      TS_RETURN_IF_ERROR(conn.Send(FrameType::kBegin, EncodeBegin(b)));
+      TS_RETURN_IF_ERROR(conn.Send(FrameType::kData, "x"));
+      End e;
+      e.size = 1;
+      e.mode = 0644;
+      e.hash = Xxh3_128("x", 1);
+      TS_RETURN_IF_ERROR(conn.Send(FrameType::kEnd, EncodeEnd(e)));
+    }
+    TS_RETURN_IF_ERROR(conn.Receive(&f));
+    if (f.type == FrameType::kWantEnd) break;
+    if (f.type == FrameType::kWantPaths) TS_RETURN_IF_ERROR(DecodePathWants(f, &wants));
+  }
+  TS_RETURN_IF_ERROR(conn.Send(FrameType::kDone, std::string()));
+  return conn.Finish();
+}
+
+TEST(Session, ClientAsksForFilesWhileTheListingIsStillComing) {
+  TempFolder dir;
+  platform::Socket a, b;
+  ASSERT_TRUE(platform::SocketPair(&a, &b).ok());
+  Status served;
+  std::thread server([&served, sock = std::move(b)]() mutable {
+    served = HalfListingServer(std::move(sock), 200);
+  });
+  Status pulled = PullOver(std::move(a), dir.Join("copy"), kHelloPackedListing | kHelloStreaming);
+  server.join();
+  ASSERT_TRUE(pulled.ok()) << pulled.message();
+  ASSERT_TRUE(served.ok()) << served.message();
+  EXPECT_EQ(ReadFile(dir.Join("copy/f00000")), "x");
+  EXPECT_EQ(ReadFile(dir.Join("copy/f00199")), "x");
+}
+
+// A hand-written streaming client: Hello, then whatever `speak` does.
+Status StreamingClient(platform::Socket sock, const std::function<Status(Connection*)>& speak) {
+  Connection conn(std::move(sock), 1000);
+  Hello h;
+  h.flags = kHelloStreaming | kHelloPackedListing;
+  TS_RETURN_IF_ERROR(conn.Send(FrameType::kHello, EncodeHello(h)));
+  Frame f;
+  TS_RETURN_IF_ERROR(conn.Receive(&f));
+  return speak(&conn);
+}
+
+Status ServeTo(const std::string& root, const std::function<Status(Connection*)>& speak,
+               Status* client) {
+  platform::Socket a, b;
+  TS_RETURN_IF_ERROR(platform::SocketPair(&a, &b));
+  std::thread c([&client, &speak, sock = std::move(a)]() mutable {
+    *client = StreamingClient(std::move(sock), speak);
+  });
+  Connection conn(std::move(b), 5000);
+  SessionSummary summary;
+  Status s = ServeSession(&conn, root, nullptr, &summary);
+  conn.Finish();
+  c.join();
+  return s;
+}
+
+TEST(Session, ServerSendsNoMoreListingThanItsCredit) {
+  TempFolder dir;
+  // Names of 200 bytes: 328 bytes of weight each, so the initial credit
+  // covers 25,575 of them and no more.
+  const uint64_t weight = EntryWeight(std::string(200, 'n'));
+  const uint64_t fit = kInitialListCredit / weight;
+  for (uint64_t i = 0; i < fit + 100; ++i) {
+    char n[16];
+    std::snprintf(n, sizeof n, "%06llu", static_cast<unsigned long long>(i));
+    WriteFile(dir.Join("src/" + std::string(194, 'n') + n), "");
+  }
+  uint64_t listed = 0;
+  Status client;
+  Status served = ServeTo(dir.Join("src"), [&](Connection* conn) -> Status {
+    Frame f;
+    for (;;) {
+      Status s = conn->Receive(&f);
+      // The server stops at its credit; our timeout ends the wait.
+      if (!s.ok()) return Status::Ok();
+      if (f.type == FrameType::kEntries) {
+        TS_RETURN_IF_ERROR(DecodeEntries(f.payload.data(), f.payload.size(), [&](Entry&) {
+          ++listed;
+          return Status::Ok();
+        }));
+      }
+      if (f.type == FrameType::kListEnd) return Status::Protocol("listing ended");
+    }
+  }, &client);
+  EXPECT_TRUE(client.ok()) << client.message();
+  EXPECT_EQ(listed, fit);
+  EXPECT_FALSE(served.ok());  // the client went quiet and away
+}
+
+TEST(Session, ServerRefusesARequestForAPathOutsideTheRules) {
+  TempFolder dir;
+  WriteFile(dir.Join("src/a"), "a");
+  WriteFile(dir.Join("secret"), "s");
+  for (const std::string& path : {std::string("../secret"), std::string("/etc/passwd"),
+                                  std::string(".treesync-0123456789abcdef.tmp"),
+                                  std::string("a/../../secret")}) {
+    Status client;
+    Status served = ServeTo(dir.Join("src"), [&](Connection* conn) {
+      std::string payload;
+      AppendPathWant(PathWant{0, 0, 1, path}, &payload);
+      TS_RETURN_IF_ERROR(conn->Send(FrameType::kWantPaths, payload));
+      // Until the server hangs up, so it reads the request first.
+      for (Frame f;;) TS_RETURN_IF_ERROR(conn->Receive(&f));
+    }, &client);
+    EXPECT_EQ(served.kind(), ErrorKind::kProtocol) << path << ": " << served.message();
+  }
+}
+
+TEST(Session, ServerAnswersFileErrorForAFileThatGrewSinceItWasListed) {
+  TempFolder dir;
+  WriteFile(dir.Join("src/a"), "now longer");
+  Status client;
+  Frame answer;
+  Status served = ServeTo(dir.Join("src"), [&](Connection* conn) -> Status {
+    std::string payload;
+    AppendPathWant(PathWant{7, 0, 3, "a"}, &payload);  // listed at 3 bytes
+    TS_RETURN_IF_ERROR(conn->Send(FrameType::kWantPaths, payload));
+    for (;;) {
+      TS_RETURN_IF_ERROR(conn->Receive(&answer));
+      if (answer.type == FrameType::kFileError || answer.type == FrameType::kBegin) break;
+    }
+    return conn->Send(FrameType::kWantEnd, std::string());
+  }, &client);
+  ASSERT_TRUE(client.ok()) << client.message();
+  ASSERT_EQ(answer.type, FrameType::kFileError);
+  uint32_t tag = 0;
+  std::string message;
+  ASSERT_TRUE(DecodeFileError(answer, &tag, &message).ok());
+  EXPECT_EQ(tag, 7u);
+  EXPECT_NE(message.find("grew"), std::string::npos) << message;
 }
 
 }  // namespace
