@@ -14,6 +14,7 @@
 #include "content_hash.h"
 #include "delta.h"
 #include "fs_meta.h"
+#include "lobby.h"
 #include "path.h"
 #include "protocol.h"
 #include "walk.h"
@@ -31,15 +32,20 @@ constexpr uint64_t kCachedSendHashBytes = 1 << 20;
 // requests in flight; this bounds what a hostile one can make us hold.
 constexpr size_t kMaxQueuedSignatureBytes = 16 << 20;
 
-Status ReceiveHello(Connection* conn, Hello* h) {
-  Frame f;
-  TS_RETURN_IF_ERROR(conn->Receive(&f));
+// Decodes the client's first frame, which must be a Hello of our version.
+Status CheckHello(const Frame& f, Hello* h) {
   TS_RETURN_IF_ERROR(DecodeHello(f, h));
   if (h->version != kProtocolVersion) {
     return Status::Version("client speaks protocol version " + std::to_string(h->version) +
                            ", this server speaks " + std::to_string(kProtocolVersion));
   }
   return Status::Ok();
+}
+
+Status ReceiveHello(Connection* conn, Hello* h) {
+  Frame f;
+  TS_RETURN_IF_ERROR(conn->Receive(&f));
+  return CheckHello(f, h);
 }
 
 // Walks root and streams the listing as the walk goes, so the client
@@ -239,9 +245,9 @@ Status CheckRequest(const WalkResult& walk, uint32_t idx, std::vector<uint8_t>* 
 }  // namespace
 
 Status ServeSession(Connection* conn, const std::string& root, HashCache* cache,
-                    SessionSummary* summary) {
-  Hello hello;
-  Status s = ReceiveHello(conn, &hello);
+                    SessionSummary* summary, const Hello* received_hello) {
+  Hello hello = received_hello != nullptr ? *received_hello : Hello();
+  Status s = received_hello != nullptr ? Status::Ok() : ReceiveHello(conn, &hello);
   if (!s.ok()) {
     conn->Send(FrameType::kError, EncodeError(s.kind(), s.message()));
     conn->Finish();
@@ -358,12 +364,12 @@ void Linger(Connection* conn) {
   }
 }
 
-void RunSession(platform::Socket sock, const std::string& peer, const ServeOptions& options,
-                HashCache* cache, FILE* log) {
+void RunSession(platform::Socket sock, const std::string& peer, const Hello& hello,
+                const ServeOptions& options, HashCache* cache, FILE* log) {
   auto start = std::chrono::steady_clock::now();
   Connection conn(std::move(sock), options.timeout_ms);
   SessionSummary summary;
-  Status s = ServeSession(&conn, options.root, cache, &summary);
+  Status s = ServeSession(&conn, options.root, cache, &summary, &hello);
   if (s.ok()) Linger(&conn);
   LogSessionEnd(log, peer, s,
                 "entries=" + std::to_string(summary.entries) +
@@ -374,22 +380,14 @@ void RunSession(platform::Socket sock, const std::string& peer, const ServeOptio
                 start);
 }
 
-void RefuseSession(platform::Socket sock, const std::string& peer, FILE* log) {
-  Connection conn(std::move(sock), 5000);
-  Frame f;
-  // Read the client's Hello first: closing with unread input would reset
-  // the connection and the client might never see why.
-  conn.Receive(&f);
-  conn.Send(FrameType::kError, EncodeError(ErrorKind::kRefused, "server busy, try again later"));
-  conn.Finish();
-  Linger(&conn);
-  LogLine(log, peer + " refused: too many sessions");
-}
+// Connections accepted at once when the listener is ready: a burst is
+// taken in quickly, without starving the connections already waiting.
+constexpr int kAcceptBatch = 64;
 
 }  // namespace
 
-Status AcceptLoop(const ServeOptions& options, FILE* log, SessionHandler session,
-                  SessionHandler refuse) {
+Status AcceptLoop(const ServeOptions& options, Greeting greeting, FILE* log,
+                  SessionHandler session) {
   std::error_code ec;
   // fs::is_directory follows symlinks: a symlink to a folder is fine as the root.
   if (!std::filesystem::is_directory(platform::FsPath(options.root), ec)) {
@@ -406,40 +404,72 @@ Status AcceptLoop(const ServeOptions& options, FILE* log, SessionHandler session
   // Session threads are detached and may outlive this function by a moment
   // when the process is asked to stop, so what they share is owned jointly.
   struct Shared {
-    SessionHandler session, refuse;
+    SessionHandler session;
     std::atomic<int> active{0};
-    std::atomic<int> refusing{0};
   };
   auto shared = std::make_shared<Shared>();
   shared->session = std::move(session);
-  shared->refuse = std::move(refuse);
+  auto run = [&shared](platform::Socket sock, const std::string& peer, const Hello* hello) {
+    ++shared->active;
+    const bool has_hello = hello != nullptr;
+    std::thread([shared, has_hello](platform::Socket s, std::string p, Hello h) {
+      shared->session(std::move(s), p, has_hello ? &h : nullptr);
+      --shared->active;
+    }, std::move(sock), peer, has_hello ? *hello : Hello()).detach();
+  };
+
+  // A quarter of the descriptors at most wait for a Hello: the rest are for
+  // sessions, their files and the server itself.
+  const size_t waiting_cap =
+      std::min(kMaxWaitingConnections, std::max<size_t>(platform::RaiseSocketLimit() / 4, 16));
+  Lobby lobby(waiting_cap, kHelloTimeoutMs, kTurnAwayLingerMs);
+  std::vector<Lobby::Arrival> arrivals;
   while (!platform::Interrupted()) {
-    platform::Socket sock;
-    std::string peer;
-    TS_RETURN_IF_ERROR(platform::Accept(listener, 200, &sock, &peer));
-    if (!sock.valid()) continue;
-    if (options.once) {
-      shared->session(std::move(sock), peer);
-      return Status::Ok();
-    }
-    if (shared->active.load() >= options.max_sessions) {
-      // A flood of refusals gets no threads of its own: just closed.
-      if (!shared->refuse || shared->refusing.load() >= options.max_sessions) {
-        LogLine(log, peer + " refused: too many sessions");
+    bool listener_ready = false;
+    arrivals.clear();
+    TS_RETURN_IF_ERROR(lobby.Wait(&listener, 200, &listener_ready, &arrivals));
+    for (Lobby::Arrival& a : arrivals) {
+      // Every client turned away is told why (unless it is gone already),
+      // and only one that spoke a good Hello takes a session's place.
+      if (!a.status.ok()) {
+        LogLine(log, a.peer + " dropped: " + a.status.message());
+        if (a.sock.valid()) lobby.TurnAway(std::move(a.sock), a.peer, a.status);
         continue;
       }
-      ++shared->refusing;
-      std::thread([shared](platform::Socket s, std::string p) {
-        shared->refuse(std::move(s), p);
-        --shared->refusing;
-      }, std::move(sock), peer).detach();
-      continue;
+      Hello hello;
+      Status s = CheckHello(a.hello, &hello);
+      if (!s.ok()) {
+        LogLine(log, a.peer + " failed: " + s.message());
+        lobby.TurnAway(std::move(a.sock), a.peer, s);
+        continue;
+      }
+      if (shared->active.load() >= options.max_sessions) {
+        LogLine(log, a.peer + " refused: too many sessions");
+        lobby.TurnAway(std::move(a.sock), a.peer, Status::Refused("server busy, try again later"));
+        continue;
+      }
+      if (options.once) {
+        shared->session(std::move(a.sock), a.peer, &hello);
+        return Status::Ok();
+      }
+      run(std::move(a.sock), a.peer, &hello);
     }
-    ++shared->active;
-    std::thread([shared](platform::Socket s, std::string p) {
-      shared->session(std::move(s), p);
-      --shared->active;
-    }, std::move(sock), peer).detach();
+    for (int i = 0; listener_ready && i < kAcceptBatch; ++i) {
+      platform::Socket sock;
+      std::string peer;
+      TS_RETURN_IF_ERROR(platform::Accept(listener, 0, &sock, &peer));
+      if (!sock.valid()) break;
+      if (greeting == Greeting::kHello) {
+        lobby.Add(std::move(sock), std::move(peer));
+      } else if (options.once) {
+        shared->session(std::move(sock), peer, nullptr);
+        return Status::Ok();
+      } else if (shared->active.load() >= options.max_sessions) {
+        LogLine(log, peer + " refused: too many sessions");
+      } else {
+        run(std::move(sock), peer, nullptr);
+      }
+    }
   }
   return Status::Ok();
 }
@@ -447,12 +477,11 @@ Status AcceptLoop(const ServeOptions& options, FILE* log, SessionHandler session
 Status RunServer(const ServeOptions& options, FILE* log) {
   // Shared by all sessions, and owned by them jointly for the same reason.
   auto cache = std::make_shared<HashCache>();
-  return AcceptLoop(
-      options, log,
-      [options, cache, log](platform::Socket s, const std::string& peer) {
-        RunSession(std::move(s), peer, options, cache.get(), log);
-      },
-      [log](platform::Socket s, const std::string& peer) { RefuseSession(std::move(s), peer, log); });
+  return AcceptLoop(options, Greeting::kHello, log,
+                    [options, cache, log](platform::Socket s, const std::string& peer,
+                                          const Hello* hello) {
+                      RunSession(std::move(s), peer, *hello, options, cache.get(), log);
+                    });
 }
 
 }  // namespace treesync
