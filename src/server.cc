@@ -15,6 +15,7 @@
 #include "delta.h"
 #include "fs_meta.h"
 #include "lobby.h"
+#include "memory_budget.h"
 #include "path.h"
 #include "protocol.h"
 #include "walk.h"
@@ -365,9 +366,10 @@ void Linger(Connection* conn) {
 }
 
 void RunSession(platform::Socket sock, const std::string& peer, const Hello& hello,
-                const ServeOptions& options, HashCache* cache, FILE* log) {
+                const ServeOptions& options, HashCache* cache, MemoryBudget* budget,
+                FILE* log) {
   auto start = std::chrono::steady_clock::now();
-  Connection conn(std::move(sock), options.timeout_ms);
+  Connection conn(std::move(sock), options.timeout_ms, budget);
   SessionSummary summary;
   Status s = ServeSession(&conn, options.root, cache, &summary, &hello);
   if (s.ok()) Linger(&conn);
@@ -477,10 +479,12 @@ Status AcceptLoop(const ServeOptions& options, Greeting greeting, FILE* log,
 Status RunServer(const ServeOptions& options, FILE* log) {
   // Shared by all sessions, and owned by them jointly for the same reason.
   auto cache = std::make_shared<HashCache>();
+  auto budget = std::make_shared<MemoryBudget>(kSessionMemoryBudget);
   return AcceptLoop(options, Greeting::kHello, log,
-                    [options, cache, log](platform::Socket s, const std::string& peer,
-                                          const Hello* hello) {
-                      RunSession(std::move(s), peer, *hello, options, cache.get(), log);
+                    [options, cache, budget, log](platform::Socket s, const std::string& peer,
+                                                  const Hello* hello) {
+                      RunSession(std::move(s), peer, *hello, options, cache.get(), budget.get(),
+                                 log);
                     });
 }
 

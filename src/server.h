@@ -64,6 +64,12 @@ constexpr int kHelloTimeoutMs = 10000;
 constexpr size_t kMaxWaitingConnections = 1024;
 // How long a client turned away is given to read its Error frame and close.
 constexpr int kTurnAwayLingerMs = 5000;
+// What all sessions together may queue for their clients beyond each one's
+// own floor (Connection::kBudgetFloor, 64 KiB): 32 sessions, the default
+// --max-clients, can each still queue Connection::kHighWater (1 MiB) as a
+// lone one does, while 64 or 1000 whose clients have stopped reading add
+// their floors, not 1 MiB each, to what the server holds.
+constexpr size_t kSessionMemoryBudget = 32 << 20;
 
 // Runs a session over an accepted connection from peer ("addr:port").
 // hello: the client's Hello, received and checked, or null when the

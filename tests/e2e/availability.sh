@@ -98,3 +98,30 @@ wait "$busy" 2>/dev/null
 sleep 0.3
 expect_exit "the busy client gone: a pull exits 0" 0 timeout 60 "$TS" pull -q "127.0.0.1:$PORT" "$WORK/after"
 stop_server
+
+# 64 sessions whose clients ask for large files and never read: the
+# server's memory stays bounded as a whole (it held ~157 MB before the
+# sessions shared a budget). Linux only: it reads /proc.
+HUGE=$WORK/huge
+mkdir -p "$HUGE"
+for i in 1 2 3 4; do truncate -s 64M "$HUGE/big$i"; done  # sparse: no memory, fast reads
+start_server "$HUGE" --max-clients 64
+if [ -r "/proc/$SERVER_PID/status" ] && [ "${FOREIGN_SIDE:-}" != server ]; then
+  rm -f "$WORK/stall-ready"
+  "$TOOLS/flood_client" --stall 64 --want 4 --hold-ms 3000 --ready-file "$WORK/stall-ready" \
+    127.0.0.1 "$PORT" > /dev/null &
+  stall=$!
+  check "64 never-reading clients connected" wait_for_file "$WORK/stall-ready" 20
+  sleep 2  # every session fills what it may queue in well under this
+  threads=$(sed -n 's/^Threads:[[:space:]]*//p' "/proc/$SERVER_PID/status")
+  hwm_kb=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$SERVER_PID/status")
+  check "64 never-reading clients: all 64 sessions run ($threads threads)" test "${threads:-0}" -gt 64
+  check "64 never-reading clients: server peak RSS under 128 MiB (VmHWM ${hwm_kb} kB)" \
+    test "${hwm_kb:-999999}" -lt 131072
+  check "64 never-reading clients: none refused" test "$(grep -c refused "$SERVER_LOG")" -eq 0
+  wait "$stall"
+else
+  echo "SKIP server memory check (no /proc for the server)"
+fi
+stop_server
+rm -rf "$HUGE" "$LARGE"
