@@ -25,13 +25,15 @@ ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 SMALL=$WORK/small
 mkdir -p "$SMALL/d" && printf hello > "$SMALL/a" && printf x > "$SMALL/d/b"
+# One connection that never sends a byte, watched while the next case runs
+# (on a server of its own: the next case's flood may push it out).
 start_server "$SMALL"
-small_pid=$SERVER_PID
-small_log=$SERVER_LOG
-
-# One connection that never sends a byte, watched while the next case runs.
+lone_pid=$SERVER_PID
+lone_log=$SERVER_LOG
 "$TOOLS/flood_client" --idle 1 --hold-ms 25000 127.0.0.1 "$PORT" > "$WORK/one-idle.out" &
 one_idle=$!
+
+start_server "$SMALL"
 
 # 300 connections that never say hello, held open, do not keep out a real
 # client (before, 32 such locked everyone out for the 300 s timeout).
@@ -47,17 +49,24 @@ took=$(ms_since "$t0")
 check "300 idle connections held: the pull is prompt (${took} ms, under 5 s)" test "$took" -lt 5000
 check "300 idle connections held: the copy is a mirror" same_tree "$SMALL" "$WORK/copy"
 wait $flood
-check "300 idle connections: all still open after 6 s, none refused ($(cat "$WORK/idle.out"))" \
-  grep -q '^open=300 ' "$WORK/idle.out"
+# The server lets a quarter of its descriptors wait for a Hello: under a
+# hard limit below 1200, fewer than 300 (the oldest are closed first).
+hard=$(ulimit -Hn)
+held=300
+[ "$hard" != unlimited ] && [ $((hard / 4)) -le 300 ] && held=$((hard / 4 - 1))  # and the pull
+open_now=$(sed -n 's/^open=\([0-9]*\) .*/\1/p' "$WORK/idle.out")
+check "300 idle connections: $held or more still open after 6 s ($(cat "$WORK/idle.out"))" \
+  test "${open_now:-0}" -ge "$held"
 
 # The one idle connection: closed about 10 s after it opened, and told why.
 wait $one_idle
 closed_at=$(sed -n 's/.*first_close_s=\([0-9]*\).*/\1/p' "$WORK/one-idle.out")
 check "a connection without a Hello is closed after ~10 s ($(cat "$WORK/one-idle.out"))" \
   test -n "$closed_at" -a "${closed_at:-0}" -ge 8 -a "${closed_at:-99}" -lt 20
-check "the server logs why it dropped it" grep -q 'dropped: no Hello within 10 s' "$small_log"
-kill "$small_pid" 2>/dev/null
-wait "$small_pid" 2>/dev/null
+check "the server logs why it dropped it" grep -q 'dropped: no Hello within 10 s' "$lone_log"
+stop_server
+kill "$lone_pid" 2>/dev/null
+wait "$lone_pid" 2>/dev/null
 
 # --max-clients 1, its one session busy sending a large file to a client
 # that never reads: every other client is turned away with exit 5, one
