@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "status.h"
 
@@ -79,6 +80,24 @@ struct Readiness {
 // or writable (when want_write). A timeout returns OK with both false.
 Status Poll(const Socket& s, bool want_read, bool want_write, int timeout_ms,
             Readiness* out);
+
+// One socket of a PollAll: what to wait for, and what was found.
+struct PollItem {
+  const Socket* socket = nullptr;
+  bool want_read = false;
+  bool want_write = false;
+  Readiness ready;  // set by PollAll, as by Poll
+};
+// Poll for many sockets at once: waits up to timeout_ms (-1: forever) until
+// any item is ready as asked, then sets every item's `ready`. A timeout, or
+// a wait cut short by a signal, returns OK with nothing ready.
+Status PollAll(std::vector<PollItem>* items, int timeout_ms);
+
+// Raises this process's limit on open sockets as far as the OS lets it
+// without privilege (POSIX: the soft RLIMIT_NOFILE up to the hard one; it
+// counts every descriptor, not just sockets) and returns the limit now in
+// force; SIZE_MAX where there is no such per-process limit (Windows).
+size_t RaiseSocketLimit();
 
 }  // namespace platform
 

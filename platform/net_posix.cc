@@ -9,10 +9,12 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 
 #include "os_error_posix.h"
 #include "sockaddr_util.h"
@@ -244,6 +246,42 @@ Status Poll(const Socket& s, bool want_read, bool want_write, int timeout_ms,
   out->readable = (p.revents & POLLIN) != 0 || (trouble && want_read);
   out->writable = (p.revents & POLLOUT) != 0 || (trouble && want_write);
   return Status::Ok();
+}
+
+Status PollAll(std::vector<PollItem>* items, int timeout_ms) {
+  std::vector<pollfd> fds(items->size());
+  for (size_t i = 0; i < fds.size(); ++i) {
+    const PollItem& it = (*items)[i];
+    fds[i].fd = Fd(*it.socket);
+    fds[i].events = static_cast<short>((it.want_read ? POLLIN : 0) | (it.want_write ? POLLOUT : 0));
+    (*items)[i].ready = Readiness();
+  }
+  int r = poll(fds.data(), static_cast<nfds_t>(fds.size()), timeout_ms);
+  if (r < 0) {
+    if (errno == EINTR) return Status::Ok();
+    return SockError("poll", errno);
+  }
+  for (size_t i = 0; r > 0 && i < fds.size(); ++i) {
+    PollItem& it = (*items)[i];
+    bool trouble = (fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)) != 0;
+    it.ready.readable = (fds[i].revents & POLLIN) != 0 || (trouble && it.want_read);
+    it.ready.writable = (fds[i].revents & POLLOUT) != 0 || (trouble && it.want_write);
+  }
+  return Status::Ok();
+}
+
+size_t RaiseSocketLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 1024;  // what most systems start with
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    // Some systems refuse a soft limit as high as an unlimited hard one
+    // (macOS: OPEN_MAX); the old limit then stays.
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur > SIZE_MAX) return SIZE_MAX;
+  return static_cast<size_t>(lim.rlim_cur);
 }
 
 }  // namespace platform

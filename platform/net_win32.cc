@@ -257,4 +257,40 @@ Status Poll(const Socket& s, bool want_read, bool want_write, int timeout_ms,
   return Status::Ok();
 }
 
+// WSAPoll, not select: an fd_set holds only FD_SETSIZE (64) sockets. Its
+// flaw, missing a failed connect, can't bite here: Connect waits with
+// select, and PollAll is for connected and listening sockets.
+Status PollAll(std::vector<PollItem>* items, int timeout_ms) {
+  std::vector<WSAPOLLFD> fds(items->size());
+  for (size_t i = 0; i < fds.size(); ++i) {
+    const PollItem& it = (*items)[i];
+    fds[i].fd = Sock(*it.socket);
+    fds[i].events = static_cast<short>((it.want_read ? POLLRDNORM : 0) |
+                                       (it.want_write ? POLLWRNORM : 0));
+    fds[i].revents = 0;
+    (*items)[i].ready = Readiness();
+  }
+  if (fds.empty()) {
+    // WSAPoll fails on an empty set; waiting for nothing is a sleep.
+    if (timeout_ms > 0) Sleep(static_cast<DWORD>(timeout_ms));
+    return Status::Ok();
+  }
+  int r = WSAPoll(fds.data(), static_cast<ULONG>(fds.size()), timeout_ms);
+  if (r == SOCKET_ERROR) {
+    int err = WSAGetLastError();
+    if (err == WSAEINTR) return Status::Ok();
+    return SockError("WSAPoll", err);
+  }
+  for (size_t i = 0; r > 0 && i < fds.size(); ++i) {
+    PollItem& it = (*items)[i];
+    bool trouble = (fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)) != 0;
+    it.ready.readable = (fds[i].revents & POLLRDNORM) != 0 || (trouble && it.want_read);
+    it.ready.writable = (fds[i].revents & POLLWRNORM) != 0 || (trouble && it.want_write);
+  }
+  return Status::Ok();
+}
+
+// Winsock has no per-process limit of the RLIMIT_NOFILE kind.
+size_t RaiseSocketLimit() { return SIZE_MAX; }
+
 }  // namespace platform

@@ -22,15 +22,36 @@ constexpr size_t kReadChunk = 256 * 1024;
 
 }  // namespace
 
-Connection::Connection(platform::Socket sock, int timeout_ms)
-    : sock_(std::move(sock)), timeout_ms_(timeout_ms), last_progress_ms_(NowMs()) {}
+Connection::Connection(platform::Socket sock, int timeout_ms, MemoryBudget* budget)
+    : sock_(std::move(sock)),
+      timeout_ms_(timeout_ms),
+      budget_(budget),
+      high_water_(budget != nullptr ? kBudgetFloor : kHighWater),
+      read_chunk_(budget != nullptr ? kBudgetReadChunk : kReadChunk),
+      max_input_(budget != nullptr ? kBudgetMaxInput : kMaxInput),
+      last_progress_ms_(NowMs()) {}
+
+Connection::~Connection() {
+  if (budget_ != nullptr) budget_->Give(taken_);
+}
+
+bool Connection::TakeFromBudget() {
+  // All at once: the buffer then grows once, not in steps that each leave
+  // a freed copy behind.
+  if (budget_ == nullptr || high_water_ >= kHighWater) return false;
+  const size_t rest = kHighWater - high_water_;
+  if (!budget_->TryTake(rest)) return false;
+  taken_ += rest;
+  high_water_ = kHighWater;
+  return true;
+}
 
 Status Connection::Pump(bool want_read) {
   if (platform::Interrupted()) return Status::Interrupted("interrupted by a signal");
   bool want_write = pending_output() > 0;
-  want_read = want_read && !peer_closed_ && in_.buffered() < kMaxInput;
+  want_read = want_read && !peer_closed_ && in_.buffered() < max_input_;
   if (!want_read && !want_write) {
-    return Status::Protocol("peer sent more than " + std::to_string(kMaxInput) +
+    return Status::Protocol("peer sent more than " + std::to_string(max_input_) +
                             " bytes without reading ours");
   }
   platform::Readiness ready;
@@ -38,14 +59,14 @@ Status Connection::Pump(bool want_read) {
   bool progress = false;
   if (ready.writable && want_write) {
     size_t wrote = 0;
-    TS_RETURN_IF_ERROR(sock_.Write(out_.data() + out_pos_, pending_output(), &wrote));
+    TS_RETURN_IF_ERROR(sock_.Write(out_.get() + out_pos_, pending_output(), &wrote));
     Consumed(wrote);
     progress = progress || wrote > 0;
   }
   if (ready.readable && want_read) {
     size_t got = 0;
     bool eof = false;
-    TS_RETURN_IF_ERROR(sock_.Read(in_.Prepare(kReadChunk), kReadChunk, &got, &eof));
+    TS_RETURN_IF_ERROR(sock_.Read(in_.Prepare(read_chunk_), read_chunk_, &got, &eof));
     in_.Commit(got);
     bytes_received_ += got;
     progress = progress || got > 0 || eof;
@@ -68,23 +89,44 @@ void Connection::Consumed(size_t n) {
 }
 
 void Connection::EnsureRoom(size_t n) {
-  if (out_.size() - out_end_ >= n) return;
-  // Slide what is left to send down only when at least as much has been
-  // sent before it, so each byte is moved at most about once; otherwise
-  // grow (the queue stays near kHighWater, so the buffer stays bounded).
-  if (out_pos_ > 0 && out_pos_ >= pending_output()) {
-    std::memmove(&out_[0], out_.data() + out_pos_, pending_output());
+  if (out_size_ - out_end_ >= n) return;
+  // The queue holds at most the high water before a frame is added, so
+  // this much room suffices.
+  const size_t cap = std::max(high_water_, pending_output()) + n;
+  // Slide what is left to send down when at least as much has been sent
+  // before it, so each byte is moved at most about once, or when the
+  // buffer is as large as it needs to be: then the queue is near full,
+  // which means the peer is the slower side.
+  if (out_pos_ > 0 && (out_pos_ >= pending_output() || out_size_ >= cap)) {
+    std::memmove(out_.get(), out_.get() + out_pos_, pending_output());
     out_end_ -= out_pos_;
     out_pos_ = 0;
   }
-  if (out_.size() - out_end_ < n) out_.resize(std::max(out_end_ + n, out_.size() * 3 / 2));
+  if (out_size_ - out_end_ >= n) return;
+  // Grow straight to cap, once for each rise of the high water: the new
+  // room is neither zeroed nor touched until it is written, so it costs
+  // memory only as the queue fills, and no chain of growing copies is left
+  // to fragment the heap.
+  std::unique_ptr<char[]> bigger(new char[cap]);
+  if (pending_output() > 0) std::memcpy(bigger.get(), out_.get() + out_pos_, pending_output());
+  out_end_ -= out_pos_;
+  out_pos_ = 0;
+  out_ = std::move(bigger);
+  out_size_ = cap;
 }
 
 Status Connection::AfterQueue() {
   // Small frames are batched into larger writes, but not held back for
   // long: the peer can start on them while we produce the rest.
-  if (pending_output() >= kBatchBytes && pending_output() <= kHighWater) TS_RETURN_IF_ERROR(Push());
-  while (pending_output() > kHighWater) TS_RETURN_IF_ERROR(Pump(true));
+  if (pending_output() >= kBatchBytes && pending_output() <= high_water_) {
+    TS_RETURN_IF_ERROR(Push());
+  }
+  if (pending_output() > high_water_) {
+    // The budget is only for what the OS can't take now.
+    TS_RETURN_IF_ERROR(Push());
+    if (pending_output() > high_water_) TakeFromBudget();
+  }
+  while (pending_output() > high_water_) TS_RETURN_IF_ERROR(Pump(true));
   return Status::Ok();
 }
 
@@ -114,7 +156,7 @@ Status Connection::CommitFrame(size_t n) {
 Status Connection::Push() {
   if (pending_output() == 0) return Status::Ok();
   size_t wrote = 0;
-  TS_RETURN_IF_ERROR(sock_.Write(out_.data() + out_pos_, pending_output(), &wrote));
+  TS_RETURN_IF_ERROR(sock_.Write(out_.get() + out_pos_, pending_output(), &wrote));
   Consumed(wrote);
   return Status::Ok();
 }

@@ -2,14 +2,18 @@
 // while it has output pending, so two peers that both write can't deadlock
 // on full TCP buffers as long as each takes the frames it is sent. Input is
 // buffered up to kMaxInput meanwhile; a peer that floods us past that while
-// we can't write meets our timeout instead of unbounded memory.
+// we can't write meets our timeout instead of unbounded memory. Connections
+// given a MemoryBudget (a server's) hold less on their own and share the
+// rest, so many slow peers can't add up to unbounded memory either.
 #ifndef TREESYNC_CONNECTION_H_
 #define TREESYNC_CONNECTION_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "frame.h"
+#include "memory_budget.h"
 #include "net.h"
 #include "status.h"
 
@@ -18,10 +22,21 @@ namespace treesync {
 class Connection {
  public:
   // timeout_ms: how long the peer may make no progress (-1: forever).
-  Connection(platform::Socket sock, int timeout_ms);
+  // budget (may be null; must outlive the connection): with one, the
+  // connection queues up to kBudgetFloor of output on its own; the first
+  // time the OS can't take more, it takes the rest of kHighWater from the
+  // budget if that much is left, and keeps it until its destructor gives
+  // it back. It reads kBudgetReadChunk at a time and buffers only one
+  // frame's worth of input (kBudgetMaxInput). Without a budget, it queues
+  // up to kHighWater and buffers up to kMaxInput.
+  Connection(platform::Socket sock, int timeout_ms, MemoryBudget* budget = nullptr);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
-  // Queues a frame; sends whatever fits now. When the queue grows past
-  // kHighWater, waits (reading input meanwhile) until it drains.
+  // Queues a frame; sends whatever fits now. When the queue grows past its
+  // high water (kHighWater; with a budget, what it holds of it), waits
+  // (reading input meanwhile) until it drains.
   Status Send(FrameType type, const void* payload, size_t n);
   Status Send(FrameType type, const std::string& payload) {
     return Send(type, payload.data(), payload.size());
@@ -52,6 +67,11 @@ class Connection {
   uint64_t bytes_sent() const { return bytes_sent_; }
   uint64_t bytes_received() const { return bytes_received_; }
   platform::Socket& socket() { return sock_; }
+  // The budget given at construction (may be null), for the connection's
+  // user to take its own buffers from.
+  MemoryBudget* budget() const { return budget_; }
+  // Output queued beyond this makes Send wait.
+  size_t high_water() const { return high_water_; }
 
   // Output beyond this makes Send wait for the peer to catch up.
   static constexpr size_t kHighWater = 1 << 20;
@@ -60,13 +80,27 @@ class Connection {
   // Input buffered beyond this is left in the socket until frames are taken:
   // it bounds memory even if the peer floods us while we are writing.
   static constexpr size_t kMaxInput = 4 << 20;
+  // With a budget: output queued without taking from it. On loopback a
+  // large-file pull is as fast with this as with kHighWater (the OS's
+  // socket buffer keeps the link busy), so it costs a session little.
+  static constexpr size_t kBudgetFloor = 64 << 10;
+  // With a budget: input read at once. A server's input is requests, small
+  // beside the file data that needs kReadChunk.
+  static constexpr size_t kBudgetReadChunk = 64 << 10;
+  // With a budget: input buffered. One whole frame must fit to be taken,
+  // and more would be the peer's flood, not progress.
+  static constexpr size_t kBudgetMaxInput = kFrameHeaderSize + kMaxFramePayload;
 
  private:
   // One round of the loop: waits for readiness (at most a slice of the
   // timeout, so interrupts are noticed), writes what fits, reads what came.
   Status Pump(bool want_read);
-  // Makes room for n more output bytes at out_end_.
+  // Makes room for n more output bytes at out_end_, the buffer growing to
+  // the high water plus n.
   void EnsureRoom(size_t n);
+  // Raises the high water to kHighWater with bytes from the budget, if
+  // that many are left.
+  bool TakeFromBudget();
   // After a frame is queued: hands big batches to the OS, and waits while
   // the queue is past kHighWater.
   Status AfterQueue();
@@ -75,10 +109,16 @@ class Connection {
 
   platform::Socket sock_;
   int timeout_ms_;
-  // Output queue: bytes [out_pos_, out_end_) of out_ are still to send.
-  // out_ only grows (to about kHighWater plus one frame), so reserving room
-  // costs no zero-filling once it has.
-  std::string out_;
+  MemoryBudget* budget_;
+  size_t taken_ = 0;  // from budget_
+  size_t high_water_;
+  size_t read_chunk_;
+  size_t max_input_;
+  // Output queue: bytes [out_pos_, out_end_) of out_ (out_size_ bytes) are
+  // still to send. out_ only grows (to the high water plus one frame), and
+  // is never zero-filled.
+  std::unique_ptr<char[]> out_;
+  size_t out_size_ = 0;
   size_t out_pos_ = 0;
   size_t out_end_ = 0;
   FrameReader in_;

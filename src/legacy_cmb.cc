@@ -560,12 +560,10 @@ void RunLegacySession(platform::Socket sock, const std::string& peer, const Serv
 Status RunLegacyServer(const ServeOptions& options, FILE* log) {
   // The old protocol has no way to say "busy": a client past the limit sees
   // a connection closed before any command, and changes nothing.
-  return AcceptLoop(
-      options, log,
-      [options, log](platform::Socket s, const std::string& peer) {
-        RunLegacySession(std::move(s), peer, options, log);
-      },
-      nullptr);
+  return AcceptLoop(options, Greeting::kNone, log,
+                    [options, log](platform::Socket s, const std::string& peer, const Hello*) {
+                      RunLegacySession(std::move(s), peer, options, log);
+                    });
 }
 
 // ---------------------------------------------------------------------------

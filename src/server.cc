@@ -14,6 +14,8 @@
 #include "content_hash.h"
 #include "delta.h"
 #include "fs_meta.h"
+#include "lobby.h"
+#include "memory_budget.h"
 #include "path.h"
 #include "protocol.h"
 #include "walk.h"
@@ -27,15 +29,20 @@ namespace {
 constexpr int kMaxReadAttempts = 3;
 // Smaller files hash faster than the cache answers (and would crowd it).
 constexpr uint64_t kCachedSendHashBytes = 1 << 20;
-Status ReceiveHello(Connection* conn, Hello* h) {
-  Frame f;
-  TS_RETURN_IF_ERROR(conn->Receive(&f));
+// Decodes the client's first frame, which must be a Hello of our version.
+Status CheckHello(const Frame& f, Hello* h) {
   TS_RETURN_IF_ERROR(DecodeHello(f, h));
   if (h->version != kProtocolVersion) {
     return Status::Version("client speaks protocol version " + std::to_string(h->version) +
                            ", this server speaks " + std::to_string(kProtocolVersion));
   }
   return Status::Ok();
+}
+
+Status ReceiveHello(Connection* conn, Hello* h) {
+  Frame f;
+  TS_RETURN_IF_ERROR(conn->Receive(&f));
+  return CheckHello(f, h);
 }
 
 // A queued request: a plain Want, or a WantDelta carrying the signature of
@@ -188,8 +195,11 @@ Status SendFile(Connection* conn, const std::string& root, const Request& req, H
 
 // Requests and signatures held for files not yet sent, at most. A client
 // keeps only a few delta requests in flight; this bounds what a hostile one
-// can make us hold.
+// can make us hold. A session holds kRequestFloor on its own and takes the
+// rest from the server's shared budget in kRequestStep steps, if it can.
 constexpr size_t kMaxQueuedRequestBytes = 16 << 20;
+constexpr size_t kRequestFloor = 256 << 10;
+constexpr size_t kRequestStep = 1 << 20;
 
 // One session after the Hello: the walk on a thread of its own, the listing
 // sent as it comes (within the client's credit when streaming), requests
@@ -207,6 +217,9 @@ class Sender {
         summary_(summary),
         walk_(root),
         buf_(kDataChunk) {}
+  ~Sender() {
+    if (conn_->budget() != nullptr) conn_->budget()->Give(taken_);
+  }
 
   Status Run();
 
@@ -218,6 +231,9 @@ class Sender {
   Status FlushPacker();
   Status OnClientFrame(const Frame& f);
   Status QueueRequest(Request r);
+  // Whether queued requests leave room to read more, taking room from the
+  // shared budget when they don't.
+  bool RequestRoom();
 
   Connection* conn_;
   const std::string& root_;
@@ -239,6 +255,7 @@ class Sender {
   std::vector<uint8_t> requests_;  // per index
   std::deque<Request> queue_;
   size_t queued_bytes_ = 0;
+  size_t taken_ = 0;  // from the connection's budget, for requests
   bool want_end_ = false;
   std::vector<char> buf_;
   OpenFolder folder_;
@@ -324,6 +341,17 @@ Status Sender::SendListing(bool* progress, bool* waiting) {
     ++batch_pos_;
     *progress = true;
   }
+}
+
+bool Sender::RequestRoom() {
+  const size_t room = conn_->budget() != nullptr ? kRequestFloor + taken_ : kMaxQueuedRequestBytes;
+  if (queued_bytes_ < room) return true;
+  if (conn_->budget() == nullptr || room >= kMaxQueuedRequestBytes ||
+      !conn_->budget()->TryTake(kRequestStep)) {
+    return false;
+  }
+  taken_ += kRequestStep;
+  return true;
 }
 
 Status Sender::QueueRequest(Request r) {
@@ -423,7 +451,7 @@ Status Sender::Run() {
   for (;;) {
     // Take the requests that have already arrived. Past a bound of what
     // they hold, the client's frames are left unread for now.
-    while (queued_bytes_ < kMaxQueuedRequestBytes) {
+    while (RequestRoom()) {
       Frame f;
       bool got = false;
       TS_RETURN_IF_ERROR(conn_->TryReceive(&f, &got));
@@ -454,7 +482,7 @@ Status Sender::Run() {
       batch_pos_ = 0;
       continue;
     }
-    if (queued_bytes_ >= kMaxQueuedRequestBytes) continue;
+    if (!RequestRoom()) continue;
     Frame f;
     TS_RETURN_IF_ERROR(conn_->Receive(&f));
     TS_RETURN_IF_ERROR(OnClientFrame(f));
@@ -467,9 +495,9 @@ Status Sender::Run() {
 }  // namespace
 
 Status ServeSession(Connection* conn, const std::string& root, HashCache* cache,
-                    SessionSummary* summary) {
-  Hello hello;
-  Status s = ReceiveHello(conn, &hello);
+                    SessionSummary* summary, const Hello* received_hello) {
+  Hello hello = received_hello != nullptr ? *received_hello : Hello();
+  Status s = received_hello != nullptr ? Status::Ok() : ReceiveHello(conn, &hello);
   if (!s.ok()) {
     conn->Send(FrameType::kError, EncodeError(s.kind(), s.message()));
     conn->Finish();
@@ -531,12 +559,13 @@ void Linger(Connection* conn) {
   }
 }
 
-void RunSession(platform::Socket sock, const std::string& peer, const ServeOptions& options,
-                HashCache* cache, FILE* log) {
+void RunSession(platform::Socket sock, const std::string& peer, const Hello& hello,
+                const ServeOptions& options, HashCache* cache, MemoryBudget* budget,
+                FILE* log) {
   auto start = std::chrono::steady_clock::now();
-  Connection conn(std::move(sock), options.timeout_ms);
+  Connection conn(std::move(sock), options.timeout_ms, budget);
   SessionSummary summary;
-  Status s = ServeSession(&conn, options.root, cache, &summary);
+  Status s = ServeSession(&conn, options.root, cache, &summary, &hello);
   if (s.ok()) Linger(&conn);
   LogSessionEnd(log, peer, s,
                 "entries=" + std::to_string(summary.entries) +
@@ -547,22 +576,14 @@ void RunSession(platform::Socket sock, const std::string& peer, const ServeOptio
                 start);
 }
 
-void RefuseSession(platform::Socket sock, const std::string& peer, FILE* log) {
-  Connection conn(std::move(sock), 5000);
-  Frame f;
-  // Read the client's Hello first: closing with unread input would reset
-  // the connection and the client might never see why.
-  conn.Receive(&f);
-  conn.Send(FrameType::kError, EncodeError(ErrorKind::kRefused, "server busy, try again later"));
-  conn.Finish();
-  Linger(&conn);
-  LogLine(log, peer + " refused: too many sessions");
-}
+// Connections accepted at once when the listener is ready: a burst is
+// taken in quickly, without starving the connections already waiting.
+constexpr int kAcceptBatch = 64;
 
 }  // namespace
 
-Status AcceptLoop(const ServeOptions& options, FILE* log, SessionHandler session,
-                  SessionHandler refuse) {
+Status AcceptLoop(const ServeOptions& options, Greeting greeting, FILE* log,
+                  SessionHandler session) {
   std::error_code ec;
   // fs::is_directory follows symlinks: a symlink to a folder is fine as the root.
   if (!std::filesystem::is_directory(platform::FsPath(options.root), ec)) {
@@ -579,40 +600,72 @@ Status AcceptLoop(const ServeOptions& options, FILE* log, SessionHandler session
   // Session threads are detached and may outlive this function by a moment
   // when the process is asked to stop, so what they share is owned jointly.
   struct Shared {
-    SessionHandler session, refuse;
+    SessionHandler session;
     std::atomic<int> active{0};
-    std::atomic<int> refusing{0};
   };
   auto shared = std::make_shared<Shared>();
   shared->session = std::move(session);
-  shared->refuse = std::move(refuse);
+  auto run = [&shared](platform::Socket sock, const std::string& peer, const Hello* hello) {
+    ++shared->active;
+    const bool has_hello = hello != nullptr;
+    std::thread([shared, has_hello](platform::Socket s, std::string p, Hello h) {
+      shared->session(std::move(s), p, has_hello ? &h : nullptr);
+      --shared->active;
+    }, std::move(sock), peer, has_hello ? *hello : Hello()).detach();
+  };
+
+  // A quarter of the descriptors at most wait for a Hello: the rest are for
+  // sessions, their files and the server itself.
+  const size_t waiting_cap =
+      std::min(kMaxWaitingConnections, std::max<size_t>(platform::RaiseSocketLimit() / 4, 16));
+  Lobby lobby(waiting_cap, kHelloTimeoutMs, kTurnAwayLingerMs);
+  std::vector<Lobby::Arrival> arrivals;
   while (!platform::Interrupted()) {
-    platform::Socket sock;
-    std::string peer;
-    TS_RETURN_IF_ERROR(platform::Accept(listener, 200, &sock, &peer));
-    if (!sock.valid()) continue;
-    if (options.once) {
-      shared->session(std::move(sock), peer);
-      return Status::Ok();
-    }
-    if (shared->active.load() >= options.max_sessions) {
-      // A flood of refusals gets no threads of its own: just closed.
-      if (!shared->refuse || shared->refusing.load() >= options.max_sessions) {
-        LogLine(log, peer + " refused: too many sessions");
+    bool listener_ready = false;
+    arrivals.clear();
+    TS_RETURN_IF_ERROR(lobby.Wait(&listener, 200, &listener_ready, &arrivals));
+    for (Lobby::Arrival& a : arrivals) {
+      // Every client turned away is told why (unless it is gone already),
+      // and only one that spoke a good Hello takes a session's place.
+      if (!a.status.ok()) {
+        LogLine(log, a.peer + " dropped: " + a.status.message());
+        if (a.sock.valid()) lobby.TurnAway(std::move(a.sock), a.peer, a.status);
         continue;
       }
-      ++shared->refusing;
-      std::thread([shared](platform::Socket s, std::string p) {
-        shared->refuse(std::move(s), p);
-        --shared->refusing;
-      }, std::move(sock), peer).detach();
-      continue;
+      Hello hello;
+      Status s = CheckHello(a.hello, &hello);
+      if (!s.ok()) {
+        LogLine(log, a.peer + " failed: " + s.message());
+        lobby.TurnAway(std::move(a.sock), a.peer, s);
+        continue;
+      }
+      if (shared->active.load() >= options.max_sessions) {
+        LogLine(log, a.peer + " refused: too many sessions");
+        lobby.TurnAway(std::move(a.sock), a.peer, Status::Refused("server busy, try again later"));
+        continue;
+      }
+      if (options.once) {
+        shared->session(std::move(a.sock), a.peer, &hello);
+        return Status::Ok();
+      }
+      run(std::move(a.sock), a.peer, &hello);
     }
-    ++shared->active;
-    std::thread([shared](platform::Socket s, std::string p) {
-      shared->session(std::move(s), p);
-      --shared->active;
-    }, std::move(sock), peer).detach();
+    for (int i = 0; listener_ready && i < kAcceptBatch; ++i) {
+      platform::Socket sock;
+      std::string peer;
+      TS_RETURN_IF_ERROR(platform::Accept(listener, 0, &sock, &peer));
+      if (!sock.valid()) break;
+      if (greeting == Greeting::kHello) {
+        lobby.Add(std::move(sock), std::move(peer));
+      } else if (options.once) {
+        shared->session(std::move(sock), peer, nullptr);
+        return Status::Ok();
+      } else if (shared->active.load() >= options.max_sessions) {
+        LogLine(log, peer + " refused: too many sessions");
+      } else {
+        run(std::move(sock), peer, nullptr);
+      }
+    }
   }
   return Status::Ok();
 }
@@ -620,12 +673,13 @@ Status AcceptLoop(const ServeOptions& options, FILE* log, SessionHandler session
 Status RunServer(const ServeOptions& options, FILE* log) {
   // Shared by all sessions, and owned by them jointly for the same reason.
   auto cache = std::make_shared<HashCache>();
-  return AcceptLoop(
-      options, log,
-      [options, cache, log](platform::Socket s, const std::string& peer) {
-        RunSession(std::move(s), peer, options, cache.get(), log);
-      },
-      [log](platform::Socket s, const std::string& peer) { RefuseSession(std::move(s), peer, log); });
+  auto budget = std::make_shared<MemoryBudget>(kSessionMemoryBudget);
+  return AcceptLoop(options, Greeting::kHello, log,
+                    [options, cache, budget, log](platform::Socket s, const std::string& peer,
+                                                  const Hello* hello) {
+                      RunSession(std::move(s), peer, *hello, options, cache.get(), budget.get(),
+                                 log);
+                    });
 }
 
 }  // namespace treesync

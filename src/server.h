@@ -10,6 +10,7 @@
 #include <string>
 
 #include "connection.h"
+#include "protocol.h"
 #include "status.h"
 
 namespace treesync {
@@ -34,24 +35,65 @@ class HashCache;
 // Serves one session over an accepted connection: handshake, listing, file
 // data until the client says it wants nothing more. cache (may be null)
 // remembers content hashes between sessions: for --checksum clients, and so
-// that a file sent again unchanged is not hashed again.
+// that a file sent again unchanged is not hashed again. received_hello: the
+// client's Hello when the caller has received and checked it already (the
+// accept loop does, to admit only clients that speak), else null: the
+// session receives it first.
 Status ServeSession(Connection* conn, const std::string& root, HashCache* cache,
-                    SessionSummary* summary);
+                    SessionSummary* summary, const Hello* received_hello = nullptr);
 
 // Listens and serves clients, each in its own thread, until interrupted (OK)
 // or, with options.once, until the first session ends. Logs one line per
 // session to `log`. Fails with kBadFolder if root is not a folder.
 Status RunServer(const ServeOptions& options, FILE* log);
 
+// A client must deliver its Hello within this long of connecting, or it is
+// turned away (Error 30). Not --timeout, which is how long a session's
+// client may stall: a Hello is the first thing a client sends and takes one
+// trip, while a connection that hasn't sent it holds a socket and a place
+// among those waiting, and should give them up long before 300 s. 10 s is
+// still far beyond any link's round trip.
+constexpr int kHelloTimeoutMs = 10000;
+// Connections waiting for their Hello, or being told why they won't be
+// served, at once (fewer when the process may open fewer than four times
+// as many descriptors). They take no thread and a few hundred bytes each,
+// but a descriptor each: past this, the one that has waited longest is
+// closed. So a flood of idle connections can neither run the server out of
+// descriptors nor keep out a real client, whose Hello arrives within a
+// round trip, unless the flood opens 1024 connections within that trip.
+constexpr size_t kMaxWaitingConnections = 1024;
+// How long a client turned away is given to read its Error frame and close.
+constexpr int kTurnAwayLingerMs = 5000;
+// What all sessions together may queue for their clients beyond each one's
+// own floor (Connection::kBudgetFloor, 64 KiB): 32 sessions, the default
+// --max-clients, can each still queue Connection::kHighWater (1 MiB) as a
+// lone one does, while 64 or 1000 whose clients have stopped reading add
+// their floors, not 1 MiB each, to what the server holds.
+constexpr size_t kSessionMemoryBudget = 32 << 20;
+
 // Runs a session over an accepted connection from peer ("addr:port").
-using SessionHandler = std::function<void(platform::Socket sock, const std::string& peer)>;
+// hello: the client's Hello, received and checked, or null when the
+// protocol has none (Greeting::kNone).
+using SessionHandler =
+    std::function<void(platform::Socket sock, const std::string& peer, const Hello* hello)>;
+// What the listening half waits for before a connection becomes a session.
+enum class Greeting {
+  // Nothing: each connection is a session at once, or is closed at once
+  // past options.max_sessions (the legacy CMB protocol, which has no Hello
+  // and no way to say "busy").
+  kNone,
+  // The client's Hello, within kHelloTimeoutMs. Only then does a client
+  // count against options.max_sessions; past it the client is sent Error 5
+  // ("server busy"), and a first frame that isn't a good Hello gets its
+  // Error too, all without a thread (see Lobby).
+  kHello,
+};
 // The listening half of any server: checks options.root is a folder, logs
 // "serving ROOT on ADDR:PORT", then runs `session` for each client in a
-// thread of its own (the first one only, inline, with options.once). Past
-// options.max_sessions at once, `refuse` runs instead, or the connection is
-// just closed if refuse is null. Returns OK when interrupted.
-Status AcceptLoop(const ServeOptions& options, FILE* log, SessionHandler session,
-                  SessionHandler refuse);
+// thread of its own (the first one only, inline, with options.once), at
+// most options.max_sessions at once. Returns OK when interrupted.
+Status AcceptLoop(const ServeOptions& options, Greeting greeting, FILE* log,
+                  SessionHandler session);
 // One line to the server log, whole even when sessions log at once.
 void LogLine(FILE* log, const std::string& line);
 // The one log line of a finished session: "WHO ok COUNTS 1.23s", or

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "memory_budget.h"
 #include "net.h"
 
 namespace treesync {
@@ -292,6 +293,105 @@ TEST(Connection, PeerThatNeverReadsTimesOutTheWriter) {
   for (int i = 0; i < 64 && s.ok(); ++i) s = a.Send(FrameType::kData, piece);
   if (s.ok()) s = a.Flush();
   EXPECT_EQ(s.kind(), ErrorKind::kTimeout) << s.message();
+}
+
+// Sends Data frames to a peer that never reads until the sender gives up
+// (its timeout), noting the most output it ever held queued: at most its
+// high water plus the frame that went past it.
+Status SendUntilStuck(Connection* c, size_t* most_pending) {
+  Status s;
+  std::string piece(kDataChunk, 'x');
+  *most_pending = 0;
+  for (int i = 0; i < 64 && s.ok(); ++i) {
+    s = c->Send(FrameType::kData, piece);
+    *most_pending = std::max(*most_pending, c->pending_output());
+  }
+  return s;
+}
+
+TEST(Connection, WithASpentBudgetQueuesOnlyItsFloor) {
+  Pair p = MakePair();  // p.b never reads
+  MemoryBudget budget(0);
+  Connection a(std::move(p.a), 300, &budget);
+  size_t most = 0;
+  EXPECT_EQ(SendUntilStuck(&a, &most).kind(), ErrorKind::kTimeout);
+  EXPECT_EQ(a.high_water(), Connection::kBudgetFloor);
+  EXPECT_LE(most, Connection::kBudgetFloor + kFrameHeaderSize + kDataChunk);
+}
+
+TEST(Connection, TakesTheRestOfItsHighWaterFromTheBudgetAndGivesItBack) {
+  Pair p = MakePair();
+  MemoryBudget budget(4 << 20);
+  {
+    Connection a(std::move(p.a), 300, &budget);
+    size_t most = 0;
+    EXPECT_EQ(SendUntilStuck(&a, &most).kind(), ErrorKind::kTimeout);
+    EXPECT_EQ(a.high_water(), Connection::kHighWater);
+    EXPECT_EQ(budget.taken(), Connection::kHighWater - Connection::kBudgetFloor);
+    EXPECT_LE(most, Connection::kHighWater + kFrameHeaderSize + kDataChunk);
+  }
+  EXPECT_EQ(budget.taken(), 0u);
+}
+
+TEST(Connection, SecondConnectionGetsOnlyItsFloorOnceTheFirstHoldsTheBudget) {
+  Pair p1 = MakePair(), p2 = MakePair();
+  MemoryBudget budget(Connection::kHighWater);  // room for one connection's rest
+  Connection a(std::move(p1.a), 300, &budget);
+  Connection b(std::move(p2.a), 300, &budget);
+  size_t most = 0;
+  EXPECT_EQ(SendUntilStuck(&a, &most).kind(), ErrorKind::kTimeout);
+  EXPECT_EQ(SendUntilStuck(&b, &most).kind(), ErrorKind::kTimeout);
+  EXPECT_EQ(a.high_water(), Connection::kHighWater);
+  EXPECT_EQ(b.high_water(), Connection::kBudgetFloor);
+  EXPECT_LE(budget.taken(), budget.total());
+}
+
+// A peer that takes its frames gets everything through a budgeted
+// connection's small queue, in order.
+TEST(Connection, BudgetedConnectionDeliversEverythingToAPeerThatReads) {
+  Pair p = MakePair();
+  MemoryBudget budget(0);
+  Connection a(std::move(p.a), 5000, &budget);
+  Connection b(std::move(p.b), 5000);
+  std::vector<std::string> pieces;
+  for (unsigned i = 0; i < 40; ++i) pieces.push_back(Pattern(kDataChunk - i * 1000, i));
+  Status sent;
+  std::thread sender([&] {
+    for (const std::string& piece : pieces) {
+      if (sent.ok()) sent = a.Send(FrameType::kData, piece);
+    }
+    if (sent.ok()) sent = a.Flush();
+  });
+  for (const std::string& piece : pieces) {
+    Frame f;
+    Status s = b.Receive(&f);
+    ASSERT_TRUE(s.ok()) << s.message();
+    ASSERT_EQ(f.payload, piece);
+  }
+  sender.join();
+  EXPECT_TRUE(sent.ok()) << sent.message();
+}
+
+// With a budget, input beyond one whole frame is left in the socket while
+// our own output is stuck: the flood meets the timeout, not our memory.
+TEST(Connection, BudgetedConnectionBuffersAtMostAFrameOfFlood) {
+  Pair p = MakePair();
+  MemoryBudget budget(0);
+  Connection a(std::move(p.a), 500, &budget);
+  Connection b(std::move(p.b), 500);
+  const std::string piece(256 * 1024, 'x');
+  auto flood = [&piece](Connection* c, Status* result) {
+    for (int i = 0; i < 64 && result->ok(); ++i) *result = c->Send(FrameType::kData, piece);
+    if (result->ok()) *result = c->Flush();
+  };
+  Status sa, sb;
+  std::thread ta(flood, &a, &sa);
+  std::thread tb(flood, &b, &sb);
+  ta.join();
+  tb.join();
+  EXPECT_EQ(sa.kind(), ErrorKind::kTimeout) << sa.message();
+  EXPECT_EQ(sb.kind(), ErrorKind::kTimeout) << sb.message();
+  EXPECT_LE(a.bytes_received(), Connection::kBudgetMaxInput + Connection::kBudgetReadChunk);
 }
 
 }  // namespace

@@ -33,12 +33,20 @@ if [ "${FOREIGN_OS:-}/${FOREIGN_SIDE:-}" != windows/client ]; then
   check "no temporary left after exit 11" no_temporaries "$WORK/full"
 fi
 
-# Too many clients: a connection that never says hello holds the only slot.
+# Too many clients: a connection counts against --max-clients once its
+# Hello has arrived, not before. (tests/e2e/availability.sh has more.)
 stop_server
 start_server "$WORK/src" --max-clients 1
 exec 7<>/dev/tcp/127.0.0.1/$PORT
 sleep 0.3
+expect_exit "a connection that never says hello holds no slot: pull exits 0" 0 \
+  "$TS" pull "127.0.0.1:$PORT" "$WORK/not-refused"
+# Its Hello (version 1, no flags); it then reads nothing, so its session
+# holds the only slot.
+printf '\x01\x10\x00\x00\x00TREESYNC\x01\x00\x00\x00\x00\x00\x00\x00' >&7
+sleep 0.3
 expect_exit "server at --max-clients: exit 5" 5 "$TS" pull "127.0.0.1:$PORT" "$WORK/refused"
+check "exit 5 says the server is busy" grep -q 'server busy' "$WORK/last.err"
 exec 7>&-
 stop_server
 
