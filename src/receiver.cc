@@ -123,6 +123,7 @@ Status Receiver::PushFolder(const Entry& e, bool made, bool skip) {
 }
 
 Status Receiver::AddEntry(Entry e) {
+  TS_RETURN_IF_ERROR(DrainInstalls());
   if (++entries_added_ > max_entries_) {
     return Status::Protocol("listing has more than " + std::to_string(max_entries_) + " entries");
   }
@@ -478,6 +479,7 @@ Status Receiver::ApplyFolderMetadata(const std::string& rel, uint32_t mode, int6
 }
 
 Status Receiver::EndListing(bool complete) {
+  TS_RETURN_IF_ERROR(DrainInstalls());
   while (!open_.empty()) TS_RETURN_IF_ERROR(CloseFolder());
   complete_ = complete;
   for (const Deferred& d : waiting_removals_) {
@@ -527,10 +529,10 @@ const std::string& Receiver::BasisFor(uint32_t index) const {
   return it == fetches_.end() ? kNone : it->second.basis;
 }
 
-Status Receiver::Finished(uint32_t index) {
+Status Receiver::Finished(uint32_t index, bool credit) {
   auto it = fetches_.find(index);
   if (it == fetches_.end()) return Status::Ok();
-  credit_ += EntryWeight(it->second.entry.path);
+  if (credit) credit_ += EntryWeight(it->second.entry.path);
   outstanding_weight_ -= EntryWeight(it->second.entry.path);
   std::string parent = ParentOf(it->second.entry.path);
   fetches_.erase(it);
@@ -680,12 +682,15 @@ Status Receiver::BeginFile(const Begin& begin, bool with_basis) {
     // Opened without following a symlink, so none swapped in since the
     // folder was listed redirects us; the target folder itself may be one
     // the user made.
-    TS_RETURN_IF_ERROR(platform::Folder::Open(Full(parent), parent.empty(), &parent_folder_));
+    // Files handed to the installer keep the folder they were opened in.
+    auto folder = std::make_shared<platform::Folder>();
+    TS_RETURN_IF_ERROR(platform::Folder::Open(Full(parent), parent.empty(), folder.get()));
+    parent_folder_ = std::move(folder);
     checked_parent_ = parent;
     parent_checked_ = true;
   }
   temp_name_ = TempNameFor(e);
-  temp_path_ = parent_folder_.PathOf(temp_name_);
+  temp_path_ = parent_folder_->PathOf(temp_name_);
   current_ = begin.index;
   received_ = 0;
   resume_mismatch_ = false;
@@ -710,9 +715,9 @@ Status Receiver::BeginFile(const Begin& begin, bool with_basis) {
   // data we offered to resume from is refused by the sender, which starts
   // over. Created with the listing's mode (an incomplete file is no secret
   // the final one isn't), which mostly spares a chmod at the end.
-  if (!parent_folder_.CreateNew(temp_name_, &file_, e.mode).ok()) {
+  if (!parent_folder_->CreateNew(temp_name_, &file_, e.mode).ok()) {
     TS_RETURN_IF_ERROR(platform::RemoveEntry(temp_path_));
-    TS_RETURN_IF_ERROR(parent_folder_.CreateNew(temp_name_, &file_, e.mode));
+    TS_RETURN_IF_ERROR(parent_folder_->CreateNew(temp_name_, &file_, e.mode));
   }
   created_mode_ = e.mode & 0777 & ~creation_mask_;
   file_open_ = true;
@@ -745,29 +750,49 @@ Status Receiver::EndFile(const End& end, EndResult* result) {
     platform::RemoveEntry(temp_path_);
     return Status::Ok();
   }
-  Status s;
-  if ((end.mode & 0777) != created_mode_) s = file_.SetMode(end.mode);
-  if (s.ok()) s = file_.SetMtime(end.mtime_ns);
-  Status closed = file_.Close();
+  fetches_.at(index).entry.size = received_;  // what was verified
+  InstallJob job;
+  job.index = index;
+  job.file = std::move(file_);
   file_open_ = false;
-  if (s.ok()) s = closed;
-  if (s.ok()) s = parent_folder_.Rename(temp_name_, BaseName(e.path));
-  if (!s.ok()) {
-    platform::RemoveEntry(temp_path_);
-    if (s.kind() != ErrorKind::kLocalName) return s;
-    // This file system refuses the name (too long, say): that file only.
-    EntryError(e.path, Printable(s.message()));
-    *result = EndResult::kFailed;
-    return Finished(index);
-  }
+  job.folder = parent_folder_;
+  job.temp_name = temp_name_;
+  job.final_name = BaseName(e.path);
+  job.set_mode = (end.mode & 0777) != created_mode_;
+  job.mode = end.mode;
+  job.mtime_ns = end.mtime_ns;
+  // Its data is all here: its listing weight goes back now, and the
+  // installer's result is taken later.
+  credit_ += EntryWeight(e.path);
+  ++installing_;
+  installer_.Hand(std::move(job));
   *result = EndResult::kInstalled;
-  ++stats_->files_transferred;
-  stats_->bytes_transferred += received_;
-  reporter_->OnChange(fetches_.at(index).existing ? Change::kUpdate : Change::kCreate, e.type,
-                      e.path, received_);
-  TS_RETURN_IF_ERROR(Finished(index));
+  return DrainInstalls();
+}
+
+Status Receiver::DrainInstalls(bool wait) {
+  if (installing_ == 0) return Status::Ok();
+  installer_.Take(&installed_, wait);
+  Status fatal;
+  for (const InstallResult& r : installed_) {
+    --installing_;
+    const Fetch& f = fetches_.at(r.index);
+    if (r.status.ok()) {
+      ++stats_->files_transferred;
+      stats_->bytes_transferred += f.entry.size;
+      reporter_->OnChange(f.existing ? Change::kUpdate : Change::kCreate, f.entry.type,
+                          f.entry.path, f.entry.size);
+    } else if (r.status.kind() == ErrorKind::kLocalName) {
+      // This file system refuses the name (too long, say): that file only.
+      EntryError(f.entry.path, Printable(r.status.message()));
+    } else if (fatal.ok()) {
+      fatal = r.status;
+    }
+    Status s = Finished(r.index, false);
+    if (fatal.ok()) fatal = s;
+  }
   ReportProgress();
-  return Status::Ok();
+  return fatal;
 }
 
 void Receiver::FileFailed(uint32_t index, const std::string& message) {
@@ -784,6 +809,7 @@ void Receiver::FileFailed(uint32_t index, const std::string& message) {
 
 Status Receiver::Finish() {
   basis_file_.Close();
+  TS_RETURN_IF_ERROR(DrainInstalls(true));
   if (options_.dry_run) return Status::Ok();
   if (complete_ || !defer_deletions_) {
     for (const Deferred& d : deferred_removals_) {

@@ -9,12 +9,14 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "delta.h"
 #include "fs_meta.h"
+#include "installer.h"
 #include "manifest.h"
 #include "plan.h"
 #include "protocol.h"
@@ -91,9 +93,9 @@ class Receiver {
   // Listing weight of entries finished with since the last call: what a
   // streaming session grants back to the sender.
   uint64_t TakeCredit();
-  // Files decided and not yet finished (requested or not), and their
-  // listing weight.
-  size_t outstanding() const { return fetches_.size(); }
+  // Files decided whose data has not all arrived (requested or not), and
+  // the listing weight of the files not yet finished.
+  size_t outstanding() const { return fetches_.size() - installing_; }
   uint64_t outstanding_weight() const { return outstanding_weight_; }
 
   // The local file a requested file can be rebuilt from with a delta: the
@@ -118,8 +120,14 @@ class Receiver {
     kMismatch,   // size or hash differ from the sender's: nothing installed, may be asked again
     kFailed,     // this file system refused the name: reported and counted, finished
   };
-  // Verifies and installs the current file.
+  // Verifies the current file and, if its data matched, installs it (on
+  // the installer's thread: kInstalled means it is on its way, and a name
+  // this file system refuses is reported later, as kFailed would be).
   Status EndFile(const End& end, EndResult* result);
+  // Takes what the installer finished: reports each file, sets the
+  // metadata of folders now complete. An error other than a refused name
+  // (a full disk) is returned. wait: until every file handed over is in.
+  Status DrainInstalls(bool wait = false);
   // Drops the current file (if any), counts a per-entry failure, and
   // finishes with index.
   void FileFailed(uint32_t index, const std::string& message);
@@ -191,8 +199,9 @@ class Receiver {
   // holds at its path (or null).
   Status Apply(Entry e, const platform::FolderEntry* local);
   void QueueFetch(uint32_t index, Fetch f, bool hold_back);
-  // The file index has finished (installed or failed).
-  Status Finished(uint32_t index);
+  // The file index has finished (installed or failed); credit: its weight
+  // is given back now (not when it was handed to the installer).
+  Status Finished(uint32_t index, bool credit = true);
   void AddCandidate(uint64_t size, const std::string& rel);
   // Adds the large files below local folder rel as candidates; *found: any.
   Status FindCandidates(const std::string& rel, bool* found);
@@ -234,7 +243,7 @@ class Receiver {
   // files are created and renamed in it by name.
   std::string checked_parent_;
   bool parent_checked_ = false;
-  platform::Folder parent_folder_;
+  std::shared_ptr<platform::Folder> parent_folder_;
 
   // The file being received.
   bool file_open_ = false;
@@ -250,6 +259,11 @@ class Receiver {
   platform::File basis_file_;
   Signature basis_signature_;
   std::vector<char> copy_buf_;
+
+  // Declared last: destroyed first, it puts in place what it was handed.
+  Installer installer_;
+  size_t installing_ = 0;  // handed over, results not yet taken
+  std::vector<InstallResult> installed_;
 };
 
 }  // namespace treesync

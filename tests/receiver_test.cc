@@ -81,6 +81,8 @@ class ReceiverTest : public ::testing::Test {
     Receiver::EndResult result;
     Status s = rx->EndFile(e, &result);
     EXPECT_TRUE(s.ok()) << s.message();
+    s = rx->DrainInstalls(true);  // installed on the installer's thread
+    EXPECT_TRUE(s.ok()) << s.message();
     return result == Receiver::EndResult::kInstalled;
   }
 
@@ -390,6 +392,7 @@ TEST_F(ReceiverTest, KeptPartialDataIsResumed) {
   Receiver::EndResult result;
   ASSERT_TRUE(rx->EndFile(e, &result).ok());
   EXPECT_TRUE(result == Receiver::EndResult::kInstalled);
+  ASSERT_TRUE(rx->DrainInstalls(true).ok());
   EXPECT_EQ(ReadFile(dir_.Join("target/f")), data);
   EXPECT_TRUE(Temporaries().empty());
 }
@@ -428,6 +431,7 @@ TEST_F(ReceiverTest, KeptPartialDataOfAReadOnlyFileIsResumed) {
   Receiver::EndResult result;
   ASSERT_TRUE(rx->EndFile(e, &result).ok());
   EXPECT_TRUE(result == Receiver::EndResult::kInstalled);
+  ASSERT_TRUE(rx->DrainInstalls(true).ok());
   EXPECT_EQ(ReadFile(dir_.Join("target/ro")), data);
   platform::FileInfo info;
   ASSERT_TRUE(platform::Lstat(dir_.Join("target/ro"), &info).ok());
