@@ -50,7 +50,7 @@ constexpr size_t kMaxDeltasInFlight = 4;
 constexpr size_t kMaxRequestsInFlight = 4 * kMaxWantsPerFrame;
 // Listing credit is granted back in steps of at least this much, so a
 // ListCredit frame goes out every few thousand entries, not every entry.
-constexpr uint64_t kCreditStep = 2u << 20;
+constexpr uint64_t kCreditStep = kInitialListCredit / 4;
 // What a server that does not stream may make us hold of files to fetch
 // (listing weight): it grants no credit, and answers no request before its
 // listing ends, so past this we can only give up.

@@ -38,9 +38,10 @@ constexpr uint32_t kHelloStreaming = 4;
 // Streaming: the listing credit a session starts with. An entry weighs
 // kEntryWeightBase plus its path's length; the receiver grants credit back
 // as it finishes with entries, so this bounds what it holds of a listing
-// it has not finished with: about 65,000 entries of short paths, or 2,000
-// of the longest, a few MiB of memory either way.
-constexpr uint64_t kInitialListCredit = 8u << 20;
+// it has not finished with: about 13,000 files of short paths, or 500 of
+// the longest, about 3 MiB of memory either way; with a few thousand files
+// in flight, enough to keep a 20 ms round trip busy.
+constexpr uint64_t kInitialListCredit = 2u << 20;
 constexpr uint64_t kEntryWeightBase = 128;
 inline uint64_t EntryWeight(const std::string& path) { return kEntryWeightBase + path.size(); }
 

@@ -393,7 +393,7 @@ Status ServeTo(const std::string& root, const std::function<Status(Connection*)>
 TEST(Session, ServerSendsNoMoreListingThanItsCredit) {
   TempFolder dir;
   // Names of 200 bytes: 328 bytes of weight each, so the initial credit
-  // covers 25,575 of them and no more.
+  // covers 6,393 of them and no more.
   const uint64_t weight = EntryWeight(std::string(200, 'n'));
   const uint64_t fit = kInitialListCredit / weight;
   for (uint64_t i = 0; i < fit + 100; ++i) {

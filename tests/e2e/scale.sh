@@ -157,7 +157,7 @@ else
 fi
 
 # 10,000 symlinks with 4,000-byte targets: 40 MB of targets within the
-# first 8 MiB of credit, which counts paths, not targets.
+# first 2 MiB of credit, which counts paths, not targets.
 ss_case long-symlinks 0 long-symlinks
 check "stream long-symlinks: within the memory budget" ss_peak_ok
 check "stream long-symlinks: the copy is the served tree" ss_verify long-symlinks
@@ -200,7 +200,7 @@ done
 # Hostile streaming servers: exit 12, one error line, nothing outside the
 # target. long-prefix: 20,039 entries of ~4,000-byte paths, ~150 KB on the
 # wire but ~82 MB of weight, sent at once; overdraw: 1,000 entries past the
-# 8 MiB of credit; data-overrun: 3 GiB of Data for a 10-byte file;
+# 2 MiB of credit; data-overrun: 3 GiB of Data for a 10-byte file;
 # restart-loop: 100 Begins for one request; gap-not-open: a Gap naming a
 # closed folder; unsorted: a/y before a/x; frame-in-file*: a listing frame
 # (Entries, Folder, Warning, Gap) between a Begin and its End.

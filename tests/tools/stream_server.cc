@@ -60,7 +60,7 @@ constexpr uint8_t kHello = 0x01, kError = 0x02, kSync = 0x10, kFolder = 0x11, kF
                   kListCredit = 0x23, kWantPaths = 0x24, kWantDeltaPath = 0x25, kBegin = 0x30,
                   kData = 0x31, kEnd = 0x32, kFileError = 0x33, kCopy = 0x34, kDone = 0x40;
 constexpr uint32_t kFlagPacked = 2, kFlagStreaming = 4;
-constexpr uint64_t kInitialListCredit = 8388608;
+constexpr uint64_t kInitialListCredit = 2097152;
 constexpr uint64_t kEntryWeightBase = 128;
 constexpr uint32_t kMaxPayload = 1u << 20;
 constexpr size_t kMaxPath = 4096;
@@ -1082,14 +1082,14 @@ Status Play(const Options& o, Session* s, bool* played) {
   if (Has(o, "overdraw") || Has(o, "long-prefix")) {
     // Files of 1 byte: the client can't finish one (nor grant its credit
     // back) before its data comes, and none comes until the listing is
-    // over, so the client's credit stays at 8 MiB and the overdraft is
+    // over, so the client's credit stays at 2 MiB and the overdraft is
     // certain. Everything goes out at once, whatever the credit.
     s->ignore_credit = true;
     s->hold_answers = true;
     std::vector<Ent> list;
     std::string prefix;
     if (Has(o, "overdraw")) {
-      // 136 bytes an entry: 61,680 fit in 8 MiB; 1,000 more go over it.
+      // 136 bytes an entry: 15,420 fit in 2 MiB; 1,000 more go over it.
       for (uint32_t i = 0; i < kInitialListCredit / 136 + 1000; ++i) {
         char name[16];
         std::snprintf(name, sizeof name, "f%07u", i);
