@@ -1,4 +1,5 @@
 #include "connection.h"
+#include "clock.h"
 
 #include <algorithm>
 #include <chrono>
@@ -9,12 +10,6 @@
 namespace treesync {
 
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // Interrupts are polled, so no wait may be longer than this.
 constexpr int kPollSliceMs = 200;
@@ -29,7 +24,7 @@ Connection::Connection(platform::Socket sock, int timeout_ms, MemoryBudget* budg
       high_water_(budget != nullptr ? kBudgetFloor : kHighWater),
       read_chunk_(budget != nullptr ? kBudgetReadChunk : kReadChunk),
       max_input_(budget != nullptr ? kBudgetMaxInput : kMaxInput),
-      last_progress_ms_(NowMs()) {}
+      last_progress_ms_(SteadyMs()) {}
 
 Connection::~Connection() {
   if (budget_ != nullptr) budget_->Give(taken_);
@@ -72,7 +67,7 @@ Status Connection::Pump(bool want_read) {
     progress = progress || got > 0 || eof;
     if (eof) peer_closed_ = true;
   }
-  int64_t now = NowMs();
+  int64_t now = SteadyMs();
   if (progress) {
     last_progress_ms_ = now;
   } else if (timeout_ms_ >= 0 && now - last_progress_ms_ > timeout_ms_) {
@@ -131,7 +126,7 @@ Status Connection::AfterQueue() {
 }
 
 Status Connection::Send(FrameType type, const void* payload, size_t n) {
-  if (pending_output() == 0) last_progress_ms_ = NowMs();
+  if (pending_output() == 0) last_progress_ms_ = SteadyMs();
   EnsureRoom(kFrameHeaderSize + n);
   WriteFrameHeader(&out_[out_end_], type, n);
   if (n > 0) std::memcpy(&out_[out_end_ + kFrameHeaderSize], payload, n);
@@ -147,7 +142,7 @@ char* Connection::ReserveFrame(FrameType type, size_t max) {
 
 Status Connection::CommitFrame(size_t n) {
   if (n == 0) return Status::Ok();
-  if (pending_output() == 0) last_progress_ms_ = NowMs();
+  if (pending_output() == 0) last_progress_ms_ = SteadyMs();
   WriteFrameHeader(&out_[out_end_], static_cast<FrameType>(out_[out_end_]), n);
   out_end_ += kFrameHeaderSize + n;
   return AfterQueue();
@@ -162,7 +157,7 @@ Status Connection::Push() {
 }
 
 Status Connection::Flush() {
-  last_progress_ms_ = NowMs();
+  last_progress_ms_ = SteadyMs();
   while (pending_output() > 0) TS_RETURN_IF_ERROR(Pump(true));
   return Status::Ok();
 }
@@ -177,7 +172,7 @@ Status Connection::Receive(Frame* f) {
 }
 
 Status Connection::ReceiveView(FrameView* f) {
-  last_progress_ms_ = NowMs();
+  last_progress_ms_ = SteadyMs();
   for (;;) {
     bool got = false;
     TS_RETURN_IF_ERROR(in_.NextView(f, &got));

@@ -1,4 +1,5 @@
 #include "content_hash.h"
+#include "clock.h"
 
 #include <chrono>
 #include <vector>
@@ -10,12 +11,6 @@ namespace treesync {
 namespace {
 constexpr size_t kHashChunk = 256 * 1024;
 }  // namespace
-
-int64_t WallClockNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Status HashFile(const std::string& path, Hash128* hash, platform::FileInfo* info) {
   platform::File file;

@@ -9,6 +9,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "clock.h"
 #include "fs_meta.h"
 #include "status.h"
 #include "xxh3.h"
@@ -59,8 +60,6 @@ class HashCache {
 Status HashFileCached(const std::string& path, HashCache* cache, int64_t now_ns, Hash128* hash,
                       platform::FileInfo* info);
 
-// Nanoseconds since the Unix epoch, by the system clock.
-int64_t WallClockNs();
 
 }  // namespace treesync
 

@@ -1,4 +1,5 @@
 #include "legacy_cmb.h"
+#include "clock.h"
 
 #include <algorithm>
 #include <atomic>
@@ -39,18 +40,6 @@ bool StartsWith(const std::string& s, std::string_view word) {
 bool StartsWithCommandWord(const char* p, size_t n) {
   return StartsWith(p, n, "End") || StartsWith(p, n, "File:") || StartsWith(p, n, "Folder:") ||
          StartsWith(p, n, "Sync");
-}
-
-int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t WallNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // Slices of a longer wait, so that an interrupt is noticed quickly.
@@ -889,7 +878,7 @@ Status ReceiveStream(platform::Socket* sock, int timeout_ms, int idle_timeout_ms
 
 Status LegacyPullSession(platform::Socket* sock, const PullOptions& options,
                          const LegacyPullOptions& legacy, Receiver* rx, PullStats* stats) {
-  const int64_t start_ns = WallNs();
+  const int64_t start_ns = WallClockNs();
   // The target keeps its own time, as existing folders do.
   platform::FileInfo root_info;
   TS_RETURN_IF_ERROR(platform::Lstat(options.dir, &root_info));

@@ -1,4 +1,5 @@
 #include "lobby.h"
+#include "clock.h"
 
 #include <algorithm>
 #include <chrono>
@@ -10,12 +11,6 @@
 namespace treesync {
 
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 uint32_t PayloadLength(const std::string& header) {
   uint32_t n = 0;
@@ -60,7 +55,7 @@ void Lobby::Add(platform::Socket sock, std::string peer) {
   Guest g;
   g.sock = std::move(sock);
   g.peer = std::move(peer);
-  g.deadline_ms = NowMs() + hello_timeout_ms_;
+  g.deadline_ms = SteadyMs() + hello_timeout_ms_;
   guests_.push_back(std::move(g));
 }
 
@@ -69,7 +64,7 @@ void Lobby::TurnAway(platform::Socket sock, std::string peer, const Status& why)
   Guest g;
   g.sock = std::move(sock);
   g.peer = std::move(peer);
-  g.deadline_ms = NowMs() + linger_ms_;
+  g.deadline_ms = SteadyMs() + linger_ms_;
   g.leaving = true;
   AppendFrame(&g.out, FrameType::kError, EncodeError(why.kind(), why.message()));
   guests_.push_back(std::move(g));
@@ -143,7 +138,7 @@ bool Lobby::Leave(Guest* g, const platform::Readiness& ready) {
 Status Lobby::Wait(const platform::Socket* listener, int timeout_ms, bool* listener_ready,
                    std::vector<Arrival>* out) {
   *listener_ready = false;
-  int64_t now = NowMs();
+  int64_t now = SteadyMs();
   int64_t wait_ms = timeout_ms;
   for (auto it = guests_.begin(); it != guests_.end();) {
     if (now < it->deadline_ms) {

@@ -1,4 +1,5 @@
 #include "report.h"
+#include "clock.h"
 
 #include <chrono>
 
@@ -16,12 +17,6 @@ const char* ChangeName(Change c) {
     case Change::kMetadata: return "touch";
   }
   return "?";
-}
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 // "12.3 MiB" and friends.
@@ -115,7 +110,7 @@ void Reporter::OnProgress(uint64_t bytes_done, uint64_t bytes_total, uint64_t fi
   bytes_total_ = bytes_total;
   files_done_ = files_done;
   files_total_ = files_total;
-  int64_t now = NowMs();
+  int64_t now = SteadyMs();
   if (start_ms_ < 0) start_ms_ = now;
   if (progress_shown_ && now - last_draw_ms_ < 250) return;
   last_draw_ms_ = now;
@@ -123,7 +118,7 @@ void Reporter::OnProgress(uint64_t bytes_done, uint64_t bytes_total, uint64_t fi
 }
 
 void Reporter::DrawProgress() {
-  double secs = (NowMs() - start_ms_) / 1000.0;
+  double secs = (SteadyMs() - start_ms_) / 1000.0;
   double rate = secs > 0.05 ? bytes_done_ / secs : 0;
   std::string eta = "--:--";
   if (rate > 0 && bytes_total_ >= bytes_done_) {

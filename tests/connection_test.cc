@@ -10,35 +10,14 @@
 
 #include "memory_budget.h"
 #include "net.h"
+#include "test_util.h"
 
 namespace treesync {
 namespace {
 
-// A connected pair: a is wrapped in a Connection by each test, b too or
-// used raw as the peer.
-struct Pair {
-  platform::Socket a, b;
-};
-
-Pair MakePair() {
-  EXPECT_TRUE(platform::NetInit().ok());
-  Pair p;
-  Status s = platform::SocketPair(&p.a, &p.b);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return p;
-}
-
-// Writes all of data to a raw socket (the peer side of a test).
-void WriteAll(platform::Socket* s, const std::string& data) {
-  size_t pos = 0;
-  while (pos < data.size()) {
-    platform::Readiness r;
-    ASSERT_TRUE(platform::Poll(*s, false, true, 1000, &r).ok());
-    size_t wrote = 0;
-    ASSERT_TRUE(s->Write(data.data() + pos, data.size() - pos, &wrote).ok());
-    pos += wrote;
-  }
-}
+using Pair = test::SocketPair;
+using test::WriteAll;
+inline Pair MakePair() { return test::MakeSocketPair(); }
 
 std::string Pattern(size_t n, unsigned seed) {
   std::string s(n, '\0');

@@ -9,35 +9,16 @@
 #include "connection.h"
 #include "net.h"
 #include "protocol.h"
+#include "test_util.h"
 
 namespace treesync {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A connection as the server sees it (`server`) and its client (`client`).
-struct Pair {
-  platform::Socket server, client;
-};
-
-Pair MakePair() {
-  EXPECT_TRUE(platform::NetInit().ok());
-  Pair p;
-  Status s = platform::SocketPair(&p.server, &p.client);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return p;
-}
-
-void WriteAll(platform::Socket* s, const std::string& data) {
-  size_t pos = 0;
-  while (pos < data.size()) {
-    platform::Readiness r;
-    ASSERT_TRUE(platform::Poll(*s, false, true, 1000, &r).ok());
-    size_t wrote = 0;
-    ASSERT_TRUE(s->Write(data.data() + pos, data.size() - pos, &wrote).ok());
-    pos += wrote;
-  }
-}
+using Pair = test::SocketPair;
+using test::WriteAll;
+inline Pair MakePair() { return test::MakeSocketPair(); }
 
 std::string HelloFrame() {
   std::string out;
@@ -81,10 +62,10 @@ std::string ReadToEnd(platform::Socket* s, bool* closed) {
 TEST(Lobby, HandsOverTheHelloAndLeavesWhatFollowsInTheSocket) {
   Pair p = MakePair();
   Lobby lobby(8, 5000, 1000);
-  lobby.Add(std::move(p.server), "peer");
+  lobby.Add(std::move(p.a), "peer");
   std::string want;
   AppendFrame(&want, FrameType::kWantEnd, std::string());
-  WriteAll(&p.client, HelloFrame() + want);
+  WriteAll(&p.b, HelloFrame() + want);
   std::vector<Lobby::Arrival> out = WaitFor(&lobby, 1);
   ASSERT_EQ(out.size(), 1u);
   ASSERT_TRUE(out[0].status.ok()) << out[0].status.message();
@@ -103,11 +84,11 @@ TEST(Lobby, HandsOverTheHelloAndLeavesWhatFollowsInTheSocket) {
 TEST(Lobby, TakesAHelloThatArrivesInPieces) {
   Pair p = MakePair();
   Lobby lobby(8, 5000, 1000);
-  lobby.Add(std::move(p.server), "peer");
+  lobby.Add(std::move(p.a), "peer");
   const std::string hello = HelloFrame();
   std::vector<Lobby::Arrival> out;
   for (size_t i = 0; i < hello.size(); ++i) {
-    WriteAll(&p.client, hello.substr(i, 1));
+    WriteAll(&p.b, hello.substr(i, 1));
     bool ready = false;
     ASSERT_TRUE(lobby.Wait(nullptr, 20, &ready, &out).ok());
     if (i + 1 < hello.size()) {
@@ -124,7 +105,7 @@ TEST(Lobby, ReportsATimeoutForASilentConnectionAndKeepsItOpen) {
   Pair p = MakePair();
   Lobby lobby(8, 100, 1000);
   auto start = Clock::now();
-  lobby.Add(std::move(p.server), "silent");
+  lobby.Add(std::move(p.a), "silent");
   std::vector<Lobby::Arrival> out = WaitFor(&lobby, 1);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(100));
@@ -135,10 +116,10 @@ TEST(Lobby, ReportsATimeoutForASilentConnectionAndKeepsItOpen) {
 TEST(Lobby, RefusesAFirstFrameThatIsNotAHelloFromItsHeader) {
   Pair p = MakePair();
   Lobby lobby(8, 5000, 1000);
-  lobby.Add(std::move(p.server), "peer");
+  lobby.Add(std::move(p.a), "peer");
   std::string want;
   AppendFrame(&want, FrameType::kWantEnd, std::string());
-  WriteAll(&p.client, want);
+  WriteAll(&p.b, want);
   std::vector<Lobby::Arrival> out = WaitFor(&lobby, 1);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].status.kind(), ErrorKind::kProtocol);
@@ -148,10 +129,10 @@ TEST(Lobby, RefusesAFirstFrameThatIsNotAHelloFromItsHeader) {
 TEST(Lobby, RefusesAHelloTooLongToBeOneWithoutReadingIt) {
   Pair p = MakePair();
   Lobby lobby(8, 5000, 1000);
-  lobby.Add(std::move(p.server), "peer");
+  lobby.Add(std::move(p.a), "peer");
   std::string header(kFrameHeaderSize, '\0');
   WriteFrameHeader(&header[0], FrameType::kHello, kMaxFramePayload);
-  WriteAll(&p.client, header);
+  WriteAll(&p.b, header);
   std::vector<Lobby::Arrival> out = WaitFor(&lobby, 1);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].status.kind(), ErrorKind::kProtocol);
@@ -160,8 +141,8 @@ TEST(Lobby, RefusesAHelloTooLongToBeOneWithoutReadingIt) {
 TEST(Lobby, ClientClosingBeforeItsHelloIsReportedClosed) {
   Pair p = MakePair();
   Lobby lobby(8, 5000, 1000);
-  lobby.Add(std::move(p.server), "peer");
-  p.client.Close();
+  lobby.Add(std::move(p.a), "peer");
+  p.b.Close();
   std::vector<Lobby::Arrival> out = WaitFor(&lobby, 1);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].status.kind(), ErrorKind::kSocket);
@@ -171,20 +152,20 @@ TEST(Lobby, ClientClosingBeforeItsHelloIsReportedClosed) {
 TEST(Lobby, FullLobbyPushesOutTheConnectionHeldLongest) {
   Pair first = MakePair(), second = MakePair(), third = MakePair();
   Lobby lobby(2, 5000, 1000);
-  lobby.Add(std::move(first.server), "first");
-  lobby.Add(std::move(second.server), "second");
-  lobby.Add(std::move(third.server), "third");
+  lobby.Add(std::move(first.a), "first");
+  lobby.Add(std::move(second.a), "second");
+  lobby.Add(std::move(third.a), "third");
   EXPECT_EQ(lobby.waiting(), 2u);
   std::vector<Lobby::Arrival> out = WaitFor(&lobby, 1);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].peer, "first");
   EXPECT_FALSE(out[0].status.ok());
   bool closed = false;
-  ReadToEnd(&first.client, &closed);
+  ReadToEnd(&first.b, &closed);
   EXPECT_TRUE(closed);
   // The newer two still get through.
-  WriteAll(&second.client, HelloFrame());
-  WriteAll(&third.client, HelloFrame());
+  WriteAll(&second.b, HelloFrame());
+  WriteAll(&third.b, HelloFrame());
   out = WaitFor(&lobby, 2);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_TRUE(out[0].status.ok());
@@ -194,17 +175,17 @@ TEST(Lobby, FullLobbyPushesOutTheConnectionHeldLongest) {
 TEST(Lobby, TurnedAwayClientReadsTheErrorThenTheClose) {
   Pair p = MakePair();
   Lobby lobby(8, 5000, 5000);
-  lobby.Add(std::move(p.server), "peer");
-  WriteAll(&p.client, HelloFrame());
+  lobby.Add(std::move(p.a), "peer");
+  WriteAll(&p.b, HelloFrame());
   std::vector<Lobby::Arrival> out = WaitFor(&lobby, 1);
   ASSERT_EQ(out.size(), 1u);
   lobby.TurnAway(std::move(out[0].sock), "peer", Status::Refused("server busy"));
   EXPECT_EQ(lobby.leaving(), 1u);
   // The client sends more before it reads: the lobby drains it, so the
   // close that follows is not a reset.
-  WriteAll(&p.client, std::string(10000, 'x'));
+  WriteAll(&p.b, std::string(10000, 'x'));
   bool closed = false;
-  std::string got = ReadToEnd(&p.client, &closed);
+  std::string got = ReadToEnd(&p.b, &closed);
   EXPECT_TRUE(closed);
   FrameReader reader;
   reader.Feed(got.data(), got.size());
@@ -217,7 +198,7 @@ TEST(Lobby, TurnedAwayClientReadsTheErrorThenTheClose) {
   EXPECT_EQ(e.kind, ErrorKind::kRefused);
   EXPECT_EQ(e.message, "server busy");
   // Once the client closes, the lobby lets the connection go.
-  p.client.Close();
+  p.b.Close();
   auto end = Clock::now() + std::chrono::seconds(5);
   while (lobby.leaving() > 0 && Clock::now() < end) {
     ASSERT_TRUE(lobby.Wait(nullptr, 50, &have, &out).ok());
@@ -228,9 +209,9 @@ TEST(Lobby, TurnedAwayClientReadsTheErrorThenTheClose) {
 TEST(Lobby, TurnedAwayConnectionIsClosedAfterTheLingerEvenIfTheClientStays) {
   Pair p = MakePair();
   Lobby lobby(8, 5000, 100);
-  lobby.TurnAway(std::move(p.server), "peer", Status::Refused("busy"));
+  lobby.TurnAway(std::move(p.a), "peer", Status::Refused("busy"));
   bool closed = false;
-  ReadToEnd(&p.client, &closed);  // the lobby shuts its side at once
+  ReadToEnd(&p.b, &closed);  // the lobby shuts its side at once
   EXPECT_TRUE(closed);
   std::vector<Lobby::Arrival> out;
   auto end = Clock::now() + std::chrono::seconds(5);

@@ -4,6 +4,8 @@
 #ifndef TREESYNC_TESTS_TEST_UTIL_H_
 #define TREESYNC_TESTS_TEST_UTIL_H_
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +16,7 @@
 #include <utility>
 
 #include "manifest.h"
+#include "net.h"
 #include "random.h"
 
 namespace treesync {
@@ -106,6 +109,32 @@ inline Entry SymlinkEntry(std::string path, std::string target, int64_t mtime_ns
   e.mode = 0777;
   e.mtime_ns = mtime_ns;
   return e;
+}
+
+// A connected pair of sockets: in the tests, a is wrapped in a Connection,
+// b too or used raw as the peer.
+struct SocketPair {
+  platform::Socket a, b;
+};
+
+inline SocketPair MakeSocketPair() {
+  EXPECT_TRUE(platform::NetInit().ok());
+  SocketPair p;
+  Status s = platform::SocketPair(&p.a, &p.b);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return p;
+}
+
+// Writes all of data to a raw socket (the peer side of a test).
+inline void WriteAll(platform::Socket* s, const std::string& data) {
+  size_t pos = 0;
+  while (pos < data.size()) {
+    platform::Readiness r;
+    ASSERT_TRUE(platform::Poll(*s, false, true, 1000, &r).ok());
+    size_t wrote = 0;
+    ASSERT_TRUE(s->Write(data.data() + pos, data.size() - pos, &wrote).ok());
+    pos += wrote;
+  }
 }
 
 }  // namespace test
