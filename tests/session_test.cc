@@ -155,6 +155,19 @@ TEST(Session, ServerCachesTheHashOfASettledFileItSent) {
   ExpectMirror(dir, "copy");
 }
 
+// Answers request `index` with a one-byte file holding "x".
+Status SendX(Connection* conn, uint32_t index) {
+  Begin b;
+  b.index = index;
+  TS_RETURN_IF_ERROR(conn->Send(FrameType::kBegin, EncodeBegin(b)));
+  TS_RETURN_IF_ERROR(conn->Send(FrameType::kData, "x"));
+  End e;
+  e.size = 1;
+  e.mode = 0644;
+  e.hash = Xxh3_128("x", 1);
+  return conn->Send(FrameType::kEnd, EncodeEnd(e));
+}
+
 // A server that sends a listing of `files` one-byte files, then answers
 // nothing until the client has asked for every one of them: a client that
 // waited for each file before asking for the next would stall here, and
@@ -193,17 +206,7 @@ Status WithholdingServer(platform::Socket sock, uint32_t files) {
       asked[w.index] = true;
     }
   }
-  for (uint32_t i = 0; i < files; ++i) {
-    Begin b;
-    b.index = i;
-    TS_RETURN_IF_ERROR(conn.Send(FrameType::kBegin, EncodeBegin(b)));
-    TS_RETURN_IF_ERROR(conn.Send(FrameType::kData, "x"));
-    End e;
-    e.size = 1;
-    e.mode = 0644;
-    e.hash = Xxh3_128("x", 1);
-    TS_RETURN_IF_ERROR(conn.Send(FrameType::kEnd, EncodeEnd(e)));
-  }
+  for (uint32_t i = 0; i < files; ++i) TS_RETURN_IF_ERROR(SendX(&conn, i));
   TS_RETURN_IF_ERROR(conn.Receive(&f));
   if (f.type != FrameType::kWantEnd) return Status::Protocol("expected WantEnd");
   TS_RETURN_IF_ERROR(conn.Send(FrameType::kDone, std::string()));
@@ -330,15 +333,7 @@ Status HalfListingServer(platform::Socket sock, uint32_t files) {
   size_t answered = 0;
   for (;;) {
     for (; answered < wants.size(); ++answered) {
-      Begin b;
-      b.index = wants[answered].tag;
-      TS_RETURN_IF_ERROR(conn.Send(FrameType::kBegin, EncodeBegin(b)));
-      TS_RETURN_IF_ERROR(conn.Send(FrameType::kData, "x"));
-      End e;
-      e.size = 1;
-      e.mode = 0644;
-      e.hash = Xxh3_128("x", 1);
-      TS_RETURN_IF_ERROR(conn.Send(FrameType::kEnd, EncodeEnd(e)));
+      TS_RETURN_IF_ERROR(SendX(&conn, wants[answered].tag));
     }
     TS_RETURN_IF_ERROR(conn.Receive(&f));
     if (f.type == FrameType::kWantEnd) break;
