@@ -175,6 +175,20 @@ TEST(Connection, BothSidesSending2MiBAtOnceDoNotDeadlock) {
   ExpectBothWaysWithoutDeadlock(2u << 20);
 }
 
+// Both sides send 16 MiB at once and neither takes a frame; each result is
+// how its sending ended.
+void FloodBothWays(Connection* a, Connection* b, Status* sa, Status* sb) {
+  const std::string piece(256 * 1024, 'x');
+  auto flood = [&piece](Connection* c, Status* result) {
+    for (int i = 0; i < 64 && result->ok(); ++i) *result = c->Send(FrameType::kData, piece);
+    if (result->ok()) *result = c->Flush();
+  };
+  std::thread ta(flood, a, sa);
+  std::thread tb(flood, b, sb);
+  ta.join();
+  tb.join();
+}
+
 // Past kMaxInput of untaken input while its own output is stuck, a side
 // stops reading (bounded memory) and the pair ends in the timeout, never a
 // hang: connection.h promises no deadlock only to peers that take frames.
@@ -182,16 +196,8 @@ TEST(Connection, PeersThatNeverTakeFramesTimeOutInsteadOfGrowing) {
   Pair p = MakePair();
   Connection a(std::move(p.a), 500);
   Connection b(std::move(p.b), 500);
-  const std::string piece(256 * 1024, 'x');
-  auto flood = [&piece](Connection* c, Status* result) {
-    for (int i = 0; i < 64 && result->ok(); ++i) *result = c->Send(FrameType::kData, piece);
-    if (result->ok()) *result = c->Flush();
-  };
   Status sa, sb;
-  std::thread ta(flood, &a, &sa);
-  std::thread tb(flood, &b, &sb);
-  ta.join();
-  tb.join();
+  FloodBothWays(&a, &b, &sa, &sb);
   EXPECT_EQ(sa.kind(), ErrorKind::kTimeout) << sa.message();
   EXPECT_EQ(sb.kind(), ErrorKind::kTimeout) << sb.message();
 }
@@ -358,16 +364,8 @@ TEST(Connection, BudgetedConnectionBuffersAtMostAFrameOfFlood) {
   MemoryBudget budget(0);
   Connection a(std::move(p.a), 500, &budget);
   Connection b(std::move(p.b), 500);
-  const std::string piece(256 * 1024, 'x');
-  auto flood = [&piece](Connection* c, Status* result) {
-    for (int i = 0; i < 64 && result->ok(); ++i) *result = c->Send(FrameType::kData, piece);
-    if (result->ok()) *result = c->Flush();
-  };
   Status sa, sb;
-  std::thread ta(flood, &a, &sa);
-  std::thread tb(flood, &b, &sb);
-  ta.join();
-  tb.join();
+  FloodBothWays(&a, &b, &sa, &sb);
   EXPECT_EQ(sa.kind(), ErrorKind::kTimeout) << sa.message();
   EXPECT_EQ(sb.kind(), ErrorKind::kTimeout) << sb.message();
   EXPECT_LE(a.bytes_received(), Connection::kBudgetMaxInput + Connection::kBudgetReadChunk);
