@@ -93,7 +93,9 @@ class Puller {
   uint64_t count_ = 0;                    // entries received
   bool listing_done_ = false;
   bool complete_ = true;
-  std::deque<Want> retries_;
+  // Files to request before asking the receiver for more: one taken from it
+  // that had to wait (its delta, for room), and retries.
+  std::deque<Want> unsent_;
   std::deque<Asked> asked_;  // sent and not yet answered, in order
   std::unordered_map<uint32_t, uint8_t> tries_;
   size_t deltas_in_flight_ = 0;
@@ -115,17 +117,17 @@ Status Puller::SendRequests() {
   // that had to wait could leave the server's answers unread.
   while (conn_->pending_output() < 64 * 1024 && asked_.size() < kMaxRequestsInFlight) {
     Want w;
-    if (!retries_.empty()) {
-      w = retries_.front();
+    if (!unsent_.empty()) {
+      w = unsent_.front();
     } else if (!rx_->NextWant(&w)) {
       break;
     } else {
-      retries_.push_front(w);  // taken below, once it is sure to go
+      unsent_.push_front(w);  // popped below once it is sure to go now
     }
     uint8_t& tries = tries_[w.index];
     bool delta = tries == 0 && w.offset == 0 && !rx_->BasisFor(w.index).empty();
     if (delta && deltas_in_flight_ >= kMaxDeltasInFlight) break;
-    retries_.pop_front();
+    unsent_.pop_front();
     Signature sig;
     // A basis that can't be read just means the file travels whole.
     if (delta && !rx_->BuildSignature(w.index, &sig).ok()) delta = false;
@@ -155,7 +157,7 @@ Status Puller::SendRequests() {
     if (++in_batch == kMaxWantsPerFrame) TS_RETURN_IF_ERROR(flush());
   }
   TS_RETURN_IF_ERROR(flush());
-  if (listing_done_ && retries_.empty() && asked_.empty() && !want_end_sent_ &&
+  if (listing_done_ && unsent_.empty() && asked_.empty() && !want_end_sent_ &&
       rx_->outstanding() == 0) {
     TS_RETURN_IF_ERROR(conn_->Send(FrameType::kWantEnd, std::string()));
     want_end_sent_ = true;
@@ -268,7 +270,7 @@ Status Puller::OnAnswer(const Frame& f, bool* done) {
       if (result != Receiver::EndResult::kMismatch) {
         Forget(a.want.index);
       } else if (tries_[a.want.index] < 2) {
-        retries_.push_back({a.want.index, 0});
+        unsent_.push_back({a.want.index, 0});
       } else {
         rx_->FileFailed(a.want.index,
                         Printable(path) + ": data did not match the server's hash twice");

@@ -138,7 +138,6 @@ class Receiver {
   void KeepPartial() { keep_partial_ = true; }
 
   uint64_t failures() const { return stats_->errors; }
-  uint64_t entries_added() const { return entries_added_; }
   Reporter* reporter() const { return reporter_; }
 
  private:
