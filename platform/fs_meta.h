@@ -184,6 +184,43 @@ class File : public OwnedHandle<File> {
                      File* out, uint32_t mode = 0600);
 };
 
+// An exclusive hold on a folder among treesync sessions, in this process or
+// any other, so two sessions never write one tree at once. It lives in a
+// lock file in the folder, named by the caller, which the holder removes
+// as it lets go (POSIX: flock, re-checked against the name after locking so
+// a file removed meanwhile is not mistaken for the lock; Windows: a file
+// opened for no sharing, deleted on close). A holder that dies lets go
+// too. Move-only; released by its destructor.
+class FolderLock {
+ public:
+  FolderLock() = default;
+  ~FolderLock() { Release(); }
+  FolderLock(FolderLock&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)) { o.fd_ = -1; }
+  FolderLock& operator=(FolderLock&& o) noexcept {
+    if (this != &o) {
+      Release();
+      fd_ = o.fd_;
+      path_ = std::move(o.path_);
+      o.fd_ = -1;
+    }
+    return *this;
+  }
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+  // Takes the hold on folder through the file `name` in it, never waiting:
+  // kRefused when another session holds it; kIo when the lock file can't
+  // be made (a read-only folder).
+  static Status TryLock(const std::string& folder, const std::string& name, FolderLock* out);
+  bool held() const { return fd_ >= 0; }
+  // Removes the lock file and lets go; a no-op when not held.
+  void Release();
+
+ private:
+  std::intptr_t fd_ = -1;
+  std::string path_;
+};
+
 }  // namespace platform
 
 #endif  // TREESYNC_PLATFORM_FS_META_H_
