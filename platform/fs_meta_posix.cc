@@ -4,6 +4,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -309,6 +310,43 @@ Status File::Close() {
   // close() reports delayed write errors (NFS, quota): they mean lost data.
   if (r < 0 && errno != EINTR) return IoError("close", path_, errno);
   return Status::Ok();
+}
+
+Status FolderLock::TryLock(const std::string& folder, const std::string& name, FolderLock* out) {
+  out->Release();
+  const std::string path = folder + "/" + name;
+  // A holder that lets go removes the file: we may have locked a file just
+  // unlinked, and then try again with the one now at the name.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return IoError("create lock file", path, errno);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int err = errno;
+      close(fd);
+      if (err == EWOULDBLOCK) {
+        return Status::Refused("another treesync session is writing into " + folder);
+      }
+      return IoError("lock", path, err);
+    }
+    struct stat held, named;
+    if (fstat(fd, &held) == 0 && lstat(path.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+        held.st_ino == named.st_ino) {
+      out->fd_ = fd;
+      out->path_ = path;
+      return Status::Ok();
+    }
+    close(fd);
+  }
+  return Status::Refused("another treesync session is writing into " + folder);
+}
+
+void FolderLock::Release() {
+  if (fd_ < 0) return;
+  // Unlinked while still locked, so no one can lock this file and think
+  // they hold the name.
+  unlink(path_.c_str());
+  close(static_cast<int>(fd_));
+  fd_ = -1;
 }
 
 }  // namespace platform

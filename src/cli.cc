@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "address.h"
 #include "client.h"
 #include "console.h"
 #include "legacy_cmb.h"
@@ -17,35 +18,64 @@ namespace {
 
 const char kUsage[] =
     "usage: treesync serve [options] DIR\n"
-    "       treesync pull [options] HOST[:PORT] DIR\n"
+    "       treesync pull [options] REMOTE DIR\n"
+    "       treesync push [options] DIR REMOTE\n"
+    "       treesync [options] SRC DEST     (one of them remote: pull or push)\n"
     "       treesync --help | --version\n";
 
 const char kHelp[] =
-    "treesync: mirror a folder tree from one host to another over TCP.\n"
+    "treesync: mirror a folder tree from one host to another, over TCP or ssh.\n"
     "\n"
     "  treesync serve [options] DIR\n"
-    "      Serve DIR (read-only) to any number of clients.\n"
+    "      Serve DIR to any number of clients: read-only unless --writable.\n"
     "      --port N          TCP port (default 1234; 0 picks a free one)\n"
     "      --bind ADDR       listen on ADDR only (default: every interface, IPv6 and IPv4)\n"
+    "      --writable        also accept pushes into DIR. treesync has no authentication\n"
+    "                        yet: on TCP this needs --bind to a loopback address, or\n"
+    "                        --insecure; over ssh or --stdio it needs neither\n"
+    "      --insecure        let --writable listen beyond loopback: anyone who can\n"
+    "                        reach the port can then change DIR\n"
+    "      --stdio           one session on stdin/stdout (for ssh, inetd, systemd\n"
+    "                        socket activation, --via); the log goes to stderr\n"
     "      --once            exit after the first client session ends\n"
     "      --max-clients N   refuse clients beyond N at once (default 32)\n"
     "      --timeout SECS    drop a client silent for SECS seconds (default 300)\n"
     "      --legacy-cmb      speak the original CMB protocol to old clients\n"
     "                        (see docs/PROTOCOL.md)\n"
     "\n"
-    "  treesync pull [options] HOST[:PORT] DIR\n"
-    "      Make DIR an exact mirror of the folder HOST serves: files, empty files\n"
-    "      and folders, symlinks, exec bits and modification times. Entries in DIR\n"
-    "      the server does not have are deleted. IPv6: [::1]:1234.\n"
+    "  treesync pull [options] REMOTE DIR\n"
+    "      Make DIR an exact mirror of REMOTE's folder: files, empty files and\n"
+    "      folders, symlinks, exec bits and modification times. Entries in DIR the\n"
+    "      server does not have are deleted.\n"
+    "  treesync push [options] DIR REMOTE\n"
+    "      The same the other way: REMOTE's folder becomes an exact mirror of DIR\n"
+    "      (the server must run with --writable, or be reached over ssh).\n"
+    "  treesync [options] SRC DEST\n"
+    "      Short for pull when SRC is remote, push when DEST is, as with scp.\n"
+    "\n"
+    "      Files whose size and mtime match are skipped; a transfer that was cut\n"
+    "      off resumes where it stopped. Every file is verified (XXH3-128) before\n"
+    "      it replaces the old one. Two sessions never write one folder at once:\n"
+    "      the second is refused (exit 5).\n"
+    "\n"
+    "      REMOTE is one of\n"
+    "        HOST  HOST:PORT  [IPV6]:PORT   a treesync server (port 1234 by default)\n"
+    "        HOST[:PORT]/SUB/PATH           a sub-folder of what that server serves\n"
+    "        treesync://HOST[:PORT][/SUB/PATH]   the same, as a URL\n"
+    "        [USER@]HOST:PATH               over ssh: runs 'treesync serve --stdio PATH'\n"
+    "                                       there (PATH relative to the login folder)\n"
+    "        ssh://[USER@]HOST[:PORT]/PATH  over ssh, PATH absolute\n"
+    "      -e, --rsh COMMAND the ssh command and its options (default: $TREESYNC_RSH,\n"
+    "                        or ssh), e.g. -e 'ssh -p 2222 -i key'\n"
+    "      --remote-path P   the treesync binary on the far side (default: treesync)\n"
+    "      --via COMMAND     run COMMAND and speak over its stdin/stdout instead of\n"
+    "                        REMOTE, e.g. --via 'docker exec -i box treesync serve\n"
+    "                        --stdio /data' (then give only DIR)\n"
     "      --port N          server port (default 1234)\n"
-    "      Files whose size and mtime match are skipped; a pull that was cut off\n"
-    "      resumes where it stopped. Every file is verified (XXH3-128) before it\n"
-    "      replaces the old one.\n"
-    "      --port N          server port (default 1234)\n"
-    "      --no-delete       keep entries in DIR that the server does not have\n"
+    "      --no-delete       keep entries the source does not have\n"
     "      -c, --checksum    compare contents (hashes), not size and mtime\n"
     "      -n, --dry-run     list what would change; change nothing\n"
-    "      --timeout SECS    give up when the server is silent for SECS (default: never)\n"
+    "      --timeout SECS    give up when the peer is silent for SECS (default: never)\n"
     "      -v, --verbose     one line per change, and a summary\n"
     "      -i, --itemize     one line per change: action code and path\n"
     "                        (+ created, > data sent, - deleted, . metadata only;\n"
@@ -61,9 +91,10 @@ const char kHelp[] =
     "   0  success\n"
     "   1  usage error\n"
     "   2  protocol version mismatch\n"
-    "   3  a folder that cannot be used (DIR to serve missing, DIR to pull into is a file)\n"
-    "   5  session refused by the server (too many clients)\n"
-    "  10  socket error (connection refused or reset)\n"
+    "   3  a folder that cannot be used (DIR to serve or push missing, DIR to pull\n"
+    "      into is a file, a sub-folder the server does not have)\n"
+    "   5  session refused (server busy, read-only, or its folder being written)\n"
+    "  10  transport error (connection refused or reset; ssh failed or exited)\n"
     "  11  file I/O error (disk full, permission denied)\n"
     "  12  protocol stream error (malformed or hostile data)\n"
     "  20  interrupted by a signal\n"
@@ -90,6 +121,13 @@ bool ParseNumber(const std::string& s, long min, long max, long* out) {
   if (v < min || v > max) return false;
   *out = v;
   return true;
+}
+
+// Whether --bind addr keeps a server to this host. Empty (every
+// interface) does not.
+bool IsLoopback(const std::string& addr) {
+  return addr == "localhost" || addr == "::1" || addr.compare(0, 4, "127.") == 0 ||
+         addr.compare(0, 11, "::ffff:127.") == 0;
 }
 
 // A tiny getopt: options anywhere, "--opt=value" or "--opt value", "--"
@@ -160,6 +198,9 @@ int RunServe(const std::vector<std::string>& argv) {
   ServeOptions o;
   o.port = kDefaultPort;
   bool legacy = false;
+  bool stdio = false;
+  bool insecure = false;
+  std::string listening_option;  // one that means nothing with --stdio
   std::vector<std::string> positional;
   Args a(argv);
   std::string arg, error;
@@ -171,15 +212,25 @@ int RunServe(const std::vector<std::string>& argv) {
     } else if (arg == "--port") {
       if (!NumberOption(&a, arg, 0, 65535, &n, &error)) return UsageError(error);
       o.port = static_cast<uint16_t>(n);
+      listening_option = arg;
     } else if (arg == "--bind") {
       if (!a.Value(arg, &o.bind, &error)) return UsageError(error);
+      listening_option = arg;
     } else if (arg == "--once") {
       o.once = true;
+      listening_option = arg;
+    } else if (arg == "--writable") {
+      o.writable = true;
+    } else if (arg == "--insecure") {
+      insecure = true;
+    } else if (arg == "--stdio") {
+      stdio = true;
     } else if (arg == "--legacy-cmb") {
       legacy = true;
     } else if (arg == "--max-clients") {
       if (!NumberOption(&a, arg, 1, 10000, &n, &error)) return UsageError(error);
       o.max_sessions = static_cast<int>(n);
+      listening_option = arg;
     } else if (arg == "--timeout") {
       if (!NumberOption(&a, arg, 1, 86400 * 7, &n, &error)) return UsageError(error);
       o.timeout_ms = static_cast<int>(n * 1000);
@@ -192,12 +243,40 @@ int RunServe(const std::vector<std::string>& argv) {
     return UsageError(positional.empty() ? "serve: missing DIR" : "serve: too many arguments");
   }
   o.root = positional[0];
+  if (legacy && (o.writable || stdio)) {
+    return UsageError("serve: --legacy-cmb has no pushes and no --stdio");
+  }
+  if (stdio && !listening_option.empty()) {
+    return UsageError("serve: " + listening_option + " means nothing with --stdio");
+  }
+  if (o.writable && !stdio && !insecure && !IsLoopback(o.bind)) {
+    return UsageError(
+        "serve --writable: treesync has no authentication yet, so anyone who reaches the "
+        "port could change " + o.root + "; bind to loopback (--bind 127.0.0.1), serve over "
+        "ssh (--stdio), or accept the risk with --insecure");
+  }
+  if (stdio) {
+    Status s = RunStdioServer(o);
+    // The client was told why, and its user reads it there (ssh shows our
+    // stderr too): a second line would only repeat it. Not told when the
+    // stream itself broke.
+    const bool told = s.kind() != ErrorKind::kSocket && s.kind() != ErrorKind::kTimeout &&
+                      s.kind() != ErrorKind::kInterrupted;
+    return s.ok() ? 0 : told ? ExitCode(s.kind()) : Fail(s);
+  }
   Status s = legacy ? RunLegacyServer(o, stderr) : RunServer(o, stderr);
   return s.ok() ? 0 : Fail(s);
 }
 
-int RunPullCommand(const std::vector<std::string>& argv) {
-  PullOptions o;
+enum class Direction { kPull, kPush, kEither };
+
+// pull, push and the `treesync SRC DEST` shorthand: one parser, since they
+// take the same options.
+int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
+  const char* name = direction == Direction::kPull ? "pull" : direction == Direction::kPush
+                                                                ? "push"
+                                                                : "treesync";
+  TransferOptions o;
   ReportOptions ro;
   bool quiet = false;
   bool port_option = false;
@@ -205,6 +284,8 @@ int RunPullCommand(const std::vector<std::string>& argv) {
   bool legacy = false;
   bool idle_option = false;
   LegacyPullOptions lo;
+  std::string rsh, remote_binary = "treesync", via;
+  bool rsh_option = false;
   std::vector<std::string> positional;
   Args a(argv);
   std::string arg, error;
@@ -233,31 +314,92 @@ int RunPullCommand(const std::vector<std::string>& argv) {
       quiet = true;
     } else if (arg == "--json") {
       ro.json = true;
-    } else if (arg == "--legacy-cmb") {
+    } else if (arg == "-e" || arg == "--rsh") {
+      if (!a.Value(arg, &rsh, &error)) return UsageError(error);
+      rsh_option = true;
+    } else if (arg == "--remote-path") {
+      if (!a.Value(arg, &remote_binary, &error)) return UsageError(error);
+    } else if (arg == "--via") {
+      if (!a.Value(arg, &via, &error)) return UsageError(error);
+    } else if (arg == "--legacy-cmb" && direction != Direction::kPush) {
       legacy = true;
-    } else if (arg == "--idle-timeout") {
+    } else if (arg == "--idle-timeout" && direction != Direction::kPush) {
       if (!NumberOption(&a, arg, 1, 86400, &n, &error)) return UsageError(error);
       lo.idle_timeout_ms = static_cast<int>(n * 1000);
       idle_option = true;
     } else {
-      return UsageError("pull: unknown option " + arg);
+      return UsageError(std::string(name) + ": unknown option " + arg);
     }
     if (a.HasInlineValue()) return UsageError(arg + " takes no value");
   }
-  if (positional.size() != 2) {
-    return UsageError(positional.size() < 2 ? "pull: needs HOST[:PORT] and DIR"
-                                            : "pull: too many arguments");
+  if (idle_option && !legacy) return UsageError("--idle-timeout goes with --legacy-cmb");
+
+  // Which side is remote, and where.
+  std::string remote_arg;
+  const size_t want = via.empty() ? 2 : 1;
+  if (positional.size() != want) {
+    std::string shape = !via.empty() ? "--via COMMAND DIR"
+                        : direction == Direction::kPull ? "REMOTE DIR"
+                        : direction == Direction::kPush ? "DIR REMOTE"
+                                                        : "SRC DEST";
+    return UsageError(std::string(name) + ": " +
+                      (positional.size() < want ? "needs " : "too many arguments; wants ") +
+                      shape);
   }
-  if (idle_option && !legacy) return UsageError("pull: --idle-timeout goes with --legacy-cmb");
-  uint16_t host_port = 0;
-  bool has_port = false;
-  Status s = ParseHostPort(positional[0], &o.host, &host_port, &has_port);
-  if (!s.ok()) return UsageError(s.message());
-  if (has_port && port_option && host_port != port) {
-    return UsageError("pull: --port " + std::to_string(port) + " contradicts " + positional[0]);
+  if (!via.empty()) {
+    if (direction == Direction::kEither) {
+      return UsageError("--via goes with pull or push: treesync pull --via COMMAND DIR");
+    }
+    o.dir = positional[0];
+  } else if (direction == Direction::kEither) {
+    const bool src_remote = LooksRemote(positional[0]);
+    const bool dest_remote = LooksRemote(positional[1]);
+    if (src_remote == dest_remote) {
+      return UsageError(std::string("treesync SRC DEST: ") +
+                        (src_remote ? "both sides are remote" : "neither side is remote") +
+                        "; exactly one must be (HOST:PATH, ssh://..., treesync://...)");
+    }
+    direction = src_remote ? Direction::kPull : Direction::kPush;
+    remote_arg = positional[src_remote ? 0 : 1];
+    o.dir = positional[src_remote ? 1 : 0];
+  } else {
+    const bool pull = direction == Direction::kPull;
+    remote_arg = positional[pull ? 0 : 1];
+    o.dir = positional[pull ? 1 : 0];
   }
-  o.port = has_port ? host_port : static_cast<uint16_t>(port);
-  o.dir = positional[1];
+  const bool push = direction == Direction::kPush;
+  if (push && legacy) return UsageError("push: the legacy CMB protocol only pulls");
+  if (!via.empty()) {
+    Status s = SplitCommand(via, &o.command);
+    if (!s.ok()) return UsageError("--via: " + s.message());
+  } else {
+    Remote r;
+    Status s = ParseRemote(remote_arg, &r);
+    if (!s.ok()) return UsageError(s.message());
+    if (r.kind == Remote::kSsh) {
+      if (legacy) return UsageError("--legacy-cmb speaks TCP only, not ssh: " + remote_arg);
+      if (port_option) return UsageError("--port is for treesync servers; for ssh use " +
+                                         std::string("ssh://HOST:PORT/PATH or -e 'ssh -p N'"));
+      if (!rsh_option) {
+        const char* env = std::getenv("TREESYNC_RSH");
+        rsh = env != nullptr && *env != '\0' ? env : "ssh";
+      }
+      std::vector<std::string> rsh_words;
+      s = SplitCommand(rsh, &rsh_words);
+      if (!s.ok()) return UsageError("--rsh: " + s.message());
+      o.command = SshCommand(rsh_words, r, remote_binary, push);
+    } else {
+      if (r.has_port && port_option && r.port != port) {
+        return UsageError("--port " + std::to_string(port) + " contradicts " + remote_arg);
+      }
+      if (legacy && !r.path.empty()) {
+        return UsageError("--legacy-cmb serves one folder; no sub-folder: " + remote_arg);
+      }
+      o.host = r.host;
+      o.port = r.has_port ? r.port : static_cast<uint16_t>(port);
+      o.remote_folder = r.path;
+    }
+  }
 
   if (quiet) ro.verbose = ro.itemize = false;
   // A dry run exists to be read: it lists its changes even when not asked.
@@ -265,7 +407,9 @@ int RunPullCommand(const std::vector<std::string>& argv) {
   ro.progress = !quiet && !ro.json && platform::StderrIsTerminal();
   Reporter reporter(ro, stdout, stderr);
   PullStats stats;
-  s = legacy ? RunLegacyPull(o, lo, &reporter, &stats) : RunPull(o, &reporter, &stats);
+  Status s = legacy ? RunLegacyPull(o, lo, &reporter, &stats)
+             : push ? RunPush(o, &reporter, &stats)
+                    : RunPull(o, &reporter, &stats);
   std::string result = s.ok() ? "ok" : s.message();
   reporter.OnSummary(stats, result);
   std::fflush(stdout);
@@ -273,39 +417,6 @@ int RunPullCommand(const std::vector<std::string>& argv) {
 }
 
 }  // namespace
-
-Status ParseHostPort(const std::string& arg, std::string* host, uint16_t* port, bool* has_port) {
-  *has_port = false;
-  std::string port_text;
-  if (!arg.empty() && arg[0] == '[') {
-    size_t close = arg.find(']');
-    if (close == std::string::npos) return Status::Usage("missing ']' in " + arg);
-    *host = arg.substr(1, close - 1);
-    if (close + 1 < arg.size()) {
-      if (arg[close + 1] != ':') return Status::Usage("bad address " + arg);
-      port_text = arg.substr(close + 2);
-      *has_port = true;
-    }
-  } else {
-    size_t colon = arg.find(':');
-    if (colon != std::string::npos && arg.find(':', colon + 1) == std::string::npos) {
-      *host = arg.substr(0, colon);
-      port_text = arg.substr(colon + 1);
-      *has_port = true;
-    } else {
-      *host = arg;  // a name, IPv4, or a bare IPv6 address
-    }
-  }
-  if (host->empty()) return Status::Usage("missing host in '" + arg + "'");
-  if (*has_port) {
-    long n = 0;
-    if (!ParseNumber(port_text, 1, 65535, &n)) {
-      return Status::Usage("bad port '" + port_text + "' in " + arg);
-    }
-    *port = static_cast<uint16_t>(n);
-  }
-  return Status::Ok();
-}
 
 int RunCli(const std::vector<std::string>& args) {
   if (args.empty()) return UsageError("missing command");
@@ -326,11 +437,19 @@ int RunCli(const std::vector<std::string>& args) {
       return 0;
     }
   }
-  if (cmd != "serve" && cmd != "pull") return UsageError("unknown command '" + cmd + "'");
+  const bool command = cmd == "serve" || cmd == "pull" || cmd == "push";
+  // Anything else is `treesync SRC DEST` (options may come first), unless
+  // it looks like a mistyped command.
+  if (!command && cmd[0] != '-' && args.size() == 1) {
+    return UsageError("unknown command '" + cmd + "'");
+  }
   Status s = platform::NetInit();
   if (!s.ok()) return Fail(s);
   platform::InstallInterruptHandlers();
-  return cmd == "serve" ? RunServe(rest) : RunPullCommand(rest);
+  if (cmd == "serve") return RunServe(rest);
+  if (cmd == "pull") return RunTransfer(Direction::kPull, rest);
+  if (cmd == "push") return RunTransfer(Direction::kPush, rest);
+  return RunTransfer(Direction::kEither, args);
 }
 
 }  // namespace treesync

@@ -1,368 +1,114 @@
 #include "client.h"
 
 #include <chrono>
-#include <algorithm>
-#include <deque>
-#include <unordered_map>
+#include <filesystem>
 
+#include "fs_meta.h"
 #include "path.h"
+#include "receive_session.h"
+#include "remote_report.h"
+#include "send_session.h"
 
 namespace treesync {
 
 namespace {
 
-// A fatal Error frame from the server becomes our error of the same kind.
-Status ServerError(const Frame& f) {
-  ErrorMessage e;
-  TS_RETURN_IF_ERROR(DecodeError(f, &e));
-  return Status::Make(e.kind, "server: " + e.message);
-}
-
-// Receives the next frame, turning a server's Error frame into a Status.
-Status ReceiveFrom(Connection* conn, Frame* f) {
-  TS_RETURN_IF_ERROR(conn->Receive(f));
-  if (f->type == FrameType::kError) return ServerError(*f);
-  return Status::Ok();
-}
-
-// *granted: the flags the server granted.
-Status Handshake(Connection* conn, uint32_t flags, uint32_t* granted) {
+// Sends our Hello (and the Session frame the flags announce), then takes
+// the server's. *granted: the flags the server granted.
+Status Handshake(Connection* conn, uint32_t flags, const SessionRequest* request,
+                 uint32_t* granted) {
   Hello mine;
-  mine.flags = flags;
+  mine.flags = flags | (request != nullptr ? kHelloSession : 0);
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(mine)));
+  if (request != nullptr) {
+    TS_RETURN_IF_ERROR(conn->Send(FrameType::kSession, EncodeSession(*request)));
+  }
   Frame f;
-  TS_RETURN_IF_ERROR(ReceiveFrom(conn, &f));
+  TS_RETURN_IF_ERROR(conn->Receive(&f));
+  if (f.type == FrameType::kError) return PeerError(f, "server");
   Hello h;
   TS_RETURN_IF_ERROR(DecodeHello(f, &h));
   if (h.version != kProtocolVersion) {
     return Status::Version("server speaks protocol version " + std::to_string(h.version) +
                            ", this client speaks " + std::to_string(kProtocolVersion));
   }
-  *granted = h.flags & flags;
-  return Status::Ok();
-}
-
-// Delta requests in flight at once: each holds a signature in the server's
-// memory, and a few are enough to keep the pipe full.
-constexpr size_t kMaxDeltasInFlight = 4;
-// Requests sent and not yet answered, at most: the server answers in order
-// and a huge backlog gains nothing.
-constexpr size_t kMaxRequestsInFlight = 4 * kMaxWantsPerFrame;
-// Listing credit is granted back in steps of at least this much, so a
-// ListCredit frame goes out every few thousand entries, not every entry.
-constexpr uint64_t kCreditStep = kInitialListCredit / 4;
-// What a server that does not stream may make us hold of files to fetch
-// (listing weight): it grants no credit, and answers no request before its
-// listing ends, so past this we can only give up.
-constexpr uint64_t kMaxUncreditedWeight = 32u << 20;
-// Below this much credit the server may be unable to send its next entry
-// (one weighs at most about 4 KiB): whatever is owed is granted at once.
-constexpr uint64_t kCreditLow = 2 * (kEntryWeightBase + kMaxPathBytes);
-
-// One pull session after the Hello: the listing and the transfer run
-// together, the connection's loop keeping both directions moving.
-class Puller {
- public:
-  Puller(Connection* conn, Receiver* rx, uint32_t granted)
-      : conn_(conn),
-        rx_(rx),
-        streaming_((granted & kHelloStreaming) != 0),
-        packed_((granted & kHelloPackedListing) != 0) {}
-
-  Status Run(bool* complete);
-
- private:
-  struct Asked {
-    Want want;
-    bool delta;
-  };
-  Status SendRequests();
-  Status GrantCredit();
-  Status OnListing(const Frame& f);
-  Status TakeEntry(Entry& e);
-  Status OnAnswer(const Frame& f, bool* done);
-  // The file of `index` is over: its retry count goes.
-  void Forget(uint32_t index) { tries_.erase(index); }
-
-  Connection* conn_;
-  Receiver* rx_;
-  const bool streaming_;
-  const bool packed_;
-  uint64_t credit_ = kInitialListCredit;  // what the server may still send
-  uint64_t owed_ = 0;                     // credit finished with, not yet granted
-  uint64_t count_ = 0;                    // entries received
-  bool listing_done_ = false;
-  bool complete_ = true;
-  // Files to request before asking the receiver for more: one taken from it
-  // that had to wait (its delta, for room), and retries.
-  std::deque<Want> unsent_;
-  std::deque<Asked> asked_;  // sent and not yet answered, in order
-  std::unordered_map<uint32_t, uint8_t> tries_;
-  size_t deltas_in_flight_ = 0;
-  bool want_end_sent_ = false;
-  bool in_file_ = false;
-};
-
-Status Puller::SendRequests() {
-  std::string batch;
-  size_t in_batch = 0;
-  auto flush = [&]() -> Status {
-    if (in_batch == 0) return Status::Ok();
-    Status s = conn_->Send(streaming_ ? FrameType::kWantPaths : FrameType::kWant, batch);
-    batch.clear();
-    in_batch = 0;
-    return s;
-  };
-  // Keep requests flowing, but only while our output is drained: a Send
-  // that had to wait could leave the server's answers unread.
-  while (conn_->pending_output() < 64 * 1024 && asked_.size() < kMaxRequestsInFlight) {
-    Want w;
-    if (!unsent_.empty()) {
-      w = unsent_.front();
-    } else if (!rx_->NextWant(&w)) {
-      break;
-    } else {
-      unsent_.push_front(w);  // popped below once it is sure to go now
-    }
-    uint8_t& tries = tries_[w.index];
-    bool delta = tries == 0 && w.offset == 0 && !rx_->BasisFor(w.index).empty();
-    if (delta && deltas_in_flight_ >= kMaxDeltasInFlight) break;
-    unsent_.pop_front();
-    Signature sig;
-    // A basis that can't be read just means the file travels whole.
-    if (delta && !rx_->BuildSignature(w.index, &sig).ok()) delta = false;
-    ++tries;
-    asked_.push_back({w, delta});
-    const Entry& e = rx_->entry(w.index);
-    PathWant pw;
-    pw.tag = w.index;
-    pw.offset = w.offset;
-    pw.size = e.size;
-    pw.path = e.path;
-    if (delta) {
-      TS_RETURN_IF_ERROR(flush());
-      ++deltas_in_flight_;
-      TS_RETURN_IF_ERROR(streaming_ ? conn_->Send(FrameType::kWantDeltaPath,
-                                                  EncodeWantDeltaPath(pw, sig))
-                                    : conn_->Send(FrameType::kWantDelta,
-                                                  EncodeWantDelta(w.index, sig)));
-      continue;
-    }
-    if (streaming_) {
-      if (batch.size() + PathWantBytes(pw) > kMaxFramePayload) TS_RETURN_IF_ERROR(flush());
-      AppendPathWant(pw, &batch);
-    } else {
-      batch += EncodeWants(&w, 1);
-    }
-    if (++in_batch == kMaxWantsPerFrame) TS_RETURN_IF_ERROR(flush());
-  }
-  TS_RETURN_IF_ERROR(flush());
-  if (listing_done_ && unsent_.empty() && asked_.empty() && !want_end_sent_ &&
-      rx_->outstanding() == 0) {
-    TS_RETURN_IF_ERROR(conn_->Send(FrameType::kWantEnd, std::string()));
-    want_end_sent_ = true;
+  *granted = h.flags & mine.flags;
+  // An older server ignores what it does not know: it would serve its
+  // whole tree, or send it when we meant to push.
+  if (request != nullptr && (*granted & kHelloSession) == 0) {
+    return Status::Version("the server is too old for " +
+                           std::string((flags & kHelloPush) != 0 ? "pushes" : "sub-folders"));
   }
   return Status::Ok();
 }
 
-Status Puller::GrantCredit() {
-  if (!streaming_) return Status::Ok();
-  owed_ += rx_->TakeCredit();
-  if (owed_ == 0 || listing_done_) return Status::Ok();
-  if (owed_ < kCreditStep && credit_ >= kCreditLow) return Status::Ok();
-  uint32_t grant = static_cast<uint32_t>(std::min<uint64_t>(owed_, 0xffffffffu));
-  owed_ -= grant;
-  credit_ += grant;
-  return conn_->Send(FrameType::kListCredit, EncodeListCredit(grant));
+// What a session over a child's pipes that broke says: the child's end
+// (ssh's exit status) explains more than "connection closed".
+Status ExplainTransport(const Status& s, const TransferOptions& options,
+                        platform::ChildProcess* child) {
+  if (!child->valid() || s.kind() != ErrorKind::kSocket) return s;
+  bool exited = false;
+  int code = 0;
+  if (!child->Wait(2000, &exited, &code).ok() || !exited) return s;
+  std::string name = BaseName(options.command[0]);
+  std::string why = name + " exited with status " + std::to_string(code);
+  if (code == 127) why += " (treesync not found on the far side? see --remote-path)";
+  return Status::Socket(why + ": " + s.message());
 }
 
-Status Puller::TakeEntry(Entry& e) {
-  if (streaming_) {
-    uint64_t weight = EntryWeight(e.path);
-    if (weight > credit_) return Status::Protocol("server sent more listing than it was granted");
-    credit_ -= weight;
-  }
-  ++count_;
-  TS_RETURN_IF_ERROR(rx_->AddEntry(std::move(e)));
-  if (!streaming_ && rx_->outstanding_weight() > kMaxUncreditedWeight) {
-    return Status::Protocol("the server's listing holds more files to fetch than fit in memory "
-                            "(" + std::to_string(rx_->outstanding()) +
-                            "); a server that streams has no such limit");
-  }
-  return Status::Ok();
+const uint32_t kClientFlags = kHelloPackedListing | kHelloStreaming;
+
+// Cut off, not refused: what arrived of the current file is kept so the
+// next pull resumes after it.
+bool CutOff(const Status& s) {
+  return s.kind() == ErrorKind::kSocket || s.kind() == ErrorKind::kTimeout ||
+         s.kind() == ErrorKind::kInterrupted;
 }
 
-Status Puller::OnListing(const Frame& f) {
-  if (in_file_) return Status::Protocol(FrameName(f) + " frame inside a file's data");
-  if (listing_done_) return Status::Protocol(FrameName(f) + " frame after the listing ended");
-  switch (f.type) {
-    case FrameType::kFolder:
-    case FrameType::kFile:
-    case FrameType::kSymlink: {
-      Entry e;
-      TS_RETURN_IF_ERROR(DecodeEntry(f, &e));
-      return TakeEntry(e);
-    }
-    case FrameType::kEntries:
-      if (!packed_) return Status::Protocol("Entries frame the client did not ask for");
-      return DecodeEntries(f.payload.data(), f.payload.size(),
-                           [this](Entry& e) { return TakeEntry(e); });
-    case FrameType::kGap: {
-      if (!streaming_) return Status::Protocol("Gap frame outside a streaming session");
-      std::string folder, message;
-      TS_RETURN_IF_ERROR(DecodeGap(f, &folder, &message));
-      return rx_->AddGap(folder, message);
-    }
-    case FrameType::kWarning: {
-      std::string path, message;
-      TS_RETURN_IF_ERROR(DecodeWarning(f, &path, &message));
-      rx_->reporter()->OnWarning("server: " + message);
-      return Status::Ok();
-    }
-    default: {  // kListEnd
-      ListEnd end;
-      TS_RETURN_IF_ERROR(DecodeListEnd(f, &end));
-      if (end.count != count_) {
-        return Status::Protocol("listing ended after " + std::to_string(count_) +
-                                " entries, but the server counted " + std::to_string(end.count));
-      }
-      complete_ = end.complete;
-      listing_done_ = true;
-      return rx_->EndListing(end.complete);
-    }
-  }
-}
-
-Status Puller::OnAnswer(const Frame& f, bool* done) {
-  switch (f.type) {
-    case FrameType::kBegin: {
-      Begin b;
-      TS_RETURN_IF_ERROR(DecodeBegin(f, &b));
-      if (asked_.empty() || b.index != asked_.front().want.index) {
-        return Status::Protocol("server sent file #" + std::to_string(b.index) +
-                                ", which was not the one requested next");
-      }
-      if (b.offset != 0 && b.offset != asked_.front().want.offset) {
-        return Status::Protocol("server resumed file #" + std::to_string(b.index) +
-                                " at an offset that was not asked for");
-      }
-      TS_RETURN_IF_ERROR(rx_->BeginFile(b, asked_.front().delta));
-      in_file_ = true;
-      return Status::Ok();
-    }
-    case FrameType::kCopy: {
-      if (!in_file_ || !asked_.front().delta) return Status::Protocol("Copy frame outside a delta");
-      uint32_t first = 0, count = 0;
-      TS_RETURN_IF_ERROR(DecodeCopy(f, &first, &count));
-      return rx_->CopyBlocks(first, count);
-    }
-    case FrameType::kEnd: {
-      if (!in_file_) return Status::Protocol("End frame outside a file");
-      End e;
-      TS_RETURN_IF_ERROR(DecodeEnd(f, &e));
-      Asked a = asked_.front();
-      std::string path = rx_->entry(a.want.index).path;
-      Receiver::EndResult result;
-      TS_RETURN_IF_ERROR(rx_->EndFile(e, &result));
-      in_file_ = false;
-      asked_.pop_front();
-      if (a.delta) --deltas_in_flight_;
-      if (result != Receiver::EndResult::kMismatch) {
-        Forget(a.want.index);
-      } else if (tries_[a.want.index] < 2) {
-        unsent_.push_back({a.want.index, 0});
-      } else {
-        rx_->FileFailed(a.want.index,
-                        Printable(path) + ": data did not match the server's hash twice");
-        Forget(a.want.index);
-      }
-      return Status::Ok();
-    }
-    case FrameType::kFileError: {
-      uint32_t index;
-      std::string message;
-      TS_RETURN_IF_ERROR(DecodeFileError(f, &index, &message));
-      if (asked_.empty() || index != asked_.front().want.index) {
-        return Status::Protocol("FileError for a file that was not the one requested next");
-      }
-      if (asked_.front().delta) --deltas_in_flight_;
-      asked_.pop_front();
-      in_file_ = false;
-      rx_->FileFailed(index, "server: " + message);
-      Forget(index);
-      return Status::Ok();
-    }
-    case FrameType::kDone:
-      if (!want_end_sent_ || in_file_) return Status::Protocol("Done before all files arrived");
-      *done = true;
-      return Status::Ok();
-    default:
-      return Status::Protocol("unexpected " + FrameName(f) + " frame");
-  }
-}
-
-Status Puller::Run(bool* complete) {
-  Frame f;
-  TS_RETURN_IF_ERROR(ReceiveFrom(conn_, &f));
-  SyncStart sync;
-  TS_RETURN_IF_ERROR(DecodeSync(f, &sync));
-  rx_->SetRootTime(sync.mtime_ns);
-  for (bool done = false; !done;) {
-    TS_RETURN_IF_ERROR(SendRequests());
-    TS_RETURN_IF_ERROR(GrantCredit());
-    // File data is written straight from the receive buffer; the other
-    // frames are small and decoded from a copy.
-    FrameView v;
-    TS_RETURN_IF_ERROR(conn_->ReceiveView(&v));
-    if (v.type == FrameType::kData) {
-      if (!in_file_) return Status::Protocol("Data frame outside a file");
-      TS_RETURN_IF_ERROR(rx_->FileData(v.data, v.size));
-      continue;
-    }
-    f = v.ToFrame();
-    switch (f.type) {
-      case FrameType::kError:
-        return ServerError(f);
-      case FrameType::kFolder:
-      case FrameType::kFile:
-      case FrameType::kSymlink:
-      case FrameType::kEntries:
-      case FrameType::kGap:
-      case FrameType::kWarning:
-      case FrameType::kListEnd:
-        TS_RETURN_IF_ERROR(OnListing(f));
-        break;
-      default:
-        TS_RETURN_IF_ERROR(OnAnswer(f, &done));
-    }
-  }
-  *complete = complete_;
-  return Status::Ok();
+int64_t MsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               start)
+      .count();
 }
 
 }  // namespace
 
-Status PullSession(Connection* conn, Receiver* rx, uint32_t hello_flags) {
+Status PullSession(Connection* conn, Receiver* rx, uint32_t hello_flags,
+                   const std::string& remote_folder) {
+  SessionRequest request;
+  request.path = remote_folder;
   uint32_t granted = 0;
-  TS_RETURN_IF_ERROR(Handshake(conn, hello_flags, &granted));
-  if (granted & kHelloStreaming) {
-    rx->set_max_entries(kMaxStreamedEntries);
-  } else {
-    // Whether the listing is complete is known only at its end.
-    rx->DeferDeletions();
-  }
-  Puller puller(conn, rx, granted);
-  bool complete = true;
-  TS_RETURN_IF_ERROR(puller.Run(&complete));
-  TS_RETURN_IF_ERROR(rx->Finish());
-  if (rx->failures() > 0) {
-    return Status::Partial(std::to_string(rx->failures()) + " entries failed");
-  }
-  if (!complete) return Status::Partial("the server could not list every folder");
-  return Status::Ok();
+  TS_RETURN_IF_ERROR(
+      Handshake(conn, hello_flags, remote_folder.empty() ? nullptr : &request, &granted));
+  return RunReceiver(conn, rx, granted, "server");
 }
 
-ReceiverOptions ReceiverOptionsFor(const PullOptions& options) {
+Status PushSession(Connection* conn, const std::string& dir, uint32_t hello_flags,
+                   const SessionRequest& request, Reporter* reporter, PullStats* stats) {
+  uint32_t granted = 0;
+  TS_RETURN_IF_ERROR(Handshake(conn, hello_flags | kHelloPush, &request, &granted));
+  if ((granted & kHelloPush) == 0) return Status::Refused("the server does not accept pushes");
+  EventHandler on_event = [reporter](const Frame& f) { return ReplayEvent(f, reporter); };
+  SendSummary sent;
+  TS_RETURN_IF_ERROR(RunSender(conn, dir, nullptr, granted, "server", on_event, &sent));
+  // After Done the receiver finishes (deletions, folder times) and says how
+  // it went.
+  for (;;) {
+    Frame f;
+    TS_RETURN_IF_ERROR(conn->Receive(&f));
+    if (f.type == FrameType::kError) return PeerError(f, "server");
+    if (f.type == FrameType::kEvent) {
+      TS_RETURN_IF_ERROR(ReplayEvent(f, reporter));
+      continue;
+    }
+    Status result = TakeSummary(f, stats);
+    if (result.kind() == ErrorKind::kProtocol) return result;
+    TS_RETURN_IF_ERROR(conn->Finish());
+    return result;
+  }
+}
+
+ReceiverOptions ReceiverOptionsFor(const TransferOptions& options) {
   ReceiverOptions ro;
   ro.delete_extraneous = options.delete_extraneous;
   ro.checksum = options.checksum;
@@ -370,33 +116,70 @@ ReceiverOptions ReceiverOptionsFor(const PullOptions& options) {
   return ro;
 }
 
-Status OpenAndConnect(const PullOptions& options, Receiver* rx, platform::Socket* sock) {
+Status OpenAndConnect(const TransferOptions& options, Receiver* rx, platform::Socket* sock) {
   TS_RETURN_IF_ERROR(rx->Open());
   return platform::Connect(options.host, options.port, options.timeout_ms, sock);
 }
 
-Status RunPull(const PullOptions& options, Reporter* reporter, PullStats* stats) {
+Status OpenTransport(const TransferOptions& options, std::unique_ptr<ByteStream>* stream,
+                     platform::ChildProcess* child) {
+  if (!options.command.empty()) {
+    platform::PipeStream pipes;
+    TS_RETURN_IF_ERROR(platform::Spawn(options.command, child, &pipes));
+    *stream = PipeByteStream(std::move(pipes));
+    return Status::Ok();
+  }
+  platform::Socket sock;
+  TS_RETURN_IF_ERROR(platform::Connect(options.host, options.port, options.timeout_ms, &sock));
+  *stream = SocketStream(std::move(sock));
+  return Status::Ok();
+}
+
+Status RunPull(const TransferOptions& options, Reporter* reporter, PullStats* stats) {
   auto start = std::chrono::steady_clock::now();
   Receiver rx(options.dir, ReceiverOptionsFor(options), reporter, stats);
-  platform::Socket sock;
-  Status s = OpenAndConnect(options, &rx, &sock);
+  platform::ChildProcess child;
+  std::unique_ptr<ByteStream> stream;
+  Status s = rx.Open();
+  if (s.ok()) s = OpenTransport(options, &stream, &child);
   if (s.ok()) {
-    Connection conn(std::move(sock), options.timeout_ms);
+    Connection conn(std::move(stream), options.timeout_ms);
     // The packed listing always: a quarter of the bytes of one frame per
     // entry, and far fewer frames to take apart.
-    s = PullSession(&conn, &rx, kHelloPackedListing | kHelloStreaming |
-                                    (options.checksum ? kHelloWantHashes : 0));
+    s = PullSession(&conn, &rx, kClientFlags | (options.checksum ? kHelloWantHashes : 0),
+                    options.remote_folder);
     stats->bytes_on_wire = conn.bytes_sent() + conn.bytes_received();
-    // Cut off, not refused: what arrived of the current file is kept so
-    // the next pull resumes after it.
-    if (s.kind() == ErrorKind::kSocket || s.kind() == ErrorKind::kTimeout ||
-        s.kind() == ErrorKind::kInterrupted) {
-      rx.KeepPartial();
-    }
+    if (CutOff(s)) rx.KeepPartial();
+    s = ExplainTransport(s, options, &child);
   }
-  stats->elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::steady_clock::now() - start)
-                          .count();
+  stats->elapsed_ms = MsSince(start);
+  return s;
+}
+
+Status RunPush(const TransferOptions& options, Reporter* reporter, PullStats* stats) {
+  auto start = std::chrono::steady_clock::now();
+  Status s;
+  // The folder to push may be a symlink to one, as a served root may.
+  std::error_code ec;
+  if (!std::filesystem::is_directory(platform::FsPath(options.dir), ec)) {
+    s = Status::BadFolder(Printable(options.dir) + ": not a folder");
+  }
+  platform::ChildProcess child;
+  std::unique_ptr<ByteStream> stream;
+  if (s.ok()) s = OpenTransport(options, &stream, &child);
+  if (s.ok()) {
+    Connection conn(std::move(stream), options.timeout_ms);
+    SessionRequest request;
+    request.path = options.remote_folder;
+    request.options = (options.delete_extraneous ? 0 : kSessionKeepExtraneous) |
+                      (options.checksum ? kSessionChecksum : 0) |
+                      (options.dry_run ? kSessionDryRun : 0);
+    s = PushSession(&conn, options.dir, kClientFlags | (options.checksum ? kHelloWantHashes : 0),
+                    request, reporter, stats);
+    stats->bytes_on_wire = conn.bytes_sent() + conn.bytes_received();
+    s = ExplainTransport(s, options, &child);
+  }
+  stats->elapsed_ms = MsSince(start);
   return s;
 }
 

@@ -1,44 +1,73 @@
-// The pull side of a session: connects, receives the listing, requests what
-// changed and hands everything to a Receiver.
+// The connecting side of a session: reaches the server over TCP or through
+// a command's stdin and stdout (ssh, --via), says in its Hello which way
+// the tree flows, and runs the receiving role (pull) or the sending role
+// (push) on the local folder.
 #ifndef TREESYNC_CLIENT_H_
 #define TREESYNC_CLIENT_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "byte_stream.h"
 #include "connection.h"
+#include "process.h"
+#include "protocol.h"
 #include "receiver.h"
 #include "report.h"
 #include "status.h"
 
 namespace treesync {
 
-struct PullOptions {
+struct TransferOptions {
+  // Where the server is: a command whose stdin and stdout carry the
+  // session (ssh ... treesync serve --stdio, or --via), when not empty;
+  // else TCP to host:port.
+  std::vector<std::string> command;
   std::string host;
   uint16_t port = 0;
-  std::string dir;
+  // The sub-folder of the served tree to pull from or push into ("": all).
+  std::string remote_folder;
+  std::string dir;  // the local folder
   bool delete_extraneous = true;
   bool checksum = false;  // compare content hashes, not size and mtime
   bool dry_run = false;   // report what would change, change nothing
   int timeout_ms = -1;    // -1: wait forever, like rsync without --timeout
 };
 
-// The receiver's share of the pull options.
-ReceiverOptions ReceiverOptionsFor(const PullOptions& options);
+// The receiver's share of the options.
+ReceiverOptions ReceiverOptionsFor(const TransferOptions& options);
 
-// Opens the target folder (Receiver::Open) and connects to the server.
-Status OpenAndConnect(const PullOptions& options, Receiver* rx, platform::Socket* sock);
+// Opens the target folder (Receiver::Open) and connects to the server over
+// TCP (the legacy protocol's only way).
+Status OpenAndConnect(const TransferOptions& options, Receiver* rx, platform::Socket* sock);
 
-// Runs a whole pull. OK when the target folder mirrors the server; kPartial
+// Reaches the server as options say: a TCP connection, or the command
+// started with its pipes as the stream (*child then owns it).
+Status OpenTransport(const TransferOptions& options, std::unique_ptr<ByteStream>* stream,
+                     platform::ChildProcess* child);
+
+// Runs a whole pull. OK when the local folder mirrors the server's; kPartial
 // when some entries failed but the rest is done; another error otherwise.
-Status RunPull(const PullOptions& options, Reporter* reporter, PullStats* stats);
+Status RunPull(const TransferOptions& options, Reporter* reporter, PullStats* stats);
+// Runs a whole push: the same results, for the server's folder, with the
+// server's receiver's report printed through reporter and its counts in
+// *stats.
+Status RunPush(const TransferOptions& options, Reporter* reporter, PullStats* stats);
 
 // The protocol part of a pull over an established connection, for tests.
 // hello_flags: what to ask the server for (kHelloWantHashes,
-// kHelloPackedListing); one frame per entry is accepted from servers that
-// don't grant the packed listing.
+// kHelloPackedListing, kHelloStreaming); one frame per entry is accepted
+// from servers that don't grant the packed listing. remote_folder: a
+// sub-folder of the served tree ("" for all of it).
 // REQUIRES: receiver->Open() succeeded.
-Status PullSession(Connection* conn, Receiver* receiver, uint32_t hello_flags);
+Status PullSession(Connection* conn, Receiver* receiver, uint32_t hello_flags,
+                   const std::string& remote_folder = std::string());
+// The protocol part of a push of the local folder dir, likewise: the
+// server's receiver takes request (its options and sub-folder).
+Status PushSession(Connection* conn, const std::string& dir, uint32_t hello_flags,
+                   const SessionRequest& request, Reporter* reporter, PullStats* stats);
 
 }  // namespace treesync
 

@@ -17,8 +17,8 @@ constexpr size_t kReadChunk = 256 * 1024;
 
 }  // namespace
 
-Connection::Connection(platform::Socket sock, int timeout_ms, MemoryBudget* budget)
-    : sock_(std::move(sock)),
+Connection::Connection(std::unique_ptr<ByteStream> stream, int timeout_ms, MemoryBudget* budget)
+    : stream_(std::move(stream)),
       timeout_ms_(timeout_ms),
       budget_(budget),
       high_water_(budget != nullptr ? kBudgetFloor : kHighWater),
@@ -50,18 +50,18 @@ Status Connection::Pump(bool want_read) {
                             " bytes without reading ours");
   }
   platform::Readiness ready;
-  TS_RETURN_IF_ERROR(platform::Poll(sock_, want_read, want_write, kPollSliceMs, &ready));
+  TS_RETURN_IF_ERROR(stream_->Poll(want_read, want_write, kPollSliceMs, &ready));
   bool progress = false;
   if (ready.writable && want_write) {
     size_t wrote = 0;
-    TS_RETURN_IF_ERROR(sock_.Write(out_.get() + out_pos_, pending_output(), &wrote));
+    TS_RETURN_IF_ERROR(stream_->Write(out_.get() + out_pos_, pending_output(), &wrote));
     Consumed(wrote);
     progress = progress || wrote > 0;
   }
   if (ready.readable && want_read) {
     size_t got = 0;
     bool eof = false;
-    TS_RETURN_IF_ERROR(sock_.Read(in_.Prepare(read_chunk_), read_chunk_, &got, &eof));
+    TS_RETURN_IF_ERROR(stream_->Read(in_.Prepare(read_chunk_), read_chunk_, &got, &eof));
     in_.Commit(got);
     bytes_received_ += got;
     progress = progress || got > 0 || eof;
@@ -151,7 +151,7 @@ Status Connection::CommitFrame(size_t n) {
 Status Connection::Push() {
   if (pending_output() == 0) return Status::Ok();
   size_t wrote = 0;
-  TS_RETURN_IF_ERROR(sock_.Write(out_.get() + out_pos_, pending_output(), &wrote));
+  TS_RETURN_IF_ERROR(stream_->Write(out_.get() + out_pos_, pending_output(), &wrote));
   Consumed(wrote);
   return Status::Ok();
 }
@@ -189,7 +189,7 @@ Status Connection::ReceiveView(FrameView* f) {
 
 Status Connection::Finish() {
   TS_RETURN_IF_ERROR(Flush());
-  sock_.ShutdownWrite();
+  stream_->ShutdownWrite();
   return Status::Ok();
 }
 

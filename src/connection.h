@@ -1,4 +1,4 @@
-// Connection: frames over a socket, driven by a poll loop that keeps reading
+// Connection: frames over a byte stream (a socket, pipes), driven by a poll loop that keeps reading
 // while it has output pending, so two peers that both write can't deadlock
 // on full TCP buffers as long as each takes the frames it is sent. Input is
 // buffered up to kMaxInput meanwhile; a peer that floods us past that while
@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "byte_stream.h"
 #include "frame.h"
 #include "memory_budget.h"
 #include "net.h"
@@ -29,7 +30,10 @@ class Connection {
   // it back. It reads kBudgetReadChunk at a time and buffers only one
   // frame's worth of input (kBudgetMaxInput). Without a budget, it queues
   // up to kHighWater and buffers up to kMaxInput.
-  Connection(platform::Socket sock, int timeout_ms, MemoryBudget* budget = nullptr);
+  Connection(std::unique_ptr<ByteStream> stream, int timeout_ms,
+             MemoryBudget* budget = nullptr);
+  Connection(platform::Socket sock, int timeout_ms, MemoryBudget* budget = nullptr)
+      : Connection(SocketStream(std::move(sock)), timeout_ms, budget) {}
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -66,7 +70,7 @@ class Connection {
   size_t pending_output() const { return out_end_ - out_pos_; }
   uint64_t bytes_sent() const { return bytes_sent_; }
   uint64_t bytes_received() const { return bytes_received_; }
-  platform::Socket& socket() { return sock_; }
+  ByteStream& stream() { return *stream_; }
   // The budget given at construction (may be null), for the connection's
   // user to take its own buffers from.
   MemoryBudget* budget() const { return budget_; }
@@ -107,7 +111,7 @@ class Connection {
   // Takes n sent bytes off the queue.
   void Consumed(size_t n);
 
-  platform::Socket sock_;
+  std::unique_ptr<ByteStream> stream_;
   int timeout_ms_;
   MemoryBudget* budget_;
   size_t taken_ = 0;  // from budget_

@@ -21,6 +21,7 @@ std::string FrameTypeName(uint8_t type) {
   switch (static_cast<FrameType>(type)) {
     case FrameType::kHello: return "Hello";
     case FrameType::kError: return "Error";
+    case FrameType::kSession: return "Session";
     case FrameType::kSync: return "Sync";
     case FrameType::kFolder: return "Folder";
     case FrameType::kFile: return "File";
@@ -41,6 +42,8 @@ std::string FrameTypeName(uint8_t type) {
     case FrameType::kFileError: return "FileError";
     case FrameType::kCopy: return "Copy";
     case FrameType::kDone: return "Done";
+    case FrameType::kEvent: return "Event";
+    case FrameType::kSummary: return "Summary";
   }
   static const char kHex[] = "0123456789abcdef";
   return std::string("0x") + kHex[type >> 4] + kHex[type & 15];

@@ -13,29 +13,34 @@
 
 namespace treesync {
 
+// S: the sender of the tree, R: its receiver; which of them connected is
+// settled by the Hello (docs/PROTOCOL.md, "Roles").
 enum class FrameType : uint8_t {
   kHello = 0x01,      // both ways: magic, version, flags
   kError = 0x02,      // fatal: code, message; the sender closes after it
-  kSync = 0x10,       // S->C: the listing starts
-  kFolder = 0x11,     // S->C: a folder entry
-  kFile = 0x12,       // S->C: a regular file entry
-  kSymlink = 0x13,    // S->C: a symlink entry
-  kWarning = 0x14,    // S->C: a per-entry problem found while listing
-  kListEnd = 0x15,    // S->C: the listing is complete
-  kEntries = 0x16,    // S->C: many listing entries, packed (manifest.h)
-  kGap = 0x17,        // S->C: a folder not wholly listed (streaming)
-  kWant = 0x20,       // C->S: please send these files
-  kWantEnd = 0x21,    // C->S: no more requests
-  kWantDelta = 0x22,  // C->S: send this file as a delta against my basis
-  kListCredit = 0x23,     // C->S: more listing may come (streaming)
-  kWantPaths = 0x24,      // C->S: please send these files, by path (streaming)
-  kWantDeltaPath = 0x25,  // C->S: a delta of this file, by path (streaming)
-  kBegin = 0x30,      // S->C: the contents of a requested file follow
-  kData = 0x31,       // S->C: a piece of the current file
-  kEnd = 0x32,        // S->C: the current file is complete
-  kFileError = 0x33,  // S->C: a requested file could not be sent
-  kCopy = 0x34,       // S->C: the next bytes are blocks of the client's basis
-  kDone = 0x40,       // S->C: the session is complete
+  kSession = 0x03,    // connecting side -> serving side: what to serve, how
+  kSync = 0x10,       // S->R: the listing starts
+  kFolder = 0x11,     // S->R: a folder entry
+  kFile = 0x12,       // S->R: a regular file entry
+  kSymlink = 0x13,    // S->R: a symlink entry
+  kWarning = 0x14,    // S->R: a per-entry problem found while listing
+  kListEnd = 0x15,    // S->R: the listing is complete
+  kEntries = 0x16,    // S->R: many listing entries, packed (manifest.h)
+  kGap = 0x17,        // S->R: a folder not wholly listed (streaming)
+  kWant = 0x20,       // R->S: please send these files
+  kWantEnd = 0x21,    // R->S: no more requests
+  kWantDelta = 0x22,  // R->S: send this file as a delta against my basis
+  kListCredit = 0x23,     // R->S: more listing may come (streaming)
+  kWantPaths = 0x24,      // R->S: please send these files, by path (streaming)
+  kWantDeltaPath = 0x25,  // R->S: a delta of this file, by path (streaming)
+  kBegin = 0x30,      // S->R: the contents of a requested file follow
+  kData = 0x31,       // S->R: a piece of the current file
+  kEnd = 0x32,        // S->R: the current file is complete
+  kFileError = 0x33,  // S->R: a requested file could not be sent
+  kCopy = 0x34,       // S->R: the next bytes are blocks of the receiver's basis
+  kDone = 0x40,       // S->R: the session is complete
+  kEvent = 0x41,      // R->S, push only: a change made, for the pushing user
+  kSummary = 0x42,    // R->S, push only: the receiver's totals and result
 };
 
 // The name of a frame type for messages ("Folder"), or "0x7f" if unknown.

@@ -876,7 +876,7 @@ Status ReceiveStream(platform::Socket* sock, int timeout_ms, int idle_timeout_ms
 
 }  // namespace
 
-Status LegacyPullSession(platform::Socket* sock, const PullOptions& options,
+Status LegacyPullSession(platform::Socket* sock, const TransferOptions& options,
                          const LegacyPullOptions& legacy, Receiver* rx, PullStats* stats) {
   const int64_t start_ns = WallClockNs();
   // The target keeps its own time, as existing folders do.
@@ -1009,7 +1009,7 @@ Status LegacyPullSession(platform::Socket* sock, const PullOptions& options,
   return Status::Ok();
 }
 
-Status RunLegacyPull(const PullOptions& options, const LegacyPullOptions& legacy,
+Status RunLegacyPull(const TransferOptions& options, const LegacyPullOptions& legacy,
                      Reporter* reporter, PullStats* stats) {
   auto start = std::chrono::steady_clock::now();
   Receiver rx(options.dir, ReceiverOptionsFor(options), reporter, stats);

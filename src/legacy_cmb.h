@@ -216,12 +216,12 @@ struct LegacyPullOptions {
 // - options.delete_extraneous, checksum and dry_run work as for RunPull
 //   (rx must have been made with the same ReceiverOptions).
 // REQUIRES: rx was made for options.dir and Open() succeeded.
-Status LegacyPullSession(platform::Socket* sock, const PullOptions& options,
+Status LegacyPullSession(platform::Socket* sock, const TransferOptions& options,
                          const LegacyPullOptions& legacy, Receiver* rx, PullStats* stats);
 
 // Runs a whole legacy pull (connect, LegacyPullSession), like RunPull
 // (client.h). options.timeout_ms bounds the connect as well.
-Status RunLegacyPull(const PullOptions& options, const LegacyPullOptions& legacy,
+Status RunLegacyPull(const TransferOptions& options, const LegacyPullOptions& legacy,
                      Reporter* reporter, PullStats* stats);
 
 }  // namespace treesync

@@ -92,6 +92,7 @@ Status CheckEntry(Entry* e) {
 
 const char kTempPrefix[] = ".treesync-";
 const char kTempSuffix[] = ".tmp";
+const char kLockName[] = ".treesync-lock";
 
 bool IsTempName(const std::string& name) {
   const size_t prefix = sizeof kTempPrefix - 1, suffix = sizeof kTempSuffix - 1;
@@ -105,12 +106,22 @@ bool IsTempName(const std::string& name) {
   return true;
 }
 
-bool IsReservedName(const std::string& name) {
-  std::string lower = name;
-  for (char& c : lower) {
+namespace {
+
+std::string AsciiLower(std::string s) {
+  for (char& c : s) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
-  return IsTempName(lower);
+  return s;
+}
+
+}  // namespace
+
+bool IsLockName(const std::string& name) { return AsciiLower(name) == kLockName; }
+
+bool IsReservedName(const std::string& name) {
+  std::string lower = AsciiLower(name);
+  return IsTempName(lower) || lower == kLockName;
 }
 
 std::string TempNameFor(const Entry& e) {

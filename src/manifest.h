@@ -43,9 +43,15 @@ extern const char kTempPrefix[];
 extern const char kTempSuffix[];
 // Whether base_name is exactly a temporary name as TempNameFor makes them.
 bool IsTempName(const std::string& base_name);
-// Whether base_name is a temporary name in any letter case: never listed by
-// a sender (another pull's work in progress) and refused by a receiver (a
-// case-blind file system would take it for one of its own).
+// The lock file a receiver holds in its target folder while it writes
+// there (platform::FolderLock), so two sessions never write one tree.
+extern const char kLockName[];
+// Whether base_name is kLockName in any letter case.
+bool IsLockName(const std::string& base_name);
+// Whether base_name is a temporary name or the lock file's, in any letter
+// case: never listed by a sender (another session's work in progress) and
+// refused by a receiver (a case-blind file system would take it for one of
+// its own).
 bool IsReservedName(const std::string& base_name);
 
 struct Entry;

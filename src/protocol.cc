@@ -292,3 +292,120 @@ Status DecodeFileError(const Frame& f, uint32_t* index, std::string* message) {
 }
 
 }  // namespace treesync
+
+namespace treesync {
+
+std::string EncodeSession(const SessionRequest& r) {
+  PayloadWriter w;
+  w.U32(r.options);
+  w.Bytes(r.path);
+  return w.Take();
+}
+
+Status DecodeSession(const Frame& f, SessionRequest* r) {
+  if (f.type != FrameType::kSession) {
+    return Status::Protocol("expected Session, got " + FrameName(f));
+  }
+  PayloadReader rd(f.payload, "Session");
+  rd.U32(&r->options);
+  rd.Bytes(&r->path, kMaxPathBytes);
+  TS_RETURN_IF_ERROR(rd.Finish());
+  const uint32_t known = kSessionKeepExtraneous | kSessionChecksum | kSessionDryRun;
+  // An option we don't know could be one the user relies on (a filter, a
+  // backup): better refused than silently ignored.
+  if ((r->options & ~known) != 0) {
+    return Status::Protocol("Session asks for options this server does not know");
+  }
+  if (!r->path.empty()) TS_RETURN_IF_ERROR(CheckWirePath(r->path));
+  return Status::Ok();
+}
+
+std::string EncodeEvent(const Event& e) {
+  PayloadWriter w;
+  w.U8(e.kind);
+  switch (e.kind) {
+    case Event::kChange:
+      w.U8(e.change);
+      w.U8(static_cast<uint8_t>(e.type));
+      w.U64(e.bytes);
+      w.Bytes(e.path);
+      break;
+    case Event::kEntryError:
+      w.Bytes(e.path);
+      w.Bytes(FitMessage(e.message));
+      break;
+    case Event::kWarning:
+      w.Bytes(FitMessage(e.message));
+      break;
+    case Event::kProgress:
+      for (uint64_t v : e.progress) w.U64(v);
+      break;
+  }
+  return w.Take();
+}
+
+Status DecodeEvent(const Frame& f, Event* e) {
+  PayloadReader r(f.payload, "Event");
+  uint8_t kind = 0;
+  r.U8(&kind);
+  e->kind = static_cast<Event::Kind>(kind);
+  switch (kind) {
+    case Event::kChange: {
+      uint8_t type = 0;
+      r.U8(&e->change);
+      r.U8(&type);
+      r.U64(&e->bytes);
+      r.Bytes(&e->path, kMaxPathBytes);
+      TS_RETURN_IF_ERROR(r.Finish());
+      if (e->change > 3 || type < 1 || type > 3) return Status::Protocol("bad Event change");
+      e->type = static_cast<EntryType>(type);
+      return Status::Ok();
+    }
+    case Event::kEntryError:
+      r.Bytes(&e->path, kMaxPathBytes);
+      r.Bytes(&e->message, kMaxMessageBytes);
+      break;
+    case Event::kWarning:
+      r.Bytes(&e->message, kMaxMessageBytes);
+      break;
+    case Event::kProgress:
+      for (uint64_t& v : e->progress) r.U64(&v);
+      break;
+    default:
+      return Status::Protocol("unknown Event kind " + std::to_string(kind));
+  }
+  TS_RETURN_IF_ERROR(r.Finish());
+  e->message = Printable(e->message);
+  return Status::Ok();
+}
+
+std::string EncodeSummary(const Summary& s) {
+  PayloadWriter w;
+  w.U8(static_cast<uint8_t>(ExitCode(s.result)));
+  w.Bytes(FitMessage(s.message));
+  for (uint64_t v : s.counts) w.U64(v);
+  return w.Take();
+}
+
+Status DecodeSummary(const Frame& f, Summary* s) {
+  if (f.type != FrameType::kSummary) {
+    return Status::Protocol("expected Summary, got " + FrameName(f));
+  }
+  PayloadReader r(f.payload, "Summary");
+  uint8_t code = 0;
+  r.U8(&code);
+  r.Bytes(&s->message, kMaxMessageBytes);
+  for (uint64_t& v : s->counts) r.U64(&v);
+  TS_RETURN_IF_ERROR(r.Finish());
+  if (code == ExitCode(ErrorKind::kOk)) {
+    s->result = ErrorKind::kOk;
+  } else if (code == ExitCode(ErrorKind::kPartial)) {
+    s->result = ErrorKind::kPartial;
+  } else {
+    return Status::Protocol("Summary with result " + std::to_string(code));
+  }
+  s->message = Printable(s->message);
+  return Status::Ok();
+}
+
+}  // namespace treesync

@@ -10,6 +10,7 @@
 
 #include "delta.h"
 #include "frame.h"
+#include "manifest.h"
 #include "status.h"
 #include "xxh3.h"
 
@@ -26,14 +27,24 @@ constexpr size_t kMaxWantsPerFrame = 4096;
 // Longest message in an Error, Warning or FileError frame.
 constexpr size_t kMaxMessageBytes = 4096;
 
-// Hello flags. A client sets what it asks for; the server answers with the
-// ones it grants. Unknown bits are ignored.
+// Hello flags. The connecting side sets what it asks for; the serving side
+// answers with the ones it grants. Unknown bits are ignored.
 constexpr uint32_t kHelloWantHashes = 1;  // File entries carry content hashes
 constexpr uint32_t kHelloPackedListing = 2;  // the listing comes in Entries frames
 // A streaming session (docs/PROTOCOL.md, "Streaming"): the listing is
 // applied folder by folder under a credit, and files are requested by path
 // while it arrives, so neither side holds the whole tree.
 constexpr uint32_t kHelloStreaming = 4;
+// A push: the connecting side sends the tree and the serving side receives
+// it (docs/PROTOCOL.md, "Roles"). Granted only by a server that takes
+// pushes; one that doesn't answers with Error 5 instead.
+constexpr uint32_t kHelloPush = 8;
+// A Session frame follows this Hello at once: a sub-folder, and for a push
+// the receiver's options. A push always sends one.
+constexpr uint32_t kHelloSession = 16;
+// The flags a serving side of this version can grant.
+constexpr uint32_t kHelloKnownFlags =
+    kHelloWantHashes | kHelloPackedListing | kHelloStreaming | kHelloPush | kHelloSession;
 
 // Streaming: the listing credit a session starts with. An entry weighs
 // kEntryWeightBase plus its path's length; the receiver grants credit back
@@ -52,6 +63,18 @@ struct Hello {
 std::string EncodeHello(const Hello& h);
 // A wrong magic is kProtocol; another version is reported in h->version.
 Status DecodeHello(const Frame& f, Hello* h);
+
+// Session: what the connecting side asks of the served tree.
+constexpr uint32_t kSessionKeepExtraneous = 1;  // push --no-delete
+constexpr uint32_t kSessionChecksum = 2;        // push --checksum
+constexpr uint32_t kSessionDryRun = 4;          // push --dry-run
+struct SessionRequest {
+  uint32_t options = 0;  // kSession* bits; unknown bits are refused
+  std::string path;      // a sub-folder of the served tree; "" for all of it
+};
+std::string EncodeSession(const SessionRequest& r);
+// Checks path by the wire path rules (or empty) and the option bits.
+Status DecodeSession(const Frame& f, SessionRequest* r);
 
 // A fatal error sent before closing. code is an exit code (status.h).
 struct ErrorMessage {
@@ -149,6 +172,35 @@ Status DecodeEnd(const Frame& f, End* e);
 
 std::string EncodeFileError(uint32_t index, const std::string& message);
 Status DecodeFileError(const Frame& f, uint32_t* index, std::string* message);
+
+// Event (push): something the receiver did or found, for the pushing
+// user's -v, -i, --json and progress.
+struct Event {
+  enum Kind : uint8_t { kChange = 1, kEntryError = 2, kWarning = 3, kProgress = 4 };
+  Kind kind = kChange;
+  uint8_t change = 0;     // kChange: report.h's Change
+  EntryType type = EntryType::kFile;  // kChange
+  uint64_t bytes = 0;     // kChange
+  std::string path;       // kChange, kEntryError
+  std::string message;    // kEntryError, kWarning
+  uint64_t progress[4] = {0, 0, 0, 0};  // kProgress: bytes done, total, files done, total
+};
+std::string EncodeEvent(const Event& e);
+// Messages come back Printable; paths as sent (the reporter prints them).
+Status DecodeEvent(const Frame& f, Event* e);
+
+// Summary (push): the receiver's totals and how its part ended. counts:
+// kSummaryCounts values in report.h's PullStats order (files_total,
+// files_transferred, files_skipped, files_deleted, dirs_created,
+// dirs_deleted, symlinks_created, bytes_transferred, bytes_resumed, errors).
+constexpr size_t kSummaryCounts = 10;
+struct Summary {
+  ErrorKind result = ErrorKind::kOk;  // kOk or kPartial; a failure is an Error frame
+  std::string message;
+  uint64_t counts[kSummaryCounts] = {};
+};
+std::string EncodeSummary(const Summary& s);
+Status DecodeSummary(const Frame& f, Summary* s);
 
 // The name of a frame's type, for "expected X, got Y" messages.
 std::string FrameName(const Frame& f);

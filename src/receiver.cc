@@ -78,6 +78,9 @@ Status Receiver::Open() {
     fs::create_directories(root, ec);
     if (ec) return Status::BadFolder("create " + Printable(root_) + ": " + ec.message());
   }
+  // A dry run writes nothing, so it needs no hold and may run beside a
+  // session that writes.
+  if (!options_.dry_run) TS_RETURN_IF_ERROR(platform::FolderLock::TryLock(root_, kLockName, &lock_));
   Entry root_entry;
   open_.clear();
   return PushFolder(root_entry, !exists && options_.dry_run, false);
@@ -108,6 +111,8 @@ Status Receiver::PushFolder(const Entry& e, bool made, bool skip) {
       // resume from, or leftovers to remove.
       if (l.info.type == platform::FileType::kRegular && IsTempName(l.name)) {
         f.temps.emplace(l.name, l.info.size);
+      } else if (IsLockName(l.name)) {
+        continue;  // a session's hold on this folder: ours, or another's
       } else if (l.error.empty() && l.info.type != platform::FileType::kMissing) {
         f.local.push_back(std::move(l));
       }
@@ -829,6 +834,9 @@ Status Receiver::Finish() {
     TS_RETURN_IF_ERROR(ApplyFolderMetadata(u.first, u.second.mode, u.second.mtime_ns));
   }
   unfinished_.clear();
+  // Removing the lock file moves the folder's time: it goes first. The
+  // tree is complete by now, so the hold is no longer needed.
+  lock_.Release();
   // The target folder itself may be a symlink the user made: leave that
   // alone rather than re-time the link.
   platform::FileInfo info;

@@ -54,8 +54,10 @@ class Receiver {
   // Removes a temporary file still open, unless KeepPartial() was called.
   ~Receiver();
 
-  // Checks the target folder, creating it if missing (not in a dry run).
-  // kBadFolder when it exists but is not a folder or can't be created.
+  // Checks the target folder, creating it if missing, and holds it against
+  // other sessions that would write into it until Finish() or destruction
+  // (neither in a dry run). kBadFolder when it exists but is not a folder or can't be
+  // created; kRefused when another session holds it.
   Status Open();
 
   // Extraneous entries are then deleted only by EndListing(true), not as
@@ -132,7 +134,8 @@ class Receiver {
   // finishes with index.
   void FileFailed(uint32_t index, const std::string& message);
   // Removes entries kept as delta bases until now, sets the metadata of
-  // folders not yet done, then the root's time.
+  // folders not yet done, lets go of the folder (Open), then sets the
+  // root's time.
   Status Finish();
   // Keeps the data of a file cut off mid-transfer for the next pull.
   void KeepPartial() { keep_partial_ = true; }
@@ -211,6 +214,7 @@ class Receiver {
 
   std::string root_;
   ReceiverOptions options_;
+  platform::FolderLock lock_;  // while writing: Open() to Finish() or destruction
   PlanOptions plan_options_;
   Reporter* reporter_;
   PullStats* stats_;

@@ -1,4 +1,4 @@
-// What a pull tells its user. Nothing on success by default; -v: a line per
+// What a pull or push tells its user. Nothing on success by default; -v: a line per
 // change; -i: a line per change with an action code; --json: one JSON
 // object per line. Progress on a terminal. Errors and warnings always go to
 // stderr, one line each.
@@ -43,19 +43,23 @@ struct PullStats {
   uint64_t errors = 0;             // entries that failed
 };
 
+// Prints what a receiver reports. Its event calls are virtual so that a
+// push's receiver, on the server, can send them to the pushing user
+// instead (remote_report.h).
 class Reporter {
  public:
   Reporter(const ReportOptions& options, FILE* out, FILE* err)
       : options_(options), out_(out), err_(err) {}
+  virtual ~Reporter() = default;
 
-  void OnChange(Change change, EntryType type, const std::string& path, uint64_t bytes);
+  virtual void OnChange(Change change, EntryType type, const std::string& path, uint64_t bytes);
   // A per-entry failure: always a line on stderr, and an event with --json.
-  void OnEntryError(const std::string& path, const std::string& message);
+  virtual void OnEntryError(const std::string& path, const std::string& message);
   // Something worth knowing that is not a failure.
-  void OnWarning(const std::string& message);
+  virtual void OnWarning(const std::string& message);
   // Transfer progress. Cheap to call often: redraws at most every 250 ms.
-  void OnProgress(uint64_t bytes_done, uint64_t bytes_total, uint64_t files_done,
-                  uint64_t files_total);
+  virtual void OnProgress(uint64_t bytes_done, uint64_t bytes_total, uint64_t files_done,
+                          uint64_t files_total);
   // The session's end: finishes the progress line, prints the summary
   // event with --json, a summary line with -v.
   void OnSummary(const PullStats& stats, const std::string& result);

@@ -18,17 +18,15 @@
 #include "memory_budget.h"
 #include "path.h"
 #include "protocol.h"
+#include "receive_session.h"
+#include "receiver.h"
+#include "remote_report.h"
 #include "walk.h"
 
 namespace treesync {
 
 namespace {
 
-// How many times a file that changes while being read is read again before
-// it is reported as failed.
-constexpr int kMaxReadAttempts = 3;
-// Smaller files hash faster than the cache answers (and would crowd it).
-constexpr uint64_t kCachedSendHashBytes = 1 << 20;
 // Decodes the client's first frame, which must be a Hello of our version.
 Status CheckHello(const Frame& f, Hello* h) {
   TS_RETURN_IF_ERROR(DecodeHello(f, h));
@@ -45,480 +43,114 @@ Status ReceiveHello(Connection* conn, Hello* h) {
   return CheckHello(f, h);
 }
 
-// A queued request: a plain Want, or a WantDelta carrying the signature of
-// the client's basis.
-struct Request {
-  Want want;            // index: the client's tag
-  uint64_t size = 0;    // the listing's size: never more is sent
-  std::string path;
-  bool delta = false;
-  Signature basis;
-  size_t bytes = 0;     // what the request cost on the wire
-};
+}  // namespace
 
-// Delta instructions straight onto the connection.
-class ConnectionSink : public DeltaSink {
- public:
-  explicit ConnectionSink(Connection* conn) : conn_(conn) {}
-  Status Literal(const char* data, size_t n) override {
-    return conn_->Send(FrameType::kData, data, n);
-  }
-  // A Copy is tiny but stands for up to kMaxCopyRun bytes of work for the
-  // client: it goes out now rather than waiting for a batch to fill.
-  Status Copy(uint32_t first_block, uint32_t block_count) override {
-    TS_RETURN_IF_ERROR(conn_->Send(FrameType::kCopy, EncodeCopy(first_block, block_count)));
-    return conn_->Push();
-  }
-
- private:
-  Connection* conn_;
-};
-
-// The folder of the file sent last, held open: files are requested in
-// listing order, so most are opened by name in the folder before. Until
-// the first open succeeds the folder has no path.
-struct OpenFolder {
-  std::string rel;  // of the folder held
-  platform::Folder folder;
-};
-
-// Opens the file at rel under root through *last. Folders below the root
-// are opened without following a symlink, so none swapped in for a folder
-// since the walk leads the read elsewhere.
-Status OpenServed(const std::string& root, const std::string& rel, OpenFolder* last,
-                  platform::File* out) {
-  std::string parent = ParentOf(rel);
-  if (!last->folder.path().empty() && last->rel == parent) {
-    // The folder may have been replaced since it was opened: then look again.
-    if (last->folder.OpenRead(BaseName(rel), out).ok()) return Status::Ok();
-  }
-  // A failed open leaves the folder held before, still paired with its rel.
-  TS_RETURN_IF_ERROR(
-      platform::Folder::Open(JoinPath(root, parent), parent.empty(), &last->folder));
-  last->rel = parent;
-  return last->folder.OpenRead(BaseName(rel), out);
-}
-
-// Sends one file. A problem with the file itself is a FileError frame to the
-// client (the session goes on); only connection trouble is returned.
-Status SendFile(Connection* conn, const std::string& root, const Request& req, HashCache* cache,
-                OpenFolder* folder, std::vector<char>* buf, SessionSummary* summary) {
-  const Want& want = req.want;
-  std::string problem;
-  for (int attempt = 0; attempt < kMaxReadAttempts; ++attempt) {
-    platform::File file;
-    Status s = OpenServed(root, req.path, folder, &file);
-    platform::FileInfo before, after;
-    if (s.ok()) s = file.Stat(&before);
-    if (s.ok() && before.type != platform::FileType::kRegular) {
-      s = Status::Io(Printable(req.path) + ": not a regular file");
-    }
-    // The client holds no room for more than the listing said.
-    if (s.ok() && before.size > req.size) {
-      s = Status::Io(Printable(req.path) + ": grew since it was listed (" +
-                     std::to_string(before.size) + " bytes now); pull again");
-    }
-    if (!s.ok()) {
-      problem = s.message();
-      break;
-    }
-    // A hash this server already took of the same bytes (same identity and
-    // stamps) spares hashing them again; the client checks them anyway.
-    Hash128 known;
-    const bool use_cache = cache != nullptr && before.size >= kCachedSendHashBytes;
-    const bool hash_known = use_cache && cache->Lookup(before, &known);
-    Xxh3Hasher hasher;
-    Begin b;
-    b.index = want.index;
-    // Resume: the client holds the first want.offset bytes. They still go
-    // into the whole-file hash, so they are read here, just not sent.
-    if (want.offset > 0 && want.offset <= before.size && attempt == 0) {
-      if (HashPrefix(&file, want.offset, &hasher).ok()) {
-        b.offset = want.offset;
-      } else {
-        problem = Printable(req.path) + ": shrank while being read";
-        continue;
-      }
-    }
-    TS_RETURN_IF_ERROR(conn->Send(FrameType::kBegin, EncodeBegin(b)));
-    ConnectionSink sink(conn);
-    std::unique_ptr<DeltaEncoder> encoder;
-    if (req.delta) encoder.reset(new DeltaEncoder(req.basis));
-    uint64_t total = b.offset;
-    // Read up to the size seen at open: a file that grew or shrank since is
-    // caught by the second stat below, so no read is spent finding EOF.
-    while (s.ok() && total < before.size) {
-      size_t got = 0;
-      size_t want_bytes = static_cast<size_t>(
-          std::min<uint64_t>(buf->size(), before.size - total));
-      // Whole data is read straight into the output queue: a copy of every
-      // byte was a quarter of the server's time on large files.
-      char* into = encoder ? buf->data() : conn->ReserveFrame(FrameType::kData, want_bytes);
-      s = file.Read(into, want_bytes, &got);
-      if (!s.ok() || got == 0) break;
-      if (!hash_known) hasher.Update(into, got);
-      total += got;
-      if (encoder) {
-        s = encoder->Update(into, got, &sink);
-        if (!s.ok() && s.kind() == ErrorKind::kSocket) return s;
-      } else {
-        TS_RETURN_IF_ERROR(conn->CommitFrame(got));
-      }
-    }
-    if (s.ok() && encoder) s = encoder->Finish(&sink);
-    if (s.ok()) s = file.Stat(&after);
-    if (!s.ok()) {
-      if (s.kind() != ErrorKind::kIo) return s;  // the connection, not the file
-      problem = s.message();
-      break;
-    }
-    // A writer got in while we read: what we sent may mix two versions.
-    // The next Begin tells the client to discard it.
-    if (after.size != total || after.mtime_ns != before.mtime_ns) {
-      problem = Printable(req.path) + ": kept changing while being read";
-      continue;
-    }
-    End e;
-    e.size = total;
-    e.mtime_ns = before.mtime_ns;
-    e.mode = before.mode;
-    e.hash = hash_known ? known : hasher.Digest();
-    if (use_cache && !hash_known && after.ctime_ns == before.ctime_ns) {
-      cache->Store(before, e.hash, WallClockNs());
-    }
-    ++summary->files_sent;
-    return conn->Send(FrameType::kEnd, EncodeEnd(e));
-  }
-  ++summary->file_errors;
-  return conn->Send(FrameType::kFileError, EncodeFileError(want.index, problem));
-}
-
-// Requests and signatures held for files not yet sent, at most. A client
-// keeps only a few delta requests in flight; this bounds what a hostile one
-// can make us hold. A session holds kRequestFloor on its own and takes the
-// rest from the server's shared budget in kRequestStep steps, if it can.
-constexpr size_t kMaxQueuedRequestBytes = 16 << 20;
-constexpr size_t kRequestFloor = 256 << 10;
-constexpr size_t kRequestStep = 1 << 20;
-
-// One session after the Hello: the walk on a thread of its own, the listing
-// sent as it comes (within the client's credit when streaming), requests
-// answered between listing frames.
-class Sender {
- public:
-  Sender(Connection* conn, const std::string& root, HashCache* cache, uint32_t flags,
-         SessionSummary* summary)
-      : conn_(conn),
-        root_(root),
-        cache_(cache),
-        hashes_((flags & kHelloWantHashes) != 0),
-        packed_((flags & kHelloPackedListing) != 0),
-        streaming_((flags & kHelloStreaming) != 0),
-        summary_(summary),
-        walk_(root),
-        buf_(kDataChunk) {}
-  ~Sender() {
-    if (conn_->budget() != nullptr) conn_->budget()->Give(taken_);
-  }
-
-  Status Run();
-
- private:
-  // Sends what the walk has ready, as far as the credit goes. *waiting:
-  // the walk has nothing ready yet.
-  Status SendListing(bool* progress, bool* waiting);
-  Status SendEntry(Entry& e);
-  Status FlushPacker();
-  Status OnClientFrame(const Frame& f);
-  Status QueueRequest(Request r);
-  // Whether queued requests leave room to read more, taking room from the
-  // shared budget when they don't.
-  bool RequestRoom();
-
-  Connection* conn_;
-  const std::string& root_;
-  HashCache* cache_;
-  const bool hashes_, packed_, streaming_;
-  SessionSummary* summary_;
-  BackgroundWalk walk_;
-  std::vector<WalkItem> batch_;
-  size_t batch_pos_ = 0;
-  bool walk_done_ = false;
-  bool list_end_sent_ = false;
-  bool complete_ = true;
-  uint64_t credit_ = kInitialListCredit;
-  uint64_t count_ = 0;
-  EntryPacker packer_;
-  int64_t now_ns_ = WallClockNs();
-  // Without streaming: the listing's files by index, for Want frames.
-  std::vector<Entry> index_;
-  std::vector<uint8_t> requests_;  // per index
-  std::deque<Request> queue_;
-  size_t queued_bytes_ = 0;
-  size_t taken_ = 0;  // from the connection's budget, for requests
-  bool want_end_ = false;
-  std::vector<char> buf_;
-  OpenFolder folder_;
-};
-
-Status Sender::FlushPacker() {
-  return packer_.empty() ? Status::Ok() : conn_->Send(FrameType::kEntries, packer_.Take());
-}
-
-Status Sender::SendEntry(Entry& e) {
-  if (hashes_ && e.type == EntryType::kFile) {
+Status ServedFolder(const std::string& root, const std::string& sub, bool missing_ok,
+                    std::string* folder) {
+  *folder = root;
+  size_t start = 0;
+  while (start < sub.size()) {
+    size_t slash = sub.find('/', start);
+    if (slash == std::string::npos) slash = sub.size();
+    *folder = JoinPath(*folder, sub.substr(start, slash - start));
+    start = slash + 1;
     platform::FileInfo info;
-    // A file that can't be hashed goes without: the client then fetches
-    // it and learns the problem from the FileError.
-    e.has_hash = HashFileCached(JoinPath(root_, e.path), cache_, now_ns_, &e.hash, &info).ok();
-  }
-  ++count_;
-  if (!streaming_) {
-    if (count_ > kMaxEntries) {
-      return Status::Io("more than " + std::to_string(kMaxEntries) + " entries under " +
-                        Printable(root_) + " (a client that streams can take more)");
+    TS_RETURN_IF_ERROR(platform::Lstat(*folder, &info));
+    if (info.type == platform::FileType::kMissing) {
+      // What is missing holds no symlink: the receiver makes it all.
+      *folder = JoinPath(root, sub);
+      if (missing_ok) return Status::Ok();
+      return Status::BadFolder(Printable(sub) + ": no such folder in the served tree");
     }
-    Entry held;
-    held.path = e.path;
-    held.type = e.type;
-    held.size = e.size;
-    index_.push_back(std::move(held));
-  } else if (count_ > kMaxStreamedEntries) {
-    return Status::Io("more entries than one listing can count under " + Printable(root_));
-  }
-  if (!packed_) return conn_->Send(EntryFrameType(e.type), EncodeEntry(e));
-  packer_.Add(e);
-  return packer_.full() ? FlushPacker() : Status::Ok();
-}
-
-Status Sender::SendListing(bool* progress, bool* waiting) {
-  *progress = false;
-  *waiting = false;
-  for (;;) {
-    if (batch_pos_ == batch_.size()) {
-      if (walk_done_) {
-        TS_RETURN_IF_ERROR(FlushPacker());
-        ListEnd end;
-        end.count = static_cast<uint32_t>(count_);
-        end.complete = complete_;
-        TS_RETURN_IF_ERROR(conn_->Send(FrameType::kListEnd, EncodeListEnd(end)));
-        list_end_sent_ = true;
-        *progress = true;
-        return Status::Ok();
-      }
-      batch_pos_ = 0;
-      TS_RETURN_IF_ERROR(walk_.Next(&batch_, 0, &walk_done_));
-      if (batch_.empty() && !walk_done_) {
-        *waiting = true;
-        return Status::Ok();
-      }
-      continue;
+    if (info.type != platform::FileType::kDirectory) {
+      return Status::BadFolder(Printable(sub) + ": not a folder in the served tree");
     }
-    WalkItem& item = batch_[batch_pos_];
-    switch (item.kind) {
-      case WalkItem::kEntry: {
-        uint64_t weight = EntryWeight(item.entry.path);
-        if (streaming_ && weight > credit_) return Status::Ok();  // until the client grants more
-        if (streaming_) credit_ -= weight;
-        TS_RETURN_IF_ERROR(SendEntry(item.entry));
-        break;
-      }
-      case WalkItem::kGap:
-        complete_ = false;
-        TS_RETURN_IF_ERROR(FlushPacker());  // it speaks of the entries before it
-        TS_RETURN_IF_ERROR(streaming_
-                               ? conn_->Send(FrameType::kGap, EncodeGap(item.path, item.message))
-                               : conn_->Send(FrameType::kWarning,
-                                             EncodeWarning(item.path, item.message)));
-        break;
-      case WalkItem::kSkipped:
-        TS_RETURN_IF_ERROR(FlushPacker());
-        TS_RETURN_IF_ERROR(conn_->Send(
-            FrameType::kWarning,
-            EncodeWarning(item.path, Printable(item.path) + ": special file skipped")));
-        break;
-    }
-    ++batch_pos_;
-    *progress = true;
   }
-}
-
-bool Sender::RequestRoom() {
-  const size_t room = conn_->budget() != nullptr ? kRequestFloor + taken_ : kMaxQueuedRequestBytes;
-  if (queued_bytes_ < room) return true;
-  if (conn_->budget() == nullptr || room >= kMaxQueuedRequestBytes ||
-      !conn_->budget()->TryTake(kRequestStep)) {
-    return false;
-  }
-  taken_ += kRequestStep;
-  return true;
-}
-
-Status Sender::QueueRequest(Request r) {
-  if (!list_end_sent_ && !streaming_) {
-    return Status::Protocol("request before the listing ended");
-  }
-  queued_bytes_ += r.bytes;
-  queue_.push_back(std::move(r));
   return Status::Ok();
 }
 
-Status Sender::OnClientFrame(const Frame& f) {
-  if (want_end_) return Status::Protocol(FrameName(f) + " frame after WantEnd");
-  switch (f.type) {
-    case FrameType::kWantEnd:
-      if (!list_end_sent_) return Status::Protocol("WantEnd before the listing ended");
-      want_end_ = true;
-      return Status::Ok();
-    case FrameType::kListCredit: {
-      if (!streaming_) break;
-      uint32_t bytes = 0;
-      TS_RETURN_IF_ERROR(DecodeListCredit(f, &bytes));
-      credit_ = std::min<uint64_t>(credit_ + bytes, uint64_t(1) << 62);
-      return Status::Ok();
-    }
-    case FrameType::kWantPaths: {
-      if (!streaming_) break;
-      std::vector<PathWant> wants;
-      TS_RETURN_IF_ERROR(DecodePathWants(f, &wants));
-      for (PathWant& w : wants) {
-        if (IsReservedName(BaseName(w.path))) {
-          return Status::Protocol("client asked for a temporary file: " + Printable(w.path));
-        }
-        Request r;
-        r.want = {w.tag, w.offset};
-        r.size = w.size;
-        r.bytes = PathWantBytes(w);
-        r.path = std::move(w.path);
-        TS_RETURN_IF_ERROR(QueueRequest(std::move(r)));
-      }
-      return Status::Ok();
-    }
-    case FrameType::kWantDeltaPath: {
-      if (!streaming_) break;
-      PathWant w;
-      Request r;
-      r.delta = true;
-      TS_RETURN_IF_ERROR(DecodeWantDeltaPath(f, &w, &r.basis));
-      if (IsReservedName(BaseName(w.path))) {
-        return Status::Protocol("client asked for a temporary file: " + Printable(w.path));
-      }
-      r.want = {w.tag, 0};
-      r.size = w.size;
-      r.path = std::move(w.path);
-      r.bytes = f.payload.size();
-      return QueueRequest(std::move(r));
-    }
-    case FrameType::kWant:
-    case FrameType::kWantDelta: {
-      if (streaming_) break;
-      std::vector<Want> wants;
-      Signature basis;
-      if (f.type == FrameType::kWant) {
-        TS_RETURN_IF_ERROR(DecodeWants(f, &wants));
-      } else {
-        wants.emplace_back();
-        TS_RETURN_IF_ERROR(DecodeWantDelta(f, &wants[0].index, &basis));
-      }
-      requests_.resize(index_.size(), 0);
-      for (const Want& w : wants) {
-        if (w.index >= index_.size() || index_[w.index].type != EntryType::kFile) {
-          return Status::Protocol("client asked for entry #" + std::to_string(w.index) +
-                                  ", which is not a file in the listing");
-        }
-        if (++requests_[w.index] > kMaxRequestsPerFile) {
-          return Status::Protocol("client asked for entry #" + std::to_string(w.index) +
-                                  " too many times");
-        }
-        Request r;
-        r.want = w;
-        r.size = index_[w.index].size;
-        r.path = index_[w.index].path;
-        r.delta = f.type == FrameType::kWantDelta;
-        if (r.delta) r.basis = std::move(basis);
-        r.bytes = r.delta ? f.payload.size() : 12;
-        TS_RETURN_IF_ERROR(QueueRequest(std::move(r)));
-      }
-      return Status::Ok();
-    }
-    default:
-      break;
-  }
-  return Status::Protocol("unexpected " + FrameName(f) + " frame from the client");
+namespace {
+
+// Tells the client why its session ends, then closes our side.
+void SendError(Connection* conn, const Status& s) {
+  conn->Send(FrameType::kError, EncodeError(s.kind(), FitMessage(s.message())));
+  conn->Finish();
 }
 
-Status Sender::Run() {
-  for (;;) {
-    // Take the requests that have already arrived. Past a bound of what
-    // they hold, the client's frames are left unread for now.
-    while (RequestRoom()) {
-      Frame f;
-      bool got = false;
-      TS_RETURN_IF_ERROR(conn_->TryReceive(&f, &got));
-      if (!got) break;
-      TS_RETURN_IF_ERROR(OnClientFrame(f));
-    }
-    if (!queue_.empty()) {
-      Request r = std::move(queue_.front());
-      queue_.pop_front();
-      queued_bytes_ -= r.bytes;
-      TS_RETURN_IF_ERROR(SendFile(conn_, root_, r, cache_, &folder_, &buf_, summary_));
-      continue;
-    }
-    bool waiting = false;
-    if (!list_end_sent_) {
-      bool progress = false;
-      TS_RETURN_IF_ERROR(SendListing(&progress, &waiting));
-      if (progress) continue;
-    }
-    if (list_end_sent_ && want_end_) break;
-    // Nothing to send now: what the client has of the listing goes out,
-    // then we wait for the walk or for the client.
-    TS_RETURN_IF_ERROR(FlushPacker());
-    if (waiting) {
-      TS_RETURN_IF_ERROR(conn_->Push());
-      // Briefly, so requests that arrive meanwhile are answered soon.
-      TS_RETURN_IF_ERROR(walk_.Next(&batch_, 1, &walk_done_));
-      batch_pos_ = 0;
-      continue;
-    }
-    if (!RequestRoom()) continue;
-    Frame f;
-    TS_RETURN_IF_ERROR(conn_->Receive(&f));
-    TS_RETURN_IF_ERROR(OnClientFrame(f));
+// The receiving half of a push, from the Hello reply on. Everything that
+// could refuse the push (the folder, another session's hold on it) is
+// settled before the reply, so a refused push moves no data.
+Status ServePush(Connection* conn, const std::string& folder, const SessionRequest& request,
+                 uint32_t flags, SessionSummary* summary) {
+  summary->push = true;
+  ReceiverOptions ro;
+  ro.delete_extraneous = (request.options & kSessionKeepExtraneous) == 0;
+  ro.checksum = (request.options & kSessionChecksum) != 0;
+  ro.dry_run = (request.options & kSessionDryRun) != 0;
+  ForwardingReporter reporter(conn);
+  Receiver rx(folder, ro, &reporter, &summary->received);
+  Status s = rx.Open();
+  if (!s.ok()) {
+    SendError(conn, s);
+    return s;
   }
-  summary_->entries = count_;
-  TS_RETURN_IF_ERROR(conn_->Send(FrameType::kDone, std::string()));
-  return conn_->Finish();
+  Hello reply;
+  reply.flags = flags;
+  TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(reply)));
+  s = RunReceiver(conn, &rx, flags, "client");
+  if (s.ok() || s.kind() == ErrorKind::kPartial) {
+    TS_RETURN_IF_ERROR(reporter.status());
+    TS_RETURN_IF_ERROR(conn->Send(FrameType::kSummary, EncodeSummaryOf(summary->received, s)));
+    TS_RETURN_IF_ERROR(conn->Finish());
+    return s;
+  }
+  // Cut off, not refused: what arrived of the current file is kept so the
+  // next push resumes after it.
+  if (s.kind() == ErrorKind::kSocket || s.kind() == ErrorKind::kTimeout ||
+      s.kind() == ErrorKind::kInterrupted) {
+    rx.KeepPartial();
+  } else {
+    SendError(conn, s);
+  }
+  return s;
 }
 
 }  // namespace
 
-Status ServeSession(Connection* conn, const std::string& root, HashCache* cache,
-                    SessionSummary* summary, const Hello* received_hello) {
+Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* summary,
+                    const Hello* received_hello) {
   Hello hello = received_hello != nullptr ? *received_hello : Hello();
   Status s = received_hello != nullptr ? Status::Ok() : ReceiveHello(conn, &hello);
+  SessionRequest request;
+  if (s.ok() && (hello.flags & kHelloSession) != 0) {
+    Frame f;
+    s = conn->Receive(&f);
+    if (s.ok()) s = DecodeSession(f, &request);
+  } else if (s.ok() && (hello.flags & kHelloPush) != 0) {
+    s = Status::Protocol("a push without its Session frame");
+  }
+  const bool push = (hello.flags & kHelloPush) != 0;
+  if (s.ok() && push && !tree.writable) {
+    s = Status::Refused("this server does not accept pushes (serve --writable does)");
+  }
+  std::string folder;
+  const bool dry_run = (request.options & kSessionDryRun) != 0;
+  if (s.ok()) s = ServedFolder(tree.root, request.path, push && !dry_run, &folder);
   if (!s.ok()) {
-    conn->Send(FrameType::kError, EncodeError(s.kind(), s.message()));
-    conn->Finish();
+    SendError(conn, s);
     return s;
   }
+  const uint32_t flags = hello.flags & kHelloKnownFlags;
+  if (push) return ServePush(conn, folder, request, flags, summary);
+
   Hello reply;
-  reply.flags = hello.flags & (kHelloWantHashes | kHelloPackedListing | kHelloStreaming);
+  reply.flags = flags;
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(reply)));
-  SyncStart sync;
-  s = RootInfo(root, &sync.mode, &sync.mtime_ns);
-  if (s.ok()) s = conn->Send(FrameType::kSync, EncodeSync(sync));
-  if (s.ok()) {
-    Sender sender(conn, root, cache, reply.flags, summary);
-    s = sender.Run();
-  }
+  s = RunSender(conn, folder, tree.cache, flags, "client", EventHandler(), &summary->sent);
+  if (s.ok()) return conn->Finish();
   // The served folder itself is gone or the tree is too large: tell the
   // client why rather than just hanging up.
-  if (s.kind() == ErrorKind::kBadFolder || s.kind() == ErrorKind::kIo) {
-    conn->Send(FrameType::kError, EncodeError(s.kind(), s.message()));
-    conn->Finish();
-  }
+  if (s.kind() == ErrorKind::kBadFolder || s.kind() == ErrorKind::kIo) SendError(conn, s);
   return s;
 }
 
@@ -550,30 +182,40 @@ void Linger(Connection* conn) {
       if (!conn->TryReceive(&f, &got).ok()) return;
     }
     platform::Readiness r;
-    if (!platform::Poll(conn->socket(), true, false, 100, &r).ok()) return;
+    if (!conn->stream().Poll(true, false, 100, &r).ok()) return;
     if (!r.readable) continue;
     char sink[4096];
     size_t n = 0;
     bool eof = false;
-    if (!conn->socket().Read(sink, sizeof sink, &n, &eof).ok() || eof) return;
+    if (!conn->stream().Read(sink, sizeof sink, &n, &eof).ok() || eof) return;
   }
 }
 
-void RunSession(platform::Socket sock, const std::string& peer, const Hello& hello,
-                const ServeOptions& options, HashCache* cache, MemoryBudget* budget,
-                FILE* log) {
+// The counts of a session's log line.
+std::string Counts(const SessionSummary& summary, const Connection& conn) {
+  std::string counts;
+  if (summary.push) {
+    const PullStats& r = summary.received;
+    counts = "push entries_received=" + std::to_string(r.files_total) +
+             " files_received=" + std::to_string(r.files_transferred) +
+             " deleted=" + std::to_string(r.files_deleted + r.dirs_deleted) +
+             " errors=" + std::to_string(r.errors);
+  } else {
+    counts = "entries=" + std::to_string(summary.sent.entries) +
+             " files_sent=" + std::to_string(summary.sent.files_sent) +
+             " file_errors=" + std::to_string(summary.sent.file_errors);
+  }
+  return counts + " bytes_out=" + std::to_string(conn.bytes_sent()) +
+         " bytes_in=" + std::to_string(conn.bytes_received());
+}
+
+void RunSession(Connection* conn, const std::string& peer, const Hello* hello,
+                const ServedTree& tree, FILE* log) {
   auto start = std::chrono::steady_clock::now();
-  Connection conn(std::move(sock), options.timeout_ms, budget);
   SessionSummary summary;
-  Status s = ServeSession(&conn, options.root, cache, &summary, &hello);
-  if (s.ok()) Linger(&conn);
-  LogSessionEnd(log, peer, s,
-                "entries=" + std::to_string(summary.entries) +
-                    " files_sent=" + std::to_string(summary.files_sent) +
-                    " file_errors=" + std::to_string(summary.file_errors) +
-                    " bytes_out=" + std::to_string(conn.bytes_sent()) +
-                    " bytes_in=" + std::to_string(conn.bytes_received()),
-                start);
+  Status s = ServeSession(conn, tree, &summary, hello);
+  if (s.ok() || s.kind() == ErrorKind::kPartial) Linger(conn);
+  LogSessionEnd(log, peer, s, Counts(summary, *conn), start);
 }
 
 // Connections accepted at once when the listener is ready: a burst is
@@ -677,9 +319,24 @@ Status RunServer(const ServeOptions& options, FILE* log) {
   return AcceptLoop(options, Greeting::kHello, log,
                     [options, cache, budget, log](platform::Socket s, const std::string& peer,
                                                   const Hello* hello) {
-                      RunSession(std::move(s), peer, *hello, options, cache.get(), budget.get(),
+                      Connection conn(std::move(s), options.timeout_ms, budget.get());
+                      RunSession(&conn, peer, hello, ServedTree{options.root, options.writable,
+                                                                cache.get()},
                                  log);
                     });
+}
+
+Status RunStdioServer(const ServeOptions& options) {
+  platform::PipeStream pipes;
+  TS_RETURN_IF_ERROR(platform::OpenStdio(&pipes));
+  Connection conn(PipeByteStream(std::move(pipes)), options.timeout_ms);
+  HashCache cache;
+  SessionSummary summary;
+  Status s = ServeSession(&conn, ServedTree{options.root, options.writable, &cache}, &summary);
+  // Whoever started us shows our stderr to the user (ssh does), who has the
+  // client's report already, and its summary of a push partly done.
+  if (s.kind() == ErrorKind::kPartial) return Status::Ok();
+  return s;
 }
 
 }  // namespace treesync

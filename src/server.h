@@ -1,5 +1,7 @@
-// The serve side: listens, and for each client walks the folder, sends the
-// listing and streams the files the client asks for.
+// The serving side: listens (or takes one session on stdin/stdout), and for
+// each client settles from its Hello which way the tree flows: a pull runs
+// the sending role on the served folder, a push (with --writable) the
+// receiving role into it.
 #ifndef TREESYNC_SERVER_H_
 #define TREESYNC_SERVER_H_
 
@@ -11,12 +13,17 @@
 
 #include "connection.h"
 #include "protocol.h"
+#include "report.h"
+#include "send_session.h"
 #include "status.h"
 
 namespace treesync {
 
+class HashCache;
+
 struct ServeOptions {
   std::string root;
+  bool writable = false;    // accept pushes into root
   std::string bind;  // empty: every interface
   uint16_t port = 0;
   bool once = false;        // exit after the first session
@@ -24,23 +31,46 @@ struct ServeOptions {
   int timeout_ms = 300000;  // a client silent this long is dropped
 };
 
+// What one session did, for the server's log line.
 struct SessionSummary {
-  uint64_t entries = 0;
-  uint64_t files_sent = 0;
-  uint64_t file_errors = 0;
+  bool push = false;
+  SendSummary sent;    // a pull
+  PullStats received;  // a push
 };
 
-class HashCache;
+// The served folder, as every session sees it.
+struct ServedTree {
+  std::string root;
+  bool writable = false;  // pushes accepted
+  // Remembers content hashes between sessions (may be null): for
+  // --checksum clients, and so a file sent again unchanged is not hashed
+  // again.
+  HashCache* cache = nullptr;
+};
 
-// Serves one session over an accepted connection: handshake, listing, file
-// data until the client says it wants nothing more. cache (may be null)
-// remembers content hashes between sessions: for --checksum clients, and so
-// that a file sent again unchanged is not hashed again. received_hello: the
-// client's Hello when the caller has received and checked it already (the
-// accept loop does, to admit only clients that speak), else null: the
-// session receives it first.
-Status ServeSession(Connection* conn, const std::string& root, HashCache* cache,
-                    SessionSummary* summary, const Hello* received_hello = nullptr);
+// Serves one session over a connection: the Hellos (and the client's
+// Session frame), then the sending role for a pull or, when the tree is
+// writable, the receiving role for a push, until the client's part is
+// done. A push is refused (Error 5) before any data moves when the tree is
+// not writable or another session is writing into the target folder.
+// received_hello: the client's Hello when the caller has received and
+// checked it already (the accept loop does, to admit only clients that
+// speak), else null: the session receives it first.
+Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* summary,
+                    const Hello* received_hello = nullptr);
+
+// The folder a session's sub-folder path (already checked by the wire path
+// rules; "" for the root) names under root. Each part of it that exists
+// must be a folder, not a symlink, so nothing outside root is reached;
+// parts missing are fine only when missing_ok (a push creates them).
+Status ServedFolder(const std::string& root, const std::string& sub, bool missing_ok,
+                    std::string* folder);
+
+// One session on this process's stdin and stdout (serve --stdio): whoever
+// started us (ssh, inetd, a --via command) is the client. Logs nothing:
+// the client reports the session. OK also when a push was partly done (the
+// client's summary says so); an error when the session failed.
+Status RunStdioServer(const ServeOptions& options);
 
 // Listens and serves clients, each in its own thread, until interrupted (OK)
 // or, with options.once, until the first session ends. Logs one line per

@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include "address.h"
+
 #include <gtest/gtest.h>
 
 #include <string>

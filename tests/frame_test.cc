@@ -16,7 +16,8 @@ const FrameType kAllTypes[] = {
     FrameType::kWant,    FrameType::kWantEnd,  FrameType::kWantDelta, FrameType::kListCredit, FrameType::kWantPaths,
     FrameType::kWantDeltaPath, FrameType::kBegin,
     FrameType::kData,    FrameType::kEnd,      FrameType::kFileError, FrameType::kCopy,
-    FrameType::kDone,    FrameType::kEntries, FrameType::kGap,
+    FrameType::kDone,    FrameType::kEntries, FrameType::kGap,       FrameType::kSession,
+    FrameType::kEvent,   FrameType::kSummary,
 };
 
 bool IsListedType(uint8_t t) {

@@ -622,7 +622,7 @@ PullResult PullOver(platform::Socket* sock, const std::string& dir, int idle_ms,
   LegacyPullOptions lo;
   lo.idle_timeout_ms = idle_ms;
   lo.spool_dir = spool.path();
-  PullOptions o;
+  TransferOptions o;
   o.dir = dir;
   o.timeout_ms = timeout_ms;
   o.delete_extraneous = delete_extraneous;

@@ -653,6 +653,7 @@ TEST_F(ReceiverTest, RenamedFileKeepsItsBasisUntilFinish) {
   EXPECT_TRUE(Exists(dir_.Join("target/old/name")));
   EXPECT_TRUE(Transfer(rx, 0, big, 0644, kMtime));
   ASSERT_TRUE(rx->Finish().ok());
+  rx_.reset();  // and with it the receiver's hold on the folder
   EXPECT_FALSE(Exists(dir_.Join("target/old")));
   EXPECT_EQ(test::ListTree(Root()), (std::set<std::string>{"new"}));
 }

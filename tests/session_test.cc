@@ -69,7 +69,7 @@ SessionResult RunSession(const std::string& root, const std::string& target,
   std::thread server([&r, &root, cache, sock = std::move(b)]() mutable {
     Connection conn(std::move(sock), 10000);
     SessionSummary summary;
-    r.serve = ServeSession(&conn, root, cache, &summary);
+    r.serve = ServeSession(&conn, ServedTree{root, false, cache}, &summary);
   });
   r.pull = PullOver(std::move(a), target, hello_flags, &r.bytes_on_wire);
   server.join();
@@ -271,7 +271,7 @@ TEST(Session, ServerNeverFollowsAFolderSwappedForASymlinkAfterItsWalk) {
   std::thread server([&served, &dir, sock = std::move(b)]() mutable {
     Connection conn(std::move(sock), 5000);
     SessionSummary summary;
-    served = ServeSession(&conn, dir.Join("src"), nullptr, &summary);
+    served = ServeSession(&conn, ServedTree{dir.Join("src"), false, nullptr}, &summary);
   });
   Frame answer;
   Status asked = AskAfterListing(
@@ -379,7 +379,7 @@ Status ServeTo(const std::string& root, const std::function<Status(Connection*)>
   });
   Connection conn(std::move(b), 5000);
   SessionSummary summary;
-  Status s = ServeSession(&conn, root, nullptr, &summary);
+  Status s = ServeSession(&conn, ServedTree{root, false, nullptr}, &summary);
   conn.Finish();
   c.join();
   return s;

@@ -1,0 +1,39 @@
+// ByteStream: what a Connection's frames travel over — a TCP socket, the
+// pipes of a child (ssh, --via) or our own stdin/stdout (serve --stdio).
+// Later layers (compression, encryption) are ByteStreams over another.
+#ifndef TREESYNC_BYTE_STREAM_H_
+#define TREESYNC_BYTE_STREAM_H_
+
+#include <cstddef>
+#include <memory>
+
+#include "net.h"
+#include "process.h"
+#include "status.h"
+
+namespace treesync {
+
+// A duplex stream of bytes whose calls never block, except Poll.
+class ByteStream {
+ public:
+  virtual ~ByteStream() = default;
+  // Up to n bytes available now; *eof once the peer has closed its side
+  // (*got is then 0).
+  virtual Status Read(void* buf, size_t n, size_t* got, bool* eof) = 0;
+  // As many of n bytes as fit now (possibly 0).
+  virtual Status Write(const void* buf, size_t n, size_t* wrote) = 0;
+  // Tells the peer nothing more is coming.
+  virtual void ShutdownWrite() = 0;
+  // Waits up to timeout_ms (-1: forever) until the stream is readable (when
+  // want_read) or writable (when want_write). A timeout or a signal returns
+  // OK with nothing ready.
+  virtual Status Poll(bool want_read, bool want_write, int timeout_ms,
+                      platform::Readiness* out) = 0;
+};
+
+std::unique_ptr<ByteStream> SocketStream(platform::Socket sock);
+std::unique_ptr<ByteStream> PipeByteStream(platform::PipeStream pipes);
+
+}  // namespace treesync
+
+#endif  // TREESYNC_BYTE_STREAM_H_

@@ -1,0 +1,46 @@
+// The sending role of a session, whichever side connected: walks the tree,
+// sends the listing (within the receiver's credit when streaming) and
+// answers the receiver's requests with file data and deltas. A server runs
+// it for a pull, a client for a push (docs/PROTOCOL.md, "Roles").
+#ifndef TREESYNC_SEND_SESSION_H_
+#define TREESYNC_SEND_SESSION_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "connection.h"
+#include "protocol.h"
+#include "status.h"
+
+namespace treesync {
+
+class HashCache;
+
+struct SendSummary {
+  uint64_t entries = 0;
+  uint64_t files_sent = 0;
+  uint64_t file_errors = 0;
+};
+
+// Takes an Event frame from the receiver (push); an error ends the session.
+using EventHandler = std::function<Status(const Frame& f)>;
+
+// Runs the sending role after the Hellos, over the tree at root: Sync, the
+// listing, answers to requests, and Done once the receiver's WantEnd has
+// come. It does not close the connection: a pushing client waits for the
+// receiver's Summary after Done. flags: the granted Hello flags. cache
+// (may be null) remembers content hashes between sessions. on_event (may
+// be empty) takes Event frames; without it they are a protocol error. An
+// Error frame from the receiver ends it with the receiver's error, its
+// message prefixed with peer ("server" or "client") and ": ".
+Status RunSender(Connection* conn, const std::string& root, HashCache* cache, uint32_t flags,
+                 const std::string& peer, const EventHandler& on_event, SendSummary* summary);
+
+// A fatal Error frame from the peer as our error of the same kind, its
+// message prefixed with peer and ": ".
+Status PeerError(const Frame& f, const std::string& peer);
+
+}  // namespace treesync
+
+#endif  // TREESYNC_SEND_SESSION_H_
