@@ -523,4 +523,34 @@ Status File::Close() {
   return Status::Ok();
 }
 
+// No sharing makes the open itself the lock, and delete-on-close makes the
+// file go with the handle, also when the holder dies.
+Status FolderLock::TryLock(const std::string& folder, const std::string& name, FolderLock* out) {
+  const std::string path =
+      !folder.empty() && folder.back() == '/' ? folder + name : folder + "/" + name;
+  std::wstring w;
+  if (!WidePath(path, &w)) return BadName("lock", path);
+  HANDLE h = CreateFileW(w.c_str(), GENERIC_READ | GENERIC_WRITE | DELETE, 0, nullptr,
+                         OPEN_ALWAYS, FILE_ATTRIBUTE_HIDDEN | FILE_FLAG_DELETE_ON_CLOSE, nullptr);
+  if (h == INVALID_HANDLE_VALUE) {
+    DWORD err = GetLastError();
+    if (err == ERROR_SHARING_VIOLATION) {
+      return Status::Refused("lock " + path + ": another treesync session is writing into " +
+                             folder);
+    }
+    // Denied access means a folder we can't write, not a bad name: kIo.
+    return Status::Io(IoError("lock", path, err).message());
+  }
+  out->Release();
+  out->fd_ = reinterpret_cast<std::intptr_t>(h);
+  out->path_ = path;
+  return Status::Ok();
+}
+
+void FolderLock::Release() {
+  if (fd_ < 0) return;
+  CloseHandle(H(fd_));
+  fd_ = -1;
+}
+
 }  // namespace platform

@@ -236,10 +236,28 @@ Status SocketPair(Socket* a, Socket* b) {
   uint16_t port = 0;
   TS_RETURN_IF_ERROR(LocalPort(listener, &port));
   TS_RETURN_IF_ERROR(Connect("127.0.0.1", port, 5000, a));
-  std::string peer;
-  TS_RETURN_IF_ERROR(Accept(listener, 5000, b, &peer));
-  if (!b->valid()) return Status::Socket("socketpair: loopback accept timed out");
-  return Status::Ok();
+  sockaddr_in mine{};
+  int len = sizeof mine;
+  if (getsockname(Sock(*a), reinterpret_cast<sockaddr*>(&mine), &len) != 0) {
+    return LastSockError("getsockname");
+  }
+  // Any local process may connect to the listener too, and the pair carries
+  // session data (a child's pipes): only our own connection is taken.
+  // Strangers queue before it at most, so the wait stays bounded.
+  const ULONGLONG deadline = GetTickCount64() + 5000;
+  while (GetTickCount64() < deadline) {
+    std::string peer;
+    TS_RETURN_IF_ERROR(Accept(listener, 1000, b, &peer));
+    if (!b->valid()) continue;
+    sockaddr_in theirs{};
+    len = sizeof theirs;
+    if (getpeername(Sock(*b), reinterpret_cast<sockaddr*>(&theirs), &len) == 0 &&
+        theirs.sin_port == mine.sin_port && theirs.sin_addr.s_addr == mine.sin_addr.s_addr) {
+      return Status::Ok();
+    }
+    b->Close();
+  }
+  return Status::Socket("socketpair: loopback accept timed out");
 }
 
 Status Poll(const Socket& s, bool want_read, bool want_write, int timeout_ms,

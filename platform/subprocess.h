@@ -1,11 +1,11 @@
 // Child processes and pipes: a session's byte stream over a child's stdin
 // and stdout (ssh, --via), or over this process's own (serve --stdio). The
 // only place that spawns processes. One implementation file per OS
-// (process_posix.cc: fork/exec and non-blocking pipes polled directly;
-// process_win32.cc: CreateProcess, with each pipe bridged to a loopback
+// (subprocess_posix.cc: fork/exec and non-blocking pipes polled directly;
+// subprocess_win32.cc: CreateProcess, with each pipe bridged to a loopback
 // socket by a thread, since Windows can't select() on a pipe).
-#ifndef TREESYNC_PLATFORM_PROCESS_H_
-#define TREESYNC_PLATFORM_PROCESS_H_
+#ifndef TREESYNC_PLATFORM_SUBPROCESS_H_
+#define TREESYNC_PLATFORM_SUBPROCESS_H_
 
 #include <cstddef>
 #include <memory>
@@ -93,4 +93,4 @@ Status Spawn(const std::vector<std::string>& argv, ChildProcess* child, PipeStre
 
 }  // namespace platform
 
-#endif  // TREESYNC_PLATFORM_PROCESS_H_
+#endif  // TREESYNC_PLATFORM_SUBPROCESS_H_
