@@ -69,7 +69,8 @@ Status Accept(const Socket& listener, int timeout_ms, Socket* out,
 // address that answers, giving up after timeout_ms (-1: OS default).
 Status Connect(const std::string& host, uint16_t port, int timeout_ms,
                Socket* out);
-// A connected pair of sockets, for tests.
+// A connected pair of sockets: for tests, and for Windows to bridge pipes
+// (subprocess_win32.cc).
 Status SocketPair(Socket* a, Socket* b);
 
 struct Readiness {

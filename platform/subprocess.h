@@ -53,7 +53,8 @@ class PipeStream {
 
 // This process's standard input and output as one stream, for a session
 // run by whoever started us (ssh, inetd, a --via command). Afterwards
-// nothing else may read stdin or write stdout. Call once.
+// nothing else may read stdin or write stdout. Call once, after NetInit()
+// (Windows bridges the pipes through sockets).
 Status OpenStdio(PipeStream* out);
 
 // A child started by Spawn. Move-only. The destructor waits for a child
@@ -70,8 +71,9 @@ class ChildProcess {
 
   bool valid() const { return impl_ != nullptr; }
   // Waits up to timeout_ms (-1: forever) for the child to end. *exited
-  // says whether it has; then *code is its exit status (128 + N when
-  // killed by signal N). Once it has exited, later calls say so again.
+  // says whether it has; then *code is its exit status (POSIX: 128 + N
+  // when killed by signal N; Windows: the raw code, 137 after Kill()).
+  // Once it has exited, later calls say so again.
   Status Wait(int timeout_ms, bool* exited, int* code);
   // Ends the child at once (SIGKILL; TerminateProcess).
   void Kill();
@@ -88,7 +90,7 @@ class ChildProcess {
 // stdin and stdout connected to *io and its stderr to ours. A program that
 // can't be started fails here with kSocket, naming it and why ("ssh: No
 // such file or directory"), not later as an early exit.
-// REQUIRES: !argv.empty().
+// REQUIRES: !argv.empty(); NetInit() was called.
 Status Spawn(const std::vector<std::string>& argv, ChildProcess* child, PipeStream* io);
 
 }  // namespace platform

@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "net.h"
-#include "process.h"
+#include "subprocess.h"
 #include "status.h"
 
 namespace treesync {

@@ -12,7 +12,7 @@
 
 #include "byte_stream.h"
 #include "connection.h"
-#include "process.h"
+#include "subprocess.h"
 #include "protocol.h"
 #include "receiver.h"
 #include "report.h"
