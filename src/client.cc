@@ -90,7 +90,7 @@ Status PushSession(Connection* conn, const std::string& dir, uint32_t hello_flag
   if ((granted & kHelloPush) == 0) return Status::Refused("the server does not accept pushes");
   EventHandler on_event = [reporter](const Frame& f) { return ReplayEvent(f, reporter); };
   SendSummary sent;
-  TS_RETURN_IF_ERROR(RunSender(conn, dir, nullptr, granted, "server", on_event, &sent));
+  TS_RETURN_IF_ERROR(RunSender(conn, dir, nullptr, granted, "server", on_event, reporter, &sent));
   // After Done the receiver finishes (deletions, folder times) and says how
   // it went.
   for (;;) {

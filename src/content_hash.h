@@ -56,7 +56,8 @@ class HashCache {
   std::unordered_map<Key, Value, KeyHash> map_;
 };
 
-// HashFile through a cache: a hit costs an open and a stat, no reading.
+// HashFile through a cache (may be null: then just HashFile): a hit costs
+// an open and a stat, no reading.
 Status HashFileCached(const std::string& path, HashCache* cache, int64_t now_ns, Hash128* hash,
                       platform::FileInfo* info);
 

@@ -35,6 +35,7 @@ class ReceiveLoop {
   ReceiveLoop(Connection* conn, Receiver* rx, uint32_t granted, const std::string& peer)
       : conn_(conn),
         peer_(peer),
+        pushed_(peer == "client"),
         rx_(rx),
         streaming_((granted & kHelloStreaming) != 0),
         packed_((granted & kHelloPackedListing) != 0) {}
@@ -56,6 +57,9 @@ class ReceiveLoop {
 
   Connection* conn_;
   const std::string& peer_;
+  // The sender is the client (a push): its listing warnings are its own
+  // user's, who has seen them (RunSender).
+  const bool pushed_;
   Receiver* rx_;
   const bool streaming_;
   const bool packed_;
@@ -182,12 +186,13 @@ Status ReceiveLoop::OnListing(const Frame& f) {
       if (!streaming_) return Status::Protocol("Gap frame outside a streaming session");
       std::string folder, message;
       TS_RETURN_IF_ERROR(DecodeGap(f, &folder, &message));
-      return rx_->AddGap(folder, message);
+      // A pushing client's user knows whose folder it is: it is theirs.
+      return rx_->AddGap(folder, pushed_ ? message : peer_ + ": " + message);
     }
     case FrameType::kWarning: {
       std::string path, message;
       TS_RETURN_IF_ERROR(DecodeWarning(f, &path, &message));
-      rx_->reporter()->OnWarning(peer_ + ": " + message);
+      if (!pushed_) rx_->reporter()->OnWarning(peer_ + ": " + message);
       return Status::Ok();
     }
     default: {  // kListEnd
@@ -259,7 +264,7 @@ Status ReceiveLoop::OnAnswer(const Frame& f, bool* done) {
       if (asked_.front().delta) --deltas_in_flight_;
       asked_.pop_front();
       in_file_ = false;
-      rx_->FileFailed(index, peer_ + ": " + message);
+      rx_->FileFailed(index, pushed_ ? message : peer_ + ": " + message);
       Forget(index);
       return Status::Ok();
     }

@@ -1,6 +1,7 @@
 #include "receiver.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <system_error>
 #include <thread>
@@ -80,7 +81,18 @@ Status Receiver::Open() {
   }
   // A dry run writes nothing, so it needs no hold and may run beside a
   // session that writes.
-  if (!options_.dry_run) TS_RETURN_IF_ERROR(platform::FolderLock::TryLock(root_, kLockName, &lock_));
+  if (!options_.dry_run) {
+    // A session that just ended may not have let go yet (its peer vanished
+    // a moment ago): a short grace before refusing spares a needless
+    // failure to whoever retries at once.
+    Status s;
+    for (int waited_ms = 0;; waited_ms += 50) {
+      s = platform::FolderLock::TryLock(root_, kLockName, &lock_);
+      if (s.kind() != ErrorKind::kRefused || waited_ms >= kLockGraceMs) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    TS_RETURN_IF_ERROR(s);
+  }
   Entry root_entry;
   open_.clear();
   return PushFolder(root_entry, !exists && options_.dry_run, false);
@@ -359,7 +371,7 @@ Status Receiver::AddGap(const std::string& folder, const std::string& message) {
     return Status::Protocol("Gap for a folder that is not being listed: " + Printable(folder));
   }
   it->gap = true;
-  EntryError(folder, "server: " + message);
+  EntryError(folder, message);
   return Status::Ok();
 }
 

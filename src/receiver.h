@@ -38,6 +38,10 @@ constexpr size_t kMaxBasisCandidates = 65536;
 // listing never stalls on them.
 constexpr uint64_t kMaxHeldBackWeight = kInitialListCredit / 4;
 
+// How long Open() waits for another session's hold on the target folder
+// before refusing: one that just lost its peer lets go within this.
+constexpr int kLockGraceMs = 1000;
+
 struct ReceiverOptions {
   bool delete_extraneous = true;  // false with --no-delete
   bool checksum = false;          // compare content hashes (--checksum)
@@ -78,7 +82,8 @@ class Receiver {
   // counted); others (a full disk) are returned.
   Status AddEntry(Entry e);
   // The sender could not list all of folder ("" is the root), which must be
-  // one still being listed: nothing extraneous in it is deleted.
+  // one still being listed: nothing extraneous in it is deleted, and
+  // message (which says who could not read it) is an entry error.
   Status AddGap(const std::string& folder, const std::string& message);
   // After the whole listing: completes the folders still open and decides
   // the files held back for a basis. complete: the sender listed everything

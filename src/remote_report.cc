@@ -87,10 +87,12 @@ Status ReplayEvent(const Frame& f, Reporter* reporter) {
       reporter->OnChange(static_cast<Change>(e.change), e.type, e.path, e.bytes);
       break;
     case Event::kEntryError:
-      reporter->OnEntryError(e.path, "server: " + e.message);
+      // As a pull's own: the messages name the entry, in the tree the user
+      // asked to write.
+      reporter->OnEntryError(e.path, e.message);
       break;
     case Event::kWarning:
-      reporter->OnWarning("server: " + e.message);
+      reporter->OnWarning(e.message);
       break;
     case Event::kProgress:
       reporter->OnProgress(e.progress[0], e.progress[1], e.progress[2], e.progress[3]);

@@ -184,10 +184,12 @@ constexpr size_t kRequestStep = 1 << 20;
 class Sender {
  public:
   Sender(Connection* conn, const std::string& root, HashCache* cache, uint32_t flags,
-         const std::string& peer, const EventHandler& on_event, SendSummary* summary)
+         const std::string& peer, const EventHandler& on_event, Reporter* local,
+         SendSummary* summary)
       : conn_(conn),
         peer_(peer),
         on_event_(on_event),
+        local_(local),
         root_(root),
         cache_(cache),
         hashes_((flags & kHelloWantHashes) != 0),
@@ -217,6 +219,7 @@ class Sender {
   Connection* conn_;
   const std::string& peer_;
   const EventHandler& on_event_;
+  Reporter* local_;
   const std::string& root_;
   HashCache* cache_;
   const bool hashes_, packed_, streaming_;
@@ -313,6 +316,7 @@ Status Sender::SendListing(bool* progress, bool* waiting) {
                                              EncodeWarning(item.path, item.message)));
         break;
       case WalkItem::kSkipped:
+        if (local_ != nullptr) local_->OnWarning(Printable(item.path) + ": special file skipped");
         TS_RETURN_IF_ERROR(FlushPacker());
         TS_RETURN_IF_ERROR(conn_->Send(
             FrameType::kWarning,
@@ -483,11 +487,12 @@ Status PeerError(const Frame& f, const std::string& peer) {
 }
 
 Status RunSender(Connection* conn, const std::string& root, HashCache* cache, uint32_t flags,
-                 const std::string& peer, const EventHandler& on_event, SendSummary* summary) {
+                 const std::string& peer, const EventHandler& on_event, Reporter* local,
+                 SendSummary* summary) {
   SyncStart sync;
   TS_RETURN_IF_ERROR(RootInfo(root, &sync.mode, &sync.mtime_ns));
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kSync, EncodeSync(sync)));
-  Sender sender(conn, root, cache, flags, peer, on_event, summary);
+  Sender sender(conn, root, cache, flags, peer, on_event, local, summary);
   return sender.Run();
 }
 

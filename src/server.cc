@@ -134,8 +134,8 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
     s = Status::Refused("this server does not accept pushes (serve --writable does)");
   }
   std::string folder;
-  const bool dry_run = (request.options & kSessionDryRun) != 0;
-  if (s.ok()) s = ServedFolder(tree.root, request.path, push && !dry_run, &folder);
+  // A push makes what is missing (a dry run only says it would).
+  if (s.ok()) s = ServedFolder(tree.root, request.path, push, &folder);
   if (!s.ok()) {
     SendError(conn, s);
     return s;
@@ -146,7 +146,8 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
   Hello reply;
   reply.flags = flags;
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(reply)));
-  s = RunSender(conn, folder, tree.cache, flags, "client", EventHandler(), &summary->sent);
+  s = RunSender(conn, folder, tree.cache, flags, "client", EventHandler(), nullptr,
+                &summary->sent);
   if (s.ok()) return conn->Finish();
   // The served folder itself is gone or the tree is too large: tell the
   // client why rather than just hanging up.

@@ -3,7 +3,10 @@
 #   tests/e2e.sh BUILD_DIR [CASE_FILE...]   (default: every tests/e2e/*.sh)
 # Each case file is sourced with $TS (the binary), $TOOLS (built test tools)
 # and $WORK (its own scratch folder) set, and uses check / expect_exit below.
-# Prints one line per check and closes with "N passed, N failed".
+# A case file with the line "# directions: pull push" runs twice: as it is,
+# then with DIRECTION=push, where `mirror` pushes instead of pulling (its
+# checks are then named "[push] ..."). Prints one line per check and
+# closes with "N passed, N failed".
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
 shift || true
@@ -12,14 +15,16 @@ TOOLS=$BUILD/tools
 HERE=$(cd "$(dirname "$0")" && pwd)
 # tmpfs when there is one: the trees here are large and disposable.
 SCRATCH=$(mktemp -d /dev/shm/treesync-e2e.XXXXXX 2>/dev/null || mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$SCRATCH"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; [ -n "${KEEP_SCRATCH:-}" ] || rm -rf "$SCRATCH"' EXIT
 passed=0
 failed=0
 failures=()
 
-pass() { passed=$((passed + 1)); echo "PASS $1"; }
+DIRECTION=pull
+label() { if [ "$DIRECTION" = push ]; then echo "[push] $1"; else echo "$1"; fi; }
+pass() { passed=$((passed + 1)); echo "PASS $(label "$1")"; }
 fail() {
-  failed=$((failed + 1)); failures+=("$1"); echo "FAIL $1"
+  failed=$((failed + 1)); failures+=("$(label "$1")"); echo "FAIL $(label "$1")"
   [ -s "$WORK/last.err" ] && sed 's/^/    stderr: /' "$WORK/last.err" | head -5
   return 0
 }
@@ -54,9 +59,10 @@ port_from_log() {
 }
 
 # start_server DIR [OPTIONS...]: serves DIR on a free loopback port; sets
-# SERVER_PID, PORT and SERVER_LOG.
+# SERVER_PID, PORT and SERVER_LOG, and SERVED (the source `mirror` copies).
 start_server() {
   local dir=$1; shift
+  SERVED=$dir
   SERVER_LOG=$WORK/server.$RANDOM.log
   "$TS" serve --port 0 --bind 127.0.0.1 "$@" "$dir" 2>"$SERVER_LOG" &
   SERVER_PID=$!
@@ -68,6 +74,53 @@ stop_server() {
   wait "$SERVER_PID" 2>/dev/null
   return 0
 }
+
+# mirror [OPTIONS...] DEST: makes DEST a mirror of $SERVED and exits as
+# treesync did. DIRECTION=pull: a pull from the server start_server
+# started. DIRECTION=push: a push of $SERVED into DEST, through a writable
+# server started on DEST's parent for this one session.
+mirror() {
+  local dest=${!#}
+  local opts=("${@:1:$#-1}")
+  if [ "$DIRECTION" = pull ]; then
+    "$TS" pull "${opts[@]}" "127.0.0.1:$PORT" "$dest"
+    return
+  fi
+  local parent log pid port rc
+  parent=$(dirname "$dest")
+  log=$WORK/push-server.$RANDOM.log
+  "$TS" serve --writable --once --bind 127.0.0.1 --port 0 "$parent" 2>"$log" &
+  pid=$!
+  port=$(port_from_log "$log") || return 10
+  "$TS" push "${opts[@]}" "$SERVED" "127.0.0.1:$port/$(basename "$dest")"
+  rc=$?
+  exits_within $pid 10 || echo "push server did not exit: $(cat "$log")" >&2
+  return $rc
+}
+
+# serve_mirror SRC: starts the server that mirror_at copies SRC through: a
+# server of SRC (pull), or a writable one of $WORK (push).
+serve_mirror() {
+  if [ "$DIRECTION" = push ]; then start_server "$WORK" --writable; else start_server "$1"; fi
+  SERVED=$1
+}
+
+# mirror_at ADDR [OPTIONS...] DEST: mirror, but through ADDR (a proxy in
+# front of the server serve_mirror started). DEST is a folder of $WORK.
+mirror_at() {
+  local addr=$1; shift
+  local dest=${!#}
+  local opts=("${@:1:$#-1}")
+  if [ "$DIRECTION" = pull ]; then
+    "$TS" pull "${opts[@]}" "$addr" "$dest"
+  else
+    "$TS" push "${opts[@]}" "$SERVED" "$addr/$(basename "$dest")"
+  fi
+}
+
+# pull_only: whether this run is the pull one, for checks that only make
+# sense there (the server's own log, a proxy in front of it).
+pull_only() { [ "$DIRECTION" = pull ]; }
 
 # tree_listing DIR: every entry's path, type, permission bits, mtime (ns),
 # size (files) and link target, NUL-separated and sorted, plus the root's
@@ -104,10 +157,18 @@ exits_within() {
 # ipv6_case SRC SAME_TREE_FN: when the host has IPv6 loopback, serves SRC
 # once on [::1], pulls it, and checks the copy and that the server exits.
 ipv6_case() {
-  "$TS" serve --port 0 --bind ::1 --once "$1" 2>"$WORK/v6.log" &
+  if [ "$DIRECTION" = push ]; then
+    "$TS" serve --port 0 --bind ::1 --once --writable "$WORK" 2>"$WORK/v6.log" &
+  else
+    "$TS" serve --port 0 --bind ::1 --once "$1" 2>"$WORK/v6.log" &
+  fi
   local pid=$! port6
   if port6=$(port_from_log "$WORK/v6.log" 2>/dev/null); then
-    expect_exit "IPv6 pull from [::1]" 0 "$TS" pull "[::1]:$port6" "$WORK/v6copy"
+    if [ "$DIRECTION" = push ]; then
+      expect_exit "IPv6 push to [::1]" 0 "$TS" push "$1" "[::1]:$port6/v6copy"
+    else
+      expect_exit "IPv6 pull from [::1]" 0 "$TS" pull "[::1]:$port6" "$WORK/v6copy"
+    fi
     check "IPv6 copy is a mirror" "$2" "$1" "$WORK/v6copy"
     check "--once server exits after its session" exits_within $pid 10
   else
@@ -124,15 +185,24 @@ killed_client_case() {
   local big=$WORK/big i
   mkdir -p "$big"
   for i in $(seq 1 "$1"); do head -c 1048576 /dev/urandom > "$big/f$i"; done
-  start_server "$big"
-  "$TS" pull "127.0.0.1:$PORT" "$WORK/killed" >/dev/null 2>&1 &
+  # The same copy both ways: a pull from a server of $big, or a push of it
+  # into a writable server of $WORK.
+  local copy
+  if [ "$DIRECTION" = push ]; then
+    start_server "$WORK" --writable
+    copy=("$TS" push "$big" "127.0.0.1:$PORT/killed")
+  else
+    start_server "$big"
+    copy=("$TS" pull "127.0.0.1:$PORT" "$WORK/killed")
+  fi
+  "${copy[@]}" >/dev/null 2>&1 &
   local victim=$!
   sleep "$2"
   kill -9 $victim 2>/dev/null
   wait $victim 2>/dev/null
   check "killed client: every file under a final name is complete" \
     bash -c "cd '$WORK/killed' 2>/dev/null || exit 0; for f in f*; do [ -e \"\$f\" ] || continue; cmp -s \"\$f\" '$big'/\"\$f\" || exit 1; done"
-  expect_exit "killed client: the server still serves" 0 "$TS" pull "127.0.0.1:$PORT" "$WORK/killed"
+  expect_exit "killed client: the server still serves" 0 "${copy[@]}"
   check "killed client: the next pull completes the mirror" "$3" "$big" "$WORK/killed"
   check "killed client: no temporaries left" no_temporaries "$WORK/killed"
   stop_server
@@ -147,13 +217,18 @@ if [ ! -x "$TS" ]; then echo "no binary at $TS; run make first" >&2; exit 1; fi
 cases=("$@")
 [ ${#cases[@]} -eq 0 ] && cases=("$HERE"/e2e/*.sh)
 for case_file in "${cases[@]}"; do
-  WORK=$SCRATCH/$(basename "$case_file" .sh)
-  mkdir -p "$WORK"
-  echo "== $(basename "$case_file")"
-  # shellcheck source=/dev/null
-  source "$case_file"
-  kill $(jobs -p) 2>/dev/null
-  wait 2>/dev/null
+  directions=pull
+  grep -q '^# directions: pull push$' "$case_file" && directions="pull push"
+  for DIRECTION in $directions; do
+    WORK=$SCRATCH/$(basename "$case_file" .sh)-$DIRECTION
+    mkdir -p "$WORK"
+    echo "== $(basename "$case_file")$([ "$DIRECTION" = push ] && echo ' (push)')"
+    # shellcheck source=/dev/null
+    source "$case_file"
+    kill $(jobs -p) 2>/dev/null
+    wait 2>/dev/null
+  done
+  DIRECTION=pull
 done
 
 echo

@@ -1,25 +1,26 @@
 # Delta transfer of changed files and local copies for renamed ones.
 # Sourced by tests/e2e.sh.
+# directions: pull push
 
 SRC=$WORK/src
 mkdir -p "$SRC/sub"
 head -c 4194304 /dev/urandom > "$SRC/big.bin"
 head -c 3000000 /dev/urandom > "$SRC/sub/other.bin"
 start_server "$SRC"
-"$TS" pull "127.0.0.1:$PORT" "$WORK/copy" >/dev/null 2>&1
+mirror "$WORK/copy" >/dev/null 2>&1
 
 wire_of() { sed -n 's/.*"bytes_on_wire":\([0-9]*\).*/\1/p' "$WORK/last.out"; }
 
 # 64 KiB changed in the middle of 4 MiB.
 head -c 65536 /dev/urandom | dd of="$SRC/big.bin" bs=1 seek=2000000 conv=notrunc status=none
-expect_exit "delta pull after an edit exits 0" 0 "$TS" pull --json "127.0.0.1:$PORT" "$WORK/copy"
+expect_exit "delta pull after an edit exits 0" 0 mirror --json "$WORK/copy"
 check "delta: edited file is byte-exact" cmp -s "$SRC/big.bin" "$WORK/copy/big.bin"
 w=$(wire_of)
 check "delta: an edit of 64 KiB in 4 MiB costs little on the wire ($w bytes)" test "$w" -lt 600000
 
 # Bytes inserted at the front: every block shifts.
 { printf 'inserted at the front'; cat "$SRC/big.bin"; } > "$WORK/shifted" && mv "$WORK/shifted" "$SRC/big.bin"
-expect_exit "delta pull after an insertion exits 0" 0 "$TS" pull --json "127.0.0.1:$PORT" "$WORK/copy"
+expect_exit "delta pull after an insertion exits 0" 0 mirror --json "$WORK/copy"
 check "delta: shifted file is byte-exact" cmp -s "$SRC/big.bin" "$WORK/copy/big.bin"
 w=$(wire_of)
 check "delta: an insertion at the front costs little ($w bytes)" test "$w" -lt 600000
@@ -27,13 +28,13 @@ check "delta: an insertion at the front costs little ($w bytes)" test "$w" -lt 6
 # Truncation and growth.
 truncate -s 2500000 "$SRC/big.bin"
 head -c 100000 /dev/urandom >> "$SRC/sub/other.bin"
-expect_exit "delta pull after truncation and growth exits 0" 0 "$TS" pull "127.0.0.1:$PORT" "$WORK/copy"
+expect_exit "delta pull after truncation and growth exits 0" 0 mirror "$WORK/copy"
 check "delta: truncated and grown files are byte-exact" same_tree "$SRC" "$WORK/copy"
 
 # A rename and a copy on the server: the client rebuilds from what it has.
 mv "$SRC/sub/other.bin" "$SRC/renamed.bin"
 cp -p "$SRC/big.bin" "$SRC/sub/copy-of-big.bin"
-expect_exit "pull after a rename and a copy exits 0" 0 "$TS" pull --json "127.0.0.1:$PORT" "$WORK/copy"
+expect_exit "pull after a rename and a copy exits 0" 0 mirror --json "$WORK/copy"
 check "rename: mirror is exact, old name gone" same_tree "$SRC" "$WORK/copy"
 w=$(wire_of)
 check "rename and copy travel as local copies ($w bytes on the wire for 5.6 MB)" test "$w" -lt 600000

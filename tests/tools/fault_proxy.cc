@@ -1,7 +1,9 @@
 // fault_proxy --to HOST:PORT --port-file F [--flip-at N] [--cut-at N]
-//             [--throttle BYTES_PER_SEC] [--delay-ms MS] [--bytes-file F2]
+//             [--faults down|up] [--throttle BYTES_PER_SEC] [--delay-ms MS]
+//             [--bytes-file F2]
 // A TCP proxy on 127.0.0.1 for fault-injection tests. Faults apply to the
-// first connection's server-to-client bytes: --flip-at flips the low bit of
+// first connection's server-to-client bytes (client-to-server with
+// --faults up, where a push's file data flows): --flip-at flips the low bit of
 // byte N, --cut-at forwards N bytes then drops both sides. --throttle limits
 // that direction's rate; --delay-ms holds every chunk in both directions for
 // MS milliseconds (a WAN-like round trip, still pipelined). --bytes-file
@@ -26,6 +28,7 @@ struct Options {
   uint16_t port = 0;
   long long flip_at = -1, cut_at = -1, throttle = 0;
   int delay_ms = 0;
+  bool faults_up = false;
   std::string bytes_file;
 };
 
@@ -123,8 +126,8 @@ void Serve(platform::Socket client, const Options& o) {
   if (!platform::Connect(o.host, o.port, 5000, &server).ok()) return;
   std::atomic<bool> stop{false};
   long long up = 0, down = 0;
-  std::thread t([&] { up = Pump(&client, &server, o, false, &stop); });
-  down = Pump(&server, &client, o, faults, &stop);
+  std::thread t([&] { up = Pump(&client, &server, o, faults && o.faults_up, &stop); });
+  down = Pump(&server, &client, o, faults && !o.faults_up, &stop);
   if (stop) {
     client.Close();
     server.Close();
@@ -169,6 +172,8 @@ int main(int argc, char** argv) {
       o.throttle = std::atoll(v.c_str());
     } else if (a == "--delay-ms") {
       o.delay_ms = std::atoi(v.c_str());
+    } else if (a == "--faults") {
+      o.faults_up = v == "up";
     } else if (a == "--bytes-file") {
       o.bytes_file = v;
     } else {
