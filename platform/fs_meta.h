@@ -28,6 +28,7 @@ struct FileInfo {
                            // metadata change and can't be set back
   uint64_t device = 0;     // with inode: identity of the file
   uint64_t inode = 0;
+  uint64_t links = 1;      // names the file has (hard links)
 };
 
 // Paths here are native byte strings (UTF-8 on Windows), as used on the wire

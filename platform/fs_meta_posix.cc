@@ -39,6 +39,7 @@ void FillInfo(const struct stat& st, FileInfo* info) {
   info->ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
   info->device = static_cast<uint64_t>(st.st_dev);
   info->inode = static_cast<uint64_t>(st.st_ino);
+  info->links = static_cast<uint64_t>(st.st_nlink);
 }
 
 // utimensat's pair: access time left alone, modification time set.

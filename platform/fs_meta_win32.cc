@@ -86,6 +86,7 @@ Status FillFromHandle(HANDLE h, const std::string& path, FileInfo* info) {
                        : info->mtime_ns;
   info->device = bh.dwVolumeSerialNumber;
   info->inode = (static_cast<uint64_t>(bh.nFileIndexHigh) << 32) | bh.nFileIndexLow;
+  info->links = bh.nNumberOfLinks;
   return Status::Ok();
 }
 

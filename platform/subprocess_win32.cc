@@ -60,9 +60,10 @@ bool SendAll(Bridge* b, const char* p, size_t n) {
 
 // Pipe to bridge, until the pipe ends; then the stream reads end-of-file.
 void PumpIn(std::shared_ptr<Bridge> b, HANDLE pipe) {
-  // A zero-byte read is end-of-file from a file or console, but from a pipe
-  // it is only a writer's empty write.
-  const bool is_pipe = GetFileType(pipe) == FILE_TYPE_PIPE;
+  // A zero-byte read is end-of-file: from a file or console always, and
+  // from a pipe under Wine, whose Unix pipes read empty at their end where
+  // Windows' fail with ERROR_BROKEN_PIPE. A writer's empty write would read
+  // the same, but no peer of ours writes nothing.
   std::unique_ptr<char[]> buf(new char[kPumpChunk]);
   for (;;) {
     DWORD got = 0;
@@ -71,7 +72,7 @@ void PumpIn(std::shared_ptr<Bridge> b, HANDLE pipe) {
       if (err != ERROR_BROKEN_PIPE && err != ERROR_HANDLE_EOF) b->read_error = err;
       break;
     }
-    if (got == 0 && !is_pipe) break;
+    if (got == 0) break;
     if (!SendAll(b.get(), buf.get(), got)) break;
   }
   CloseHandle(pipe);

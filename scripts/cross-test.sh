@@ -37,8 +37,9 @@ run_pair() { # name emu binary cases...
   wrapper "build/cross/$name-pulls" "$host" "$foreign"
   for dir in "$name-serves" "$name-pulls"; do
     echo "== $dir"
-    # FOREIGN_OS and FOREIGN_SIDE tell the cases which side runs what.
-    FOREIGN_OS=$([ "$name" = windows ] && echo windows || echo linux) \
+    # FOREIGN_OS and FOREIGN_SIDE tell the cases which side runs what;
+    # FOREIGN_EXE is the foreign binary itself, for a foreign client to spawn.
+    FOREIGN_OS=$([ "$name" = windows ] && echo windows || echo linux) FOREIGN_EXE="$ROOT/$bin" \
     FOREIGN_SIDE=$([ "$dir" = "$name-serves" ] && echo server || echo client) \
       timeout 900 bash tests/e2e.sh "build/cross/$dir" "$@" > "build/cross/$dir.log" 2>&1 || status=1
     tail -n 1 "build/cross/$dir.log"

@@ -45,8 +45,15 @@ Status Handshake(Connection* conn, uint32_t flags, const SessionRequest* request
 // What a session over a child's pipes that broke says: the child's end
 // (ssh's exit status) explains more than "connection closed".
 Status ExplainTransport(const Status& s, const TransferOptions& options,
-                        platform::ChildProcess* child) {
-  if (!child->valid() || s.kind() != ErrorKind::kSocket) return s;
+                        platform::ChildProcess* child, const Connection& conn) {
+  if (!child->valid()) return s;
+  // Bytes that are not frames before any frame: most often a login shell
+  // on the far side that prints something (a .bashrc's echo).
+  if (s.kind() == ErrorKind::kProtocol && conn.frames_received() == 0) {
+    return Status::Protocol(s.message() + " (what came first was not treesync: does the far " +
+                            "side's shell print something at login?)");
+  }
+  if (s.kind() != ErrorKind::kSocket) return s;
   bool exited = false;
   int code = 0;
   if (!child->Wait(2000, &exited, &code).ok() || !exited) return s;
@@ -150,7 +157,7 @@ Status RunPull(const TransferOptions& options, Reporter* reporter, PullStats* st
                     options.remote_folder);
     stats->bytes_on_wire = conn.bytes_sent() + conn.bytes_received();
     if (CutOff(s)) rx.KeepPartial();
-    s = ExplainTransport(s, options, &child);
+    s = ExplainTransport(s, options, &child, conn);
   }
   stats->elapsed_ms = MsSince(start);
   return s;
@@ -177,7 +184,7 @@ Status RunPush(const TransferOptions& options, Reporter* reporter, PullStats* st
     s = PushSession(&conn, options.dir, kClientFlags | (options.checksum ? kHelloWantHashes : 0),
                     request, reporter, stats);
     stats->bytes_on_wire = conn.bytes_sent() + conn.bytes_received();
-    s = ExplainTransport(s, options, &child);
+    s = ExplainTransport(s, options, &child, conn);
   }
   stats->elapsed_ms = MsSince(start);
   return s;

@@ -162,7 +162,11 @@ Status Connection::Flush() {
   return Status::Ok();
 }
 
-Status Connection::TryReceive(Frame* f, bool* got) { return in_.Next(f, got); }
+Status Connection::TryReceive(Frame* f, bool* got) {
+  TS_RETURN_IF_ERROR(in_.Next(f, got));
+  if (*got) ++frames_received_;
+  return Status::Ok();
+}
 
 Status Connection::Receive(Frame* f) {
   FrameView v;
@@ -176,7 +180,10 @@ Status Connection::ReceiveView(FrameView* f) {
   for (;;) {
     bool got = false;
     TS_RETURN_IF_ERROR(in_.NextView(f, &got));
-    if (got) return Status::Ok();
+    if (got) {
+      ++frames_received_;
+      return Status::Ok();
+    }
     if (peer_closed_) {
       // A dropped link looks just like this: it is the connection's fault,
       // not the stream's, and a later pull resumes from it.

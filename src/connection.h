@@ -70,6 +70,11 @@ class Connection {
   size_t pending_output() const { return out_end_ - out_pos_; }
   uint64_t bytes_sent() const { return bytes_sent_; }
   uint64_t bytes_received() const { return bytes_received_; }
+  // How long the peer may make no progress from now on (-1: forever).
+  void set_timeout_ms(int timeout_ms) { timeout_ms_ = timeout_ms; }
+  int timeout_ms() const { return timeout_ms_; }
+  // Whole frames taken so far.
+  uint64_t frames_received() const { return frames_received_; }
   ByteStream& stream() { return *stream_; }
   // The budget given at construction (may be null), for the connection's
   // user to take its own buffers from.
@@ -130,6 +135,7 @@ class Connection {
   int64_t last_progress_ms_;
   uint64_t bytes_sent_ = 0;
   uint64_t bytes_received_ = 0;
+  uint64_t frames_received_ = 0;
 };
 
 }  // namespace treesync

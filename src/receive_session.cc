@@ -38,6 +38,7 @@ class ReceiveLoop {
         pushed_(peer == "client"),
         rx_(rx),
         streaming_((granted & kHelloStreaming) != 0),
+        hashes_((granted & kHelloWantHashes) != 0),
         packed_((granted & kHelloPackedListing) != 0) {}
 
   Status Run(bool* complete);
@@ -62,6 +63,7 @@ class ReceiveLoop {
   const bool pushed_;
   Receiver* rx_;
   const bool streaming_;
+  const bool hashes_;
   const bool packed_;
   uint64_t credit_ = kInitialListCredit;  // what the sender may still send
   uint64_t owed_ = 0;                     // credit finished with, not yet granted
@@ -152,6 +154,11 @@ Status ReceiveLoop::GrantCredit() {
 }
 
 Status ReceiveLoop::TakeEntry(Entry& e) {
+  // The hash is optional on the wire only when granted; bytes the sender
+  // was not asked for are a payload with bytes left over.
+  if (e.has_hash && !hashes_) {
+    return Status::Protocol(peer_ + " sent a content hash that was not asked for");
+  }
   if (streaming_) {
     uint64_t weight = EntryWeight(e.path);
     if (weight > credit_) return Status::Protocol(peer_ + " sent more listing than it was granted");

@@ -122,7 +122,9 @@ Status Receiver::PushFolder(const Entry& e, bool made, bool skip) {
       // Temporaries are ours, never part of the mirror: partial data to
       // resume from, or leftovers to remove.
       if (l.info.type == platform::FileType::kRegular && IsTempName(l.name)) {
-        f.temps.emplace(l.name, l.info.size);
+        // One with another name too (a hard link to a file elsewhere) is
+        // not resumed from: appending would change that file.
+        if (l.info.links == 1) f.temps.emplace(l.name, l.info.size);
       } else if (IsLockName(l.name)) {
         continue;  // a session's hold on this folder: ours, or another's
       } else if (l.error.empty() && l.info.type != platform::FileType::kMissing) {
@@ -714,18 +716,26 @@ Status Receiver::BeginFile(const Begin& begin, bool with_basis) {
   hasher_.Reset();
   if (begin.offset > 0) {
     TS_RETURN_IF_ERROR(platform::File::OpenAppend(temp_path_, &file_));
-    file_open_ = true;
     platform::FileInfo info;
     TS_RETURN_IF_ERROR(file_.Stat(&info));
-    // Partial data that is not what we asked to resume from can only fail
-    // verification; it is dropped then and the file fetched whole.
-    if (info.size != begin.offset || !HashPrefix(&file_, begin.offset, &hasher_).ok()) {
-      resume_mismatch_ = true;
-    }
     received_ = begin.offset;
-    created_mode_ = ~0u;  // whatever mode the partial file has: set it
-    stats_->bytes_resumed += begin.offset;
-    return Status::Ok();
+    // A temporary with another name too (a hard link someone made to a
+    // file elsewhere) is not ours to append to: writing would change that
+    // file. It loses this name and the file is fetched again whole.
+    if (info.links == 1) {
+      file_open_ = true;
+      // Partial data that is not what we asked to resume from can only fail
+      // verification; it is dropped then and the file fetched whole.
+      if (info.size != begin.offset || !HashPrefix(&file_, begin.offset, &hasher_).ok()) {
+        resume_mismatch_ = true;
+      }
+      created_mode_ = ~0u;  // whatever mode the partial file has: set it
+      stats_->bytes_resumed += begin.offset;
+      return Status::Ok();
+    }
+    file_.Close();
+    TS_RETURN_IF_ERROR(platform::RemoveEntry(temp_path_));
+    resume_mismatch_ = true;
   }
   // The name is usually free (leftovers were removed with their folder's
   // listing, a failed attempt removes its own); it is taken when partial

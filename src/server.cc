@@ -71,6 +71,33 @@ Status ServedFolder(const std::string& root, const std::string& sub, bool missin
 
 namespace {
 
+// Whether one of two wire paths is the other or a folder above it.
+bool Nested(const std::string& a, const std::string& b) {
+  const std::string& shorter = a.size() <= b.size() ? a : b;
+  const std::string& longer = a.size() <= b.size() ? b : a;
+  return shorter.empty() || longer == shorter ||
+         (longer.compare(0, shorter.size(), shorter) == 0 && longer[shorter.size()] == '/');
+}
+
+}  // namespace
+
+bool PushRegistry::TryClaim(const std::string& sub) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const std::string& c : claimed_) {
+    if (Nested(c, sub)) return false;
+  }
+  claimed_.push_back(sub);
+  return true;
+}
+
+void PushRegistry::Release(const std::string& sub) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = std::find(claimed_.begin(), claimed_.end(), sub);
+  if (it != claimed_.end()) claimed_.erase(it);
+}
+
+namespace {
+
 // Tells the client why its session ends, then closes our side.
 void SendError(Connection* conn, const Status& s) {
   conn->Send(FrameType::kError, EncodeError(s.kind(), FitMessage(s.message())));
@@ -109,9 +136,11 @@ Status ServePush(Connection* conn, const std::string& folder, const SessionReque
   if (s.kind() == ErrorKind::kSocket || s.kind() == ErrorKind::kTimeout ||
       s.kind() == ErrorKind::kInterrupted) {
     rx.KeepPartial();
-  } else {
-    SendError(conn, s);
   }
+  // A client that stalled may still read why it was dropped, but is not
+  // waited for as long again.
+  if (s.kind() == ErrorKind::kTimeout) conn->set_timeout_ms(kTurnAwayLingerMs);
+  if (s.kind() != ErrorKind::kSocket) SendError(conn, s);
   return s;
 }
 
@@ -123,9 +152,19 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
   Status s = received_hello != nullptr ? Status::Ok() : ReceiveHello(conn, &hello);
   SessionRequest request;
   if (s.ok() && (hello.flags & kHelloSession) != 0) {
+    // It travels with the Hello, so it gets the Hello's time, not the
+    // session's (a client that never sends it holds a session's place).
+    const int session_timeout = conn->timeout_ms();
+    const int wait_ms = session_timeout >= 0 ? std::min(session_timeout, kHelloTimeoutMs)
+                                              : kHelloTimeoutMs;
+    conn->set_timeout_ms(wait_ms);
     Frame f;
     s = conn->Receive(&f);
+    if (s.kind() == ErrorKind::kTimeout) {
+      s = Status::Timeout("no Session frame within " + std::to_string(wait_ms / 1000) + " s");
+    }
     if (s.ok()) s = DecodeSession(f, &request);
+    conn->set_timeout_ms(session_timeout);
   } else if (s.ok() && (hello.flags & kHelloPush) != 0) {
     s = Status::Protocol("a push without its Session frame");
   }
@@ -141,7 +180,20 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
     return s;
   }
   const uint32_t flags = hello.flags & kHelloKnownFlags;
-  if (push) return ServePush(conn, folder, request, flags, summary);
+  if (push) {
+    const bool dry_run = (request.options & kSessionDryRun) != 0;
+    if (tree.pushes != nullptr && !dry_run && !tree.pushes->TryClaim(request.path)) {
+      s = Status::Refused("another push is writing into " +
+                          (request.path.empty() ? std::string("the served folder")
+                                                : Printable(request.path)) +
+                          " or a folder around it; try again when it ends");
+      SendError(conn, s);
+      return s;
+    }
+    s = ServePush(conn, folder, request, flags, summary);
+    if (tree.pushes != nullptr && !dry_run) tree.pushes->Release(request.path);
+    return s;
+  }
 
   Hello reply;
   reply.flags = flags;
@@ -317,12 +369,15 @@ Status RunServer(const ServeOptions& options, FILE* log) {
   // Shared by all sessions, and owned by them jointly for the same reason.
   auto cache = std::make_shared<HashCache>();
   auto budget = std::make_shared<MemoryBudget>(kSessionMemoryBudget);
+  auto pushes = std::make_shared<PushRegistry>();
   return AcceptLoop(options, Greeting::kHello, log,
-                    [options, cache, budget, log](platform::Socket s, const std::string& peer,
-                                                  const Hello* hello) {
+                    [options, cache, budget, pushes, log](platform::Socket s,
+                                                          const std::string& peer,
+                                                          const Hello* hello) {
                       Connection conn(std::move(s), options.timeout_ms, budget.get());
-                      RunSession(&conn, peer, hello, ServedTree{options.root, options.writable,
-                                                                cache.get()},
+                      RunSession(&conn, peer, hello,
+                                 ServedTree{options.root, options.writable, cache.get(),
+                                            pushes.get()},
                                  log);
                     });
 }

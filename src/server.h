@@ -9,7 +9,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "connection.h"
 #include "protocol.h"
@@ -38,6 +40,22 @@ struct SessionSummary {
   PullStats received;  // a push
 };
 
+// The folders of a served tree that this server's pushes are writing, so
+// two never write nested folders at once (a push into "a" and one into
+// "a/b"): the receiver's lock file keeps out any other session writing the
+// same folder, in any process, but can't see nesting.
+class PushRegistry {
+ public:
+  // Claims sub (a wire path; "" for the root) unless it, a folder above it
+  // or one below it is claimed already.
+  bool TryClaim(const std::string& sub);
+  void Release(const std::string& sub);
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> claimed_;
+};
+
 // The served folder, as every session sees it.
 struct ServedTree {
   std::string root;
@@ -46,6 +64,8 @@ struct ServedTree {
   // --checksum clients, and so a file sent again unchanged is not hashed
   // again.
   HashCache* cache = nullptr;
+  // This server's pushes in progress (may be null: one session only).
+  PushRegistry* pushes = nullptr;
 };
 
 // Serves one session over a connection: the Hellos (and the client's

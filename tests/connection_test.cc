@@ -10,6 +10,7 @@
 
 #include "memory_budget.h"
 #include "net.h"
+#include "subprocess.h"
 #include "test_util.h"
 
 namespace treesync {
@@ -369,6 +370,68 @@ TEST(Connection, BudgetedConnectionBuffersAtMostAFrameOfFlood) {
   EXPECT_EQ(sa.kind(), ErrorKind::kTimeout) << sa.message();
   EXPECT_EQ(sb.kind(), ErrorKind::kTimeout) << sb.message();
   EXPECT_LE(a.bytes_received(), Connection::kBudgetMaxInput + Connection::kBudgetReadChunk);
+}
+
+}  // namespace
+}  // namespace treesync
+
+namespace treesync {
+namespace {
+
+// `cat` as the peer: every frame comes back. The connection reads while it
+// writes on pipes as on sockets, so 16 MiB echoed never stalls.
+TEST(Connection, FramesCrossAChildsPipesBothWays) {
+  platform::ChildProcess child;
+  platform::PipeStream pipes;
+  Status s = platform::Spawn({"cat"}, &child, &pipes);
+  ASSERT_TRUE(s.ok()) << s.message();
+  Connection conn(PipeByteStream(std::move(pipes)), 10000);
+  const std::string piece(256 * 1024, 'p');
+  size_t echoed = 0;
+  Frame f;
+  for (int i = 0; i < 64; ++i) {
+    ASSERT_TRUE(conn.Send(FrameType::kData, piece).ok());
+    for (bool got = true; got;) {
+      ASSERT_TRUE(conn.TryReceive(&f, &got).ok());
+      if (got) echoed += f.payload.size();
+    }
+  }
+  ASSERT_TRUE(conn.Finish().ok());
+  while (echoed < 64 * piece.size()) {
+    ASSERT_TRUE(conn.Receive(&f).ok());
+    ASSERT_EQ(f.payload, piece);
+    echoed += f.payload.size();
+  }
+  // cat saw our end of input, so the stream ends and the child exits 0.
+  EXPECT_EQ(conn.Receive(&f).kind(), ErrorKind::kSocket);
+  bool exited = false;
+  int code = -1;
+  ASSERT_TRUE(child.Wait(5000, &exited, &code).ok());
+  EXPECT_TRUE(exited);
+  EXPECT_EQ(code, 0);
+}
+
+TEST(Connection, AProgramThatCannotStartFailsAtSpawnNamingIt) {
+  platform::ChildProcess child;
+  platform::PipeStream pipes;
+  Status s = platform::Spawn({"/nonexistent/ssh", "host"}, &child, &pipes);
+  EXPECT_EQ(s.kind(), ErrorKind::kSocket);
+  EXPECT_NE(s.message().find("/nonexistent/ssh"), std::string::npos) << s.message();
+  EXPECT_FALSE(child.valid());
+}
+
+TEST(Connection, AChildThatExitsEarlyEndsTheStreamAndGivesItsStatus) {
+  platform::ChildProcess child;
+  platform::PipeStream pipes;
+  ASSERT_TRUE(platform::Spawn({"sh", "-c", "exit 7"}, &child, &pipes).ok());
+  Connection conn(PipeByteStream(std::move(pipes)), 10000);
+  Frame f;
+  EXPECT_EQ(conn.Receive(&f).kind(), ErrorKind::kSocket);
+  bool exited = false;
+  int code = -1;
+  ASSERT_TRUE(child.Wait(5000, &exited, &code).ok());
+  EXPECT_TRUE(exited);
+  EXPECT_EQ(code, 7);
 }
 
 }  // namespace

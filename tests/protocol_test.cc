@@ -524,3 +524,68 @@ TEST(Protocol, EntryRejectsMalformedPayloads) {
 
 }  // namespace
 }  // namespace treesync
+
+namespace treesync {
+namespace {
+
+TEST(Protocol, SessionRoundTripsAndRefusesUnsafePathsAndUnknownOptions) {
+  SessionRequest r;
+  r.options = kSessionKeepExtraneous | kSessionDryRun;
+  r.path = "a/b";
+  SessionRequest back;
+  ASSERT_TRUE(DecodeSession(Frame{FrameType::kSession, EncodeSession(r)}, &back).ok());
+  EXPECT_EQ(back.options, r.options);
+  EXPECT_EQ(back.path, "a/b");
+  for (const char* bad : {"../x", "/abs", "a//b", "a/./b"}) {
+    r.path = bad;
+    EXPECT_EQ(DecodeSession(Frame{FrameType::kSession, EncodeSession(r)}, &back).kind(),
+              ErrorKind::kProtocol)
+        << bad;
+  }
+  r.path = "";
+  r.options = 1u << 9;
+  EXPECT_EQ(DecodeSession(Frame{FrameType::kSession, EncodeSession(r)}, &back).kind(),
+            ErrorKind::kProtocol);
+}
+
+TEST(Protocol, EventsRoundTripWithPrintableMessages) {
+  Event e;
+  e.kind = Event::kChange;
+  e.change = 2;
+  e.type = EntryType::kSymlink;
+  e.bytes = 9;
+  e.path = "a/b";
+  Event back;
+  ASSERT_TRUE(DecodeEvent(Frame{FrameType::kEvent, EncodeEvent(e)}, &back).ok());
+  EXPECT_EQ(back.kind, Event::kChange);
+  EXPECT_EQ(back.change, 2);
+  EXPECT_EQ(back.type, EntryType::kSymlink);
+  EXPECT_EQ(back.bytes, 9u);
+  EXPECT_EQ(back.path, "a/b");
+  e = Event();
+  e.kind = Event::kWarning;
+  e.message = "evil \x1b[2J";
+  ASSERT_TRUE(DecodeEvent(Frame{FrameType::kEvent, EncodeEvent(e)}, &back).ok());
+  EXPECT_EQ(back.message.find('\x1b'), std::string::npos) << back.message;
+  std::string bad_kind(1, '\x09');
+  EXPECT_EQ(DecodeEvent(Frame{FrameType::kEvent, bad_kind}, &back).kind(), ErrorKind::kProtocol);
+}
+
+TEST(Protocol, SummaryCarriesOnlyDoneOrPartial) {
+  Summary s;
+  s.result = ErrorKind::kPartial;
+  s.message = "2 entries failed";
+  s.counts[0] = 5;
+  s.counts[9] = 2;
+  Summary back;
+  ASSERT_TRUE(DecodeSummary(Frame{FrameType::kSummary, EncodeSummary(s)}, &back).ok());
+  EXPECT_EQ(back.result, ErrorKind::kPartial);
+  EXPECT_EQ(back.counts[0], 5u);
+  EXPECT_EQ(back.counts[9], 2u);
+  s.result = ErrorKind::kIo;
+  EXPECT_EQ(DecodeSummary(Frame{FrameType::kSummary, EncodeSummary(s)}, &back).kind(),
+            ErrorKind::kProtocol);
+}
+
+}  // namespace
+}  // namespace treesync

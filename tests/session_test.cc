@@ -463,3 +463,146 @@ TEST(Session, ServerAnswersFileErrorForAFileThatGrewSinceItWasListed) {
 
 }  // namespace
 }  // namespace treesync
+
+namespace treesync {
+namespace {
+
+struct PushResult {
+  Status push;
+  Status serve;
+  PullStats stats;
+  std::string report;  // what the client printed
+};
+
+// Pushes `dir` into the served `root` (writable or not) over a socket pair.
+PushResult Push(const std::string& dir, const std::string& root, bool writable,
+                const SessionRequest& request) {
+  PushResult r;
+  platform::Socket a, b;
+  Status s = platform::SocketPair(&a, &b);
+  EXPECT_TRUE(s.ok()) << s.message();
+  std::thread server([&r, &root, writable, sock = std::move(b)]() mutable {
+    Connection conn(std::move(sock), 10000);
+    SessionSummary summary;
+    r.serve = ServeSession(&conn, ServedTree{root, writable, nullptr}, &summary);
+  });
+  FILE* out = std::tmpfile();
+  {
+    ReportOptions ro;
+    ro.itemize = true;
+    Reporter reporter(ro, out, out);
+    Connection conn(std::move(a), 10000);
+    r.push = PushSession(&conn, dir, kHelloPackedListing | kHelloStreaming, request, &reporter,
+                         &r.stats);
+  }
+  server.join();
+  std::rewind(out);
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, out)) > 0) r.report.append(buf, n);
+  std::fclose(out);
+  return r;
+}
+
+TEST(Push, MirrorsTheClientsTreeIntoTheServedFolder) {
+  TempFolder dir;
+  MakeTree(dir);
+  std::filesystem::create_directories(dir.Join("served"));
+  WriteFile(dir.Join("served/extraneous"), "x");
+  PushResult r = Push(dir.Join("src"), dir.Join("served"), true, SessionRequest());
+  ASSERT_TRUE(r.push.ok()) << r.push.message();
+  EXPECT_TRUE(r.serve.ok()) << r.serve.message();
+  EXPECT_EQ(ListTree(dir.Join("src")), ListTree(dir.Join("served")));
+  // The server's receiver counted and reported it all, and the client has it.
+  EXPECT_EQ(r.stats.files_transferred, 5u);
+  EXPECT_EQ(r.stats.files_deleted, 1u);
+  EXPECT_NE(r.report.find("+f a/b/two.txt\n"), std::string::npos) << r.report;
+  EXPECT_NE(r.report.find("-f extraneous\n"), std::string::npos) << r.report;
+}
+
+TEST(Push, TakesTheClientsOptionsAndSubFolder) {
+  TempFolder dir;
+  MakeTree(dir);
+  std::filesystem::create_directories(dir.Join("served/sub"));
+  WriteFile(dir.Join("served/sub/mine"), "kept");
+  SessionRequest request;
+  request.path = "sub";
+  request.options = kSessionKeepExtraneous;
+  PushResult r = Push(dir.Join("src"), dir.Join("served"), true, request);
+  ASSERT_TRUE(r.push.ok()) << r.push.message();
+  EXPECT_EQ(ReadFile(dir.Join("served/sub/mine")), "kept");
+  EXPECT_EQ(ReadFile(dir.Join("served/sub/top")), "CMB_END");
+
+  request.options = kSessionDryRun;
+  request.path = "dry/run";
+  r = Push(dir.Join("src"), dir.Join("served"), true, request);
+  ASSERT_TRUE(r.push.ok()) << r.push.message();
+  EXPECT_FALSE(std::filesystem::exists(dir.Join("served/dry")));
+  EXPECT_NE(r.report.find("+f top\n"), std::string::npos) << r.report;
+}
+
+TEST(Push, AReadOnlyServerRefusesBeforeAnyData) {
+  TempFolder dir;
+  MakeTree(dir);
+  std::filesystem::create_directories(dir.Join("served"));
+  PushResult r = Push(dir.Join("src"), dir.Join("served"), false, SessionRequest());
+  EXPECT_EQ(r.push.kind(), ErrorKind::kRefused) << r.push.message();
+  EXPECT_TRUE(ListTree(dir.Join("served")).empty());
+}
+
+TEST(Push, NeverReachesOutsideThroughASymlinkedSubFolder) {
+  TempFolder dir;
+  MakeTree(dir);
+  std::filesystem::create_directories(dir.Join("served"));
+  std::filesystem::create_directories(dir.Join("outside"));
+  std::filesystem::create_directory_symlink(dir.Join("outside"), dir.Join("served/link"));
+  for (const char* path : {"link", "link/deeper"}) {
+    SessionRequest request;
+    request.path = path;
+    PushResult r = Push(dir.Join("src"), dir.Join("served"), true, request);
+    EXPECT_EQ(r.push.kind(), ErrorKind::kBadFolder) << path << ": " << r.push.message();
+  }
+  EXPECT_TRUE(ListTree(dir.Join("outside")).empty());
+}
+
+TEST(Push, ASecondWriterIsRefusedWhileTheFolderIsHeld) {
+  TempFolder dir;
+  MakeTree(dir);
+  std::filesystem::create_directories(dir.Join("served"));
+  platform::FolderLock held;
+  ASSERT_TRUE(platform::FolderLock::TryLock(dir.Join("served"), kLockName, &held).ok());
+  PushResult r = Push(dir.Join("src"), dir.Join("served"), true, SessionRequest());
+  EXPECT_EQ(r.push.kind(), ErrorKind::kRefused) << r.push.message();
+  held.Release();
+  r = Push(dir.Join("src"), dir.Join("served"), true, SessionRequest());
+  EXPECT_TRUE(r.push.ok()) << r.push.message();
+  EXPECT_FALSE(std::filesystem::exists(dir.Join("served/.treesync-lock")));
+}
+
+TEST(Push, APullOfASubFolderServesOnlyIt) {
+  TempFolder dir;
+  MakeTree(dir);
+  platform::Socket a, b;
+  ASSERT_TRUE(platform::SocketPair(&a, &b).ok());
+  Status served;
+  std::thread server([&served, &dir, sock = std::move(b)]() mutable {
+    Connection conn(std::move(sock), 10000);
+    SessionSummary summary;
+    served = ServeSession(&conn, ServedTree{dir.Join("src"), false, nullptr}, &summary);
+  });
+  Reporter reporter(ReportOptions(), stderr, stderr);
+  PullStats stats;
+  Status s;
+  {
+    Receiver rx(dir.Join("copy"), ReceiverOptions(), &reporter, &stats);
+    ASSERT_TRUE(rx.Open().ok());
+    Connection conn(std::move(a), 10000);
+    s = PullSession(&conn, &rx, kHelloPackedListing | kHelloStreaming, "a/b");
+  }
+  server.join();
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(ListTree(dir.Join("copy")), ListTree(dir.Join("src/a/b")));
+}
+
+}  // namespace
+}  // namespace treesync

@@ -2,9 +2,17 @@
 # (Windows keeps no exec bits; symlinks need a privilege). Used by
 # scripts/cross-test.sh with a Windows binary under Wine on one side, named
 # by FOREIGN_OS=windows and FOREIGN_SIDE (server or client); run natively,
-# both sides are POSIX.
-WINDOWS_CLIENT=0
+# both sides are POSIX. Runs as pull and as push: the Windows side then
+# receives when it serves.
+# directions: pull push
+WINDOWS_CLIENT=0 WINDOWS_SERVER=0
 [ "${FOREIGN_OS:-}/${FOREIGN_SIDE:-}" = windows/client ] && WINDOWS_CLIENT=1
+[ "${FOREIGN_OS:-}/${FOREIGN_SIDE:-}" = windows/server ] && WINDOWS_SERVER=1
+if [ "$DIRECTION" = push ]; then
+  WINDOWS_RECEIVER=$WINDOWS_SERVER WINDOWS_SENDER=$WINDOWS_CLIENT
+else
+  WINDOWS_RECEIVER=$WINDOWS_CLIENT WINDOWS_SENDER=$WINDOWS_SERVER
+fi
 
 SRC=$WORK/src
 mkdir -p "$SRC/empty-folder" "$SRC/a/b/c" "$SRC/ünïcødé ✓"
@@ -30,11 +38,11 @@ same_portable_tree() {
 }
 
 start_server "$SRC"
-expect_exit "pull exits 0" 0 "$TS" pull "127.0.0.1:$PORT" "$WORK/copy"
+expect_exit "pull exits 0" 0 mirror "$WORK/copy"
 check "bytes, empty files and folders, non-ASCII names and times arrive" same_portable_tree "$SRC" "$WORK/copy"
-expect_exit "no-op re-pull exits 0" 0 "$TS" pull --json "127.0.0.1:$PORT" "$WORK/copy"
+expect_exit "no-op re-pull exits 0" 0 mirror --json "$WORK/copy"
 check "no-op re-pull transfers nothing" grep -q '"files_transferred":0,' "$WORK/last.out"
-for i in 1 2 3 4; do "$TS" pull "127.0.0.1:$PORT" "$WORK/conc$i" >/dev/null 2>&1 & done
+for i in 1 2 3 4; do mirror "$WORK/conc$i" >/dev/null 2>&1 & done
 conc_ok=0
 for job in $(jobs -p); do [ "$job" = "$SERVER_PID" ] || wait "$job" || conc_ok=1; done
 check "four concurrent clients all exit 0" test $conc_ok = 0
@@ -43,7 +51,7 @@ check "four concurrent clients all get a mirror" \
 check "concurrent copies are byte-exact" diff -r "$SRC" "$WORK/conc4"
 printf 'changed' > "$SRC/a/size-4096"
 rm "$SRC/just-End"
-expect_exit "re-pull after changes exits 0" 0 "$TS" pull "127.0.0.1:$PORT" "$WORK/copy"
+expect_exit "re-pull after changes exits 0" 0 mirror "$WORK/copy"
 check "re-pull after changes mirrors" same_portable_tree "$SRC" "$WORK/copy"
 stop_server
 
@@ -65,21 +73,21 @@ for name in 'a:b' 'C:' 'CON' 'con.txt' 'trailing.' 'trailing ' 'star*' '..\\esca
   printf x > "$HARD/$name"
 done
 start_server "$HARD"
-"$TS" pull "127.0.0.1:$PORT" "$WORK/hard-copy" >"$WORK/last.out" 2>"$WORK/last.err"
+mirror "$WORK/hard-copy" >"$WORK/last.out" 2>"$WORK/last.err"
 code=$?
-if [ "$WINDOWS_CLIENT" = 1 ]; then
-  check "Windows client: such names refused per file (exit 23)" test "$code" = 23
-  check "Windows client: each refusal names its file" \
+if [ "$WINDOWS_RECEIVER" = 1 ]; then
+  check "Windows receiver: such names refused per file (exit 23)" test "$code" = 23
+  check "Windows receiver: each refusal names its file" \
     grep -q "CON.*reserved device name" "$WORK/last.err"
-  check "Windows client: the other files arrive" test -f "$WORK/hard-copy/fine.txt"
-  check "Windows client: only the fine file arrives" \
+  check "Windows receiver: the other files arrive" test -f "$WORK/hard-copy/fine.txt"
+  check "Windows receiver: only the fine file arrives" \
     test "$(ls -A "$WORK/hard-copy")" = fine.txt
-  check "Windows client: nothing written outside the target" \
+  check "Windows receiver: nothing written outside the target" \
     test ! -e "$WORK/escaped" -a ! -e "$WORK/b" -a ! -e "$WORK/hard-copy/a"
 else
-  # A Windows server under Wine can't open such names: they fail per entry
-  # on its side, and the pull still brings the rest.
-  check "POSIX client: the pull brings the rest (exit $code)" \
+  # A Windows sender under Wine can't open such names: they fail per entry
+  # on its side, and the copy still brings the rest.
+  check "POSIX receiver: the pull brings the rest (exit $code)" \
     test "$code" = 0 -o "$code" = 23 -a -f "$WORK/hard-copy/fine.txt"
 fi
 stop_server
@@ -91,15 +99,15 @@ mkdir -p "$CASES"
 printf upper > "$CASES/README"
 printf lower > "$CASES/readme"
 start_server "$CASES"
-"$TS" pull "127.0.0.1:$PORT" "$WORK/cases-copy" >"$WORK/last.out" 2>"$WORK/last.err"
+mirror "$WORK/cases-copy" >"$WORK/last.out" 2>"$WORK/last.err"
 code=$?
-if [ "$WINDOWS_CLIENT" = 1 ]; then
-  check "Windows client: a name differing only in case is refused (exit 23)" test "$code" = 23
-  check "Windows client: the refusal names both" \
+if [ "$WINDOWS_RECEIVER" = 1 ]; then
+  check "Windows receiver: a name differing only in case is refused (exit 23)" test "$code" = 23
+  check "Windows receiver: the refusal names both" \
     grep -q "readme: differs only in case from README" "$WORK/last.err"
-  check "Windows client: the first one arrives intact" test "$(cat "$WORK/cases-copy/README")" = upper
+  check "Windows receiver: the first one arrives intact" test "$(cat "$WORK/cases-copy/README")" = upper
 else
-  check "POSIX client: names differing only in case both arrive" \
+  check "POSIX receiver: names differing only in case both arrive" \
     test "$code" = 0 -a "$(cat "$WORK/cases-copy/README" "$WORK/cases-copy/readme")" = upperlower
 fi
 stop_server
@@ -123,10 +131,29 @@ links_made_or_skipped() {
     fi
   done
 }
-if [ "${FOREIGN_OS:-}/${FOREIGN_SIDE:-}" != windows/server ]; then  # Wine hides links
+if [ "$WINDOWS_SENDER" = 0 ]; then  # Wine hides links
   start_server "$LINKS"
-  expect_exit "symlinks: the pull completes (exit 0)" 0 "$TS" pull "127.0.0.1:$PORT" "$WORK/links-copy"
+  expect_exit "symlinks: the pull completes (exit 0)" 0 mirror "$WORK/links-copy"
   check "symlinks: each made with its target, or skipped with a warning" links_made_or_skipped
   check "symlinks: the file beside them arrives" test "$(cat "$WORK/links-copy/d/f")" = hi
   stop_server
+fi
+
+# --via: the session over a child's pipes, the Windows binary at one end
+# (serving on its stdin/stdout, or spawning the child), both ways.
+if pull_only; then
+  via_server="$TS serve --stdio"
+  # A Windows client can't start the shell script $TS is under cross-test:
+  # it starts the Windows binary itself.
+  [ "$WINDOWS_CLIENT" = 1 ] && via_server="${FOREIGN_EXE:?} serve --stdio"
+  expect_exit "push --via serve --stdio: exit 0" 0 \
+    "$TS" push --via "$via_server --writable $WORK/via" "$SRC"
+  check "push --via mirrors" same_portable_tree "$SRC" "$WORK/via"
+  expect_exit "pull --via serve --stdio: exit 0" 0 \
+    "$TS" pull --via "$via_server $WORK/via" "$WORK/via-back"
+  check "pull --via mirrors" same_portable_tree "$SRC" "$WORK/via-back"
+  expect_exit "--via a read-only serve --stdio refuses a push: exit 5" 5 \
+    "$TS" push --via "$via_server $WORK/via" "$SRC"
+  expect_exit "--via a program that does not exist: exit 10" 10 \
+    "$TS" pull --via "no-such-program-here" "$WORK/via-none"
 fi

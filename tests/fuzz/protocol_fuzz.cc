@@ -22,7 +22,8 @@ namespace {
 enum Target : uint8_t {
   kHelloT, kErrorT, kWarningT, kSyncT, kListEndT, kWantsT, kWantDeltaT, kCopyT,
   kBeginT, kEndT, kFileErrorT, kFolderT, kFileT, kSymlinkT, kEntriesT, kSignatureT,
-  kCopyRangeT, kGapT, kListCreditT, kPathWantsT, kWantDeltaPathT, kTargetCount
+  kCopyRangeT, kGapT, kListCreditT, kPathWantsT, kWantDeltaPathT,
+  kSessionT, kEventT, kSummaryT, kTargetCount
 };
 
 Frame F(FrameType type, std::string payload) { return Frame{type, std::move(payload)}; }
@@ -286,6 +287,33 @@ void FuzzOne(uint8_t target, const std::string& p) {
       }
       break;
     }
+    case kSessionT: {
+      SessionRequest r;
+      Status s = DecodeSession(F(FrameType::kSession, p), &r);
+      CheckStatus(s);
+      if (s.ok()) {
+        FUZZ_CHECK(r.path.empty() || CheckWirePath(r.path).ok());
+        FUZZ_CHECK(EncodeSession(r) == p);
+      }
+      break;
+    }
+    case kEventT: {
+      Event e;
+      Status s = DecodeEvent(F(FrameType::kEvent, p), &e);
+      CheckStatus(s);
+      if (s.ok()) CheckPrintable(e.message);
+      break;
+    }
+    case kSummaryT: {
+      Summary sum;
+      Status s = DecodeSummary(F(FrameType::kSummary, p), &sum);
+      CheckStatus(s);
+      if (s.ok()) {
+        FUZZ_CHECK(sum.result == ErrorKind::kOk || sum.result == ErrorKind::kPartial);
+        CheckPrintable(sum.message);
+      }
+      break;
+    }
     default:
       break;
   }
@@ -338,6 +366,12 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
     w.U32(2);
     range = w.Take();
   }
+  Event change;
+  change.path = "docs/new";
+  change.bytes = 12;
+  Summary summary;
+  summary.result = ErrorKind::kPartial;
+  summary.message = "1 entries failed";
   std::string path_wants;
   AppendPathWant(PathWant{1, 0, 12345, "docs/read me.txt"}, &path_wants);
   AppendPathWant(PathWant{2, 100, 200, "docs/other"}, &path_wants);
@@ -362,7 +396,10 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
                     Seed(kGapT, EncodeGap("docs", "docs/x: permission denied")),
                     Seed(kListCreditT, EncodeListCredit(2 << 20)),
                     Seed(kPathWantsT, path_wants),
-                    Seed(kWantDeltaPathT, EncodeWantDeltaPath(PathWant{3, 0, 9000, "docs/b"}, sig))});
+                    Seed(kWantDeltaPathT, EncodeWantDeltaPath(PathWant{3, 0, 9000, "docs/b"}, sig)),
+                    Seed(kSessionT, EncodeSession(SessionRequest{kSessionDryRun, "a/b"})),
+                    Seed(kEventT, EncodeEvent(change)),
+                    Seed(kSummaryT, EncodeSummary(summary))});
   return 0;
 }
 
