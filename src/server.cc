@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "clock.h"
 #include "console.h"
 #include "content_hash.h"
 #include "delta.h"
@@ -183,7 +184,7 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
   if (push) {
     const bool dry_run = (request.options & kSessionDryRun) != 0;
     if (tree.pushes != nullptr && !dry_run && !tree.pushes->TryClaim(request.path)) {
-      s = Status::Refused("another push is writing into " +
+      s = Status::Refused("another treesync session is writing into " +
                           (request.path.empty() ? std::string("the served folder")
                                                 : Printable(request.path)) +
                           " or a folder around it; try again when it ends");
@@ -226,10 +227,19 @@ void LogSessionEnd(FILE* log, const std::string& who, const Status& s, const std
 namespace {
 
 // Waits (briefly) for the client to close, so our last frames are not lost
-// to a reset caused by unread input.
+// to a reset caused by unread input. A pushing client may still be sending
+// file data when we stop it with an Error: that is read and dropped, for
+// as long as it keeps coming (at most kLingerMaxMs), until it reads why.
+constexpr int kLingerIdleMs = 5000;
+constexpr int kLingerMaxMs = 30000;
 void Linger(Connection* conn) {
   Frame f;
-  for (int i = 0; i < 50; ++i) {
+  const int64_t start = SteadyMs();
+  int64_t last = start;
+  std::vector<char> sink(64 << 10);
+  for (;;) {
+    const int64_t now = SteadyMs();
+    if (now - last > kLingerIdleMs || now - start > kLingerMaxMs) return;
     bool got = true;
     while (got) {
       if (!conn->TryReceive(&f, &got).ok()) return;
@@ -237,10 +247,10 @@ void Linger(Connection* conn) {
     platform::Readiness r;
     if (!conn->stream().Poll(true, false, 100, &r).ok()) return;
     if (!r.readable) continue;
-    char sink[4096];
     size_t n = 0;
     bool eof = false;
-    if (!conn->stream().Read(sink, sizeof sink, &n, &eof).ok() || eof) return;
+    if (!conn->stream().Read(sink.data(), sink.size(), &n, &eof).ok() || eof) return;
+    if (n > 0) last = SteadyMs();
   }
 }
 
@@ -267,7 +277,8 @@ void RunSession(Connection* conn, const std::string& peer, const Hello* hello,
   auto start = std::chrono::steady_clock::now();
   SessionSummary summary;
   Status s = ServeSession(conn, tree, &summary, hello);
-  if (s.ok() || s.kind() == ErrorKind::kPartial) Linger(conn);
+  // Also after an error the client was sent (all but a broken link).
+  if (s.kind() != ErrorKind::kSocket) Linger(conn);
   LogSessionEnd(log, peer, s, Counts(summary, *conn), start);
 }
 

@@ -59,10 +59,10 @@ port_from_log() {
 }
 
 # start_server DIR [OPTIONS...]: serves DIR on a free loopback port; sets
-# SERVER_PID, PORT and SERVER_LOG, and SERVED (the source `mirror` copies).
+# SERVER_PID, PORT and SERVER_LOG, and MIRROR_SRC (what `mirror` copies).
 start_server() {
   local dir=$1; shift
-  SERVED=$dir
+  MIRROR_SRC=$dir
   SERVER_LOG=$WORK/server.$RANDOM.log
   "$TS" serve --port 0 --bind 127.0.0.1 "$@" "$dir" 2>"$SERVER_LOG" &
   SERVER_PID=$!
@@ -75,9 +75,9 @@ stop_server() {
   return 0
 }
 
-# mirror [OPTIONS...] DEST: makes DEST a mirror of $SERVED and exits as
+# mirror [OPTIONS...] DEST: makes DEST a mirror of $MIRROR_SRC and exits as
 # treesync did. DIRECTION=pull: a pull from the server start_server
-# started. DIRECTION=push: a push of $SERVED into DEST, through a writable
+# started. DIRECTION=push: a push of $MIRROR_SRC into DEST, through a writable
 # server started on DEST's parent for this one session.
 mirror() {
   local dest=${!#}
@@ -92,7 +92,7 @@ mirror() {
   "$TS" serve --writable --once --bind 127.0.0.1 --port 0 "$parent" 2>"$log" &
   pid=$!
   port=$(port_from_log "$log") || return 10
-  "$TS" push "${opts[@]}" "$SERVED" "127.0.0.1:$port/$(basename "$dest")"
+  "$TS" push "${opts[@]}" "$MIRROR_SRC" "127.0.0.1:$port/$(basename "$dest")"
   rc=$?
   exits_within $pid 10 || echo "push server did not exit: $(cat "$log")" >&2
   return $rc
@@ -102,7 +102,7 @@ mirror() {
 # server of SRC (pull), or a writable one of $WORK (push).
 serve_mirror() {
   if [ "$DIRECTION" = push ]; then start_server "$WORK" --writable; else start_server "$1"; fi
-  SERVED=$1
+  MIRROR_SRC=$1
 }
 
 # mirror_at ADDR [OPTIONS...] DEST: mirror, but through ADDR (a proxy in
@@ -114,7 +114,7 @@ mirror_at() {
   if [ "$DIRECTION" = pull ]; then
     "$TS" pull "${opts[@]}" "$addr" "$dest"
   else
-    "$TS" push "${opts[@]}" "$SERVED" "$addr/$(basename "$dest")"
+    "$TS" push "${opts[@]}" "$MIRROR_SRC" "$addr/$(basename "$dest")"
   fi
 }
 

@@ -15,7 +15,7 @@ mkdir -p "$WORK/src" && printf data > "$WORK/src/f"
 head -c 3000000 /dev/urandom > "$WORK/src/big"
 printf x > "$WORK/a-file"
 start_server "$WORK/src"
-expect_exit "pull into a path that is a file: exit 3" 3 "$TS" pull "127.0.0.1:$PORT" "$WORK/a-file"
+expect_exit "pull into a path that is a file: exit 3" 3 mirror "$WORK/a-file"
 
 # Connection refused: a port nobody listens on (the server's, once stopped).
 dead_port=$PORT
@@ -40,14 +40,14 @@ start_server "$WORK/src" --max-clients 1
 exec 7<>/dev/tcp/127.0.0.1/$PORT
 sleep 0.3
 expect_exit "a connection that never says hello holds no slot: pull exits 0" 0 \
-  "$TS" pull "127.0.0.1:$PORT" "$WORK/not-refused"
+  mirror "$WORK/not-refused"
 # Its Hello (version 1, no flags); it then reads nothing, so its session
 # holds the only slot, once the pull's session has let it go.
 for _ in $(seq 1 200); do grep -q ' ok ' "$SERVER_LOG" && break; sleep 0.05; done
 printf '\x01\x10\x00\x00\x00TREESYNC\x01\x00\x00\x00\x00\x00\x00\x00' >&7
 # The server's Hello back: the session has its slot (however slow the host).
 timeout 20 head -c 21 <&7 >/dev/null
-expect_exit "server at --max-clients: exit 5" 5 "$TS" pull "127.0.0.1:$PORT" "$WORK/refused"
+expect_exit "server at --max-clients: exit 5" 5 mirror "$WORK/refused"
 check "exit 5 says the server is busy" grep -q 'server busy' "$WORK/last.err"
 exec 7>&-
 stop_server

@@ -21,11 +21,13 @@ expect_exit "serve --writable on every interface: exit 1" 1 "$TS" serve --writab
 check "it says why and what to do" grep -q 'no authentication.*--insecure' "$WORK/last.err"
 expect_exit "serve --writable --bind 0.0.0.0: exit 1" 1 \
   "$TS" serve --writable --bind 0.0.0.0 --port 0 "$RO"
+mkdir -p "$WORK/insecure"
 "$TS" serve --writable --insecure --bind 0.0.0.0 --port 0 --once "$WORK/insecure" \
   2>"$WORK/insecure.log" &
 ins=$!
-mkdir -p "$WORK/insecure"
-if ins_port=$(port_from_log "$WORK/insecure.log"); then
+ins_port=$(port_from_log "$WORK/insecure.log")
+check "serve --writable --insecure starts on every interface" test -n "$ins_port"
+if [ -n "$ins_port" ]; then
   expect_exit "serve --writable --insecure listens beyond loopback and takes a push" 0 \
     "$TS" push "$SRC" "127.0.0.1:$ins_port"
   check "the insecure server's copy is a mirror" same_tree "$SRC" "$WORK/insecure"

@@ -104,13 +104,13 @@ Status Play(const std::string& scenario, Connection* c) {
     TS_RETURN_IF_ERROR(c->Flush());
     std::string header("\x31\xff\xff\xff\x7f", 5);  // a Data frame of 2 GiB
     size_t wrote = 0;
-    return c->socket().Write(header.data(), header.size(), &wrote);
+    return c->stream().Write(header.data(), header.size(), &wrote);
   }
   if (scenario == "unknown-frame-type") {
     TS_RETURN_IF_ERROR(c->Flush());
     size_t wrote = 0;
     std::string junk("\x7f\x00\x00\x00\x00", 5);
-    return c->socket().Write(junk.data(), junk.size(), &wrote);
+    return c->stream().Write(junk.data(), junk.size(), &wrote);
   }
   using T = EntryType;
   if (scenario == "dotdot") return SendEntries(c, {MakeEntry(T::kFile, "../evil", 1)});
@@ -162,7 +162,7 @@ Status Play(const std::string& scenario, Connection* c) {
     TS_RETURN_IF_ERROR(c->Flush());
     std::string half("\x12\x40\x00\x00\x00partial", 12);
     size_t wrote = 0;
-    return c->socket().Write(half.data(), half.size(), &wrote);
+    return c->stream().Write(half.data(), half.size(), &wrote);
   }
   // Scenarios with a valid listing of two files, then trouble in the data.
   // In listing order; "slow" sends up to 100 KiB of the first.
