@@ -39,6 +39,13 @@ struct Bridge {
   std::atomic<bool> abandoned{false};        // the stream was destroyed
   std::atomic<unsigned long> read_error{0};  // why the inbound pipe failed
   std::atomic<unsigned long> write_error{0};  // why the outbound pipe failed
+  // Set once the outbound pump has written all it was given and closed
+  // its pipe: a process about to exit waits for it, or its last bytes (an
+  // Error frame) would die with the thread.
+  HANDLE out_done = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+  ~Bridge() {
+    if (out_done != nullptr) CloseHandle(out_done);
+  }
 };
 
 // Puts all n bytes into the bridge, waiting as a blocking send would;
@@ -106,7 +113,11 @@ void PumpOut(std::shared_ptr<Bridge> b, HANDLE pipe) {
     }
   }
   if (pipe != nullptr) CloseHandle(pipe);
+  if (b->out_done != nullptr) SetEvent(b->out_done);
 }
+
+// How long a stream being destroyed waits for its last bytes to leave.
+constexpr DWORD kDrainMs = 5000;
 
 // Closes a handle on every way out of a function, unless released.
 class ScopedHandle {
@@ -131,7 +142,12 @@ struct PipeStream::Impl {
   Socket socket;                   // our end of the bridge
   std::shared_ptr<Bridge> bridge;  // the pumps' end, and how they fared
   ~Impl() {
-    if (bridge) bridge->abandoned = true;
+    if (!bridge) return;
+    // What was written still goes out (the pump sees the end after it),
+    // unless the reader stopped reading long ago.
+    socket.ShutdownWrite();
+    if (bridge->out_done != nullptr) WaitForSingleObject(bridge->out_done, kDrainMs);
+    bridge->abandoned = true;
   }
 };
 

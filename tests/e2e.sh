@@ -6,7 +6,7 @@
 # A case file with the line "# directions: pull push" runs twice: as it is,
 # then with DIRECTION=push, where `mirror` pushes instead of pulling (its
 # checks are then named "[push] ..."). Prints one line per check and
-# closes with "N passed, N failed".
+# closes with "N passed, N failed". KEEP_SCRATCH=1 keeps the scratch folder.
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
 shift || true
