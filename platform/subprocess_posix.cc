@@ -139,6 +139,9 @@ Status OpenStdio(PipeStream* out) {
     dup2(null_fd, 1);
     close(null_fd);
   }
+  // As for a child's pipes: sshd gives us 64 KiB ones.
+  Enlarge(impl->in);
+  Enlarge(impl->out);
   SetNonBlocking(impl->in);
   SetNonBlocking(impl->out);
   *out = PipeStream(std::move(impl));

@@ -4,23 +4,36 @@
 # each round so a noisy neighbour hurts them alike. Prints medians, each
 # tool's ratio to rsync, bytes on the wire, and treesync's peak RSS.
 #   RUNS (default 5): rounds per case. BENCH_DIR (default /dev/shm/tsbench).
-#   BENCH_CASES (default "1 2 3 4 5"): which cases to run. Cases 6 and 7
-#   (1,000,000 files) take minutes and run only when named:
+#   BENCH_CASES (default "1 2 3 4 5 8 9 10"): which cases to run. Cases 6
+#   and 7 (1,000,000 files) take minutes and run only when named:
 #   BENCH_CASES="6 7"; BIG_RUNS (default 3) rounds each. They need room
 #   for 2,000,000 inodes in BENCH_DIR.
+# Case 8 pushes cases 1 and 2's trees into an empty `serve --writable` and
+# pulls them back, alternating (target: push <= 1.1 x pull). Cases 9 and 10
+# go over ssh to a throwaway sshd on 127.0.0.1 (scripts/loopback-sshd.sh),
+# against scp -r and rsync -e ssh, all with the same ssh client options and
+# so ssh's default cipher; they print SKIP when sshd is missing. Case 10
+# runs scp once, capped at SCP_CAP seconds (default 300). BENCH_CASES="8 9
+# 10" runs only those: about 2 minutes with RUNS=3 on 2 cores, and the
+# whole default run about 3.5.
 set -u
 RUNS=${1:-5}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 TS=${TS:-$HERE/build/treesync}
 PROXY=${PROXY:-$HERE/build/tools/fault_proxy}
 B=${BENCH_DIR:-/dev/shm/tsbench}
-CASES=${BENCH_CASES:-1 2 3 4 5}
+CASES=${BENCH_CASES:-1 2 3 4 5 8 9 10}
 [ -x "$TS" ] || { echo "build first: make (and make build/tools/fault_proxy)" >&2; exit 1; }
+TS=$(cd "$(dirname "$TS")" && pwd)/$(basename "$TS")  # absolute: the ssh cases run it "remotely"
+SSHD_HELPER=$HERE/scripts/loopback-sshd.sh
+# shellcheck source=loopback-sshd.sh
+[ -f "$SSHD_HELPER" ] && . "$SSHD_HELPER"
+SSH_STATE=  # up once cases 9 and 10 started the loopback sshd
 have() { command -v "$1" >/dev/null 2>&1; }
 have rsync || echo "SKIP rsync: not installed (apt-get install rsync)"
 have nc || echo "SKIP tar | nc: nc not installed (apt-get install netcat-openbsd)"
 rm -rf "$B"; mkdir -p "$B"
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$B"' EXIT
+trap '[ "$SSH_STATE" = up ] && sshd_stop; kill $(jobs -p) 2>/dev/null; rm -rf "$B"' EXIT
 
 now_ns() { date +%s%N; }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "-"; else print a[int((NR+1)/2)]}'; }
@@ -28,7 +41,9 @@ free_port() { echo $((20000 + RANDOM % 20000)); }
 peak_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # ---- trees ----
-make_large() { mkdir -p "$1"; for i in 1 2 3 4; do head -c $((128 << 20)) /dev/urandom > "$1/big$i"; done; }
+make_large() { # dir [MiB a file, default 128]: 4 files of random bytes
+  mkdir -p "$1"; for i in 1 2 3 4; do head -c $((${2:-128} << 20)) /dev/urandom > "$1/big$i"; done
+}
 make_small() {
   mkdir -p "$1"
   local seed=$B/seed.bin; head -c $((8 << 20)) /dev/urandom > "$seed"
@@ -59,8 +74,8 @@ PY
 }
 
 # ---- servers ----
-start_treesync() { # dir
-  TS_LOG=$B/ts.log; "$TS" serve --port 0 --bind 127.0.0.1 "$1" 2>"$TS_LOG" & TS_PID=$!
+start_treesync() { # dir [serve options]: each server logs to a file of its own
+  TS_LOG=$(mktemp "$B/ts.XXXXXX.log"); "$TS" serve --port 0 --bind 127.0.0.1 "${@:2}" "$1" 2>"$TS_LOG" & TS_PID=$!
   for _ in $(seq 100); do TS_PORT=$(sed -n 's/.*:\([0-9]*\)$/\1/p' "$TS_LOG" | head -1); [ -n "$TS_PORT" ] && break; sleep 0.05; done
 }
 start_rsyncd() { # dir
@@ -89,17 +104,19 @@ stop() { kill "$@" 2>/dev/null; wait "$@" 2>/dev/null; }
 # ---- one timed run each; prints "milliseconds wire_bytes", or nothing (and
 # a line on stderr) when the run failed, so a failure never counts as a time ----
 failed() { echo "  $1 failed (exit $2): $3" >&2; }
-run_treesync() { # port dst [extra]
-  local t0 t1 out rc; t0=$(now_ns)
-  out=$(/usr/bin/time -f '%M' -o "$B/client.rss" "$TS" pull --json "127.0.0.1:$1" "$2" 2>"$B/client.err")
+run_ts() { # pull|push args...: one treesync client run; sets CLIENT_RSS
+  local verb=$1 t0 t1 out rc; shift; t0=$(now_ns)
+  out=$(/usr/bin/time -f '%M' -o "$B/client.rss" "$TS" "$verb" --json "$@" 2>"$B/client.err")
   rc=$?; t1=$(now_ns)
-  [ "$rc" = 0 ] || { failed treesync "$rc" "$(tail -1 "$B/client.err")"; return; }
+  [ "$rc" = 0 ] || { failed "treesync $verb" "$rc" "$(tail -1 "$B/client.err")"; return; }
   CLIENT_RSS=$(tail -1 "$B/client.rss")
   echo "$(( (t1 - t0) / 1000000 )) $(tail -1 <<<"$out" | sed -n 's/.*"bytes_on_wire":\([0-9]*\).*/\1/p')"
 }
-run_rsync() { # port dst
+run_treesync() { run_ts pull "127.0.0.1:$1" "$2"; } # port dst
+run_rsync() { run_rsync_from "rsync://127.0.0.1:$1/src/" "$2/"; } # port dst
+run_rsync_from() { # rsync args...: rsync -a --delete --stats ARGS
   local t0 t1 out rc; t0=$(now_ns)
-  out=$(rsync -a --delete --stats "rsync://127.0.0.1:$1/src/" "$2/" 2>&1); rc=$?; t1=$(now_ns)
+  out=$(rsync -a --delete --stats "$@" 2>&1); rc=$?; t1=$(now_ns)
   [ "$rc" = 0 ] || { failed rsync "$rc" "$(tail -1 <<<"$out")"; return; }
   local s r; s=$(sed -n 's/^Total bytes sent: \([0-9,]*\).*/\1/p' <<<"$out" | tr -d ,)
   r=$(sed -n 's/^Total bytes received: \([0-9,]*\).*/\1/p' <<<"$out" | tr -d ,)
@@ -212,6 +229,122 @@ latency_case() { # src
     "$(cut -d' ' -f1 "$B/res.proxied" | paste -sd' ')" "$(cut -d' ' -f1 "$B/res.delay" | paste -sd' ')"
 }
 
+# ---- cases 8-10: push, and ssh ----
+# tree_sig DIR: "files bytes" of the regular files under DIR.
+tree_sig() { find "$1" -type f -printf '%s\n' 2>/dev/null | awk '{n++; s+=$1} END {print n+0, s+0}'; }
+# checked SRC DST RUNNER ARGS...: RUNNER's line, kept only when DST then holds
+# the files SRC holds (a run that left the copy short never counts as a time).
+checked() {
+  local src=$1 dst=$2; shift 2
+  "$@" > "$B/line"; [ -s "$B/line" ] || return
+  local want got; want=$(tree_sig "$src"); got=$(tree_sig "$dst")
+  [ "$want" = "$got" ] || { failed "$1 $2" 0 "copy holds $got (files bytes), not $want"; return; }
+  cat "$B/line"
+}
+empty_dir() { find "$1" -mindepth 1 -delete; }
+med_of() { cut -d' ' -f1 "$B/res.$1" 2>/dev/null | median; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || b == "-" || b + 0 <= 0) print "-"; else printf "%.2f", a / b}'; }
+# report_vs TITLE "BASE..." TOOL...: a row per TOOL that has results: its
+# median, its ratio to each BASE's median, wire bytes, each run.
+report_vs() {
+  local title=$1 bases=$2 tool b; shift 2
+  printf '\n%s\n' "$title"
+  printf '  %-10s %10s' tool median_ms; for b in $bases; do printf ' %8s' "x_$b"; done
+  printf ' %14s  %s\n' wire_bytes each_run_ms
+  for tool in "$@"; do
+    [ -s "$B/res.$tool" ] || continue
+    printf '  %-10s %10s' "$tool" "$(med_of "$tool")"
+    for b in $bases; do printf ' %8s' "$(ratio "$(med_of "$tool")" "$(med_of "$b")")"; done
+    printf ' %14s  %s\n' "$(cut -d' ' -f2 "$B/res.$tool" | median)" "$(cut -d' ' -f1 "$B/res.$tool" | paste -sd' ')"
+  done
+}
+target() { # what tool base limit: "target WHAT <= LIMIT: TOOL/BASE, met|MISSED"
+  local r; r=$(ratio "$(med_of "$2")" "$(med_of "$3")")
+  [ "$r" = - ] && { printf '  target %s <= %s: no result\n' "$1" "$4"; return; }
+  printf '  target %s <= %s: %s, %s\n' "$1" "$4" "$r" "$(awk -v r="$r" -v l="$4" 'BEGIN {print (r <= l ? "met" : "MISSED")}')"
+}
+
+# 8: push into an empty writable server vs pull from a server, one tree.
+push_case() { # name src
+  local name=$1 src=$2 tgt=$B/push-target; rm -f "$B"/res.*
+  rm -rf "$tgt"; mkdir -p "$tgt"
+  start_treesync "$tgt" --writable; local wpid=$TS_PID wport=$TS_PORT
+  start_treesync "$src"
+  local push_rss pull_rss
+  for r in $(seq "$RUNS"); do
+    empty_dir "$tgt"; checked "$src" "$tgt" run_ts push "$src" "127.0.0.1:$wport" >> "$B/res.push"
+    push_rss=${CLIENT_RSS:-?}
+    rm -rf "$B/dst"; checked "$src" "$B/dst" run_treesync "$TS_PORT" "$B/dst" >> "$B/res.pull"
+    pull_rss=${CLIENT_RSS:-?}
+  done
+  local wrss; wrss=$(peak_kib "$wpid"); SERVER_RSS=$(peak_kib "$TS_PID")
+  stop "$wpid" "$TS_PID"; rm -rf "$tgt" "$B/dst"
+  report_vs "$name" pull push pull
+  target "push" push pull 1.1
+  printf '  peak RSS: push: client %s KiB, writable server %s KiB; pull: client %s KiB, server %s KiB\n' \
+    "$push_rss" "$wrss" "$pull_rss" "$SERVER_RSS"
+}
+
+# The ssh cases log in to a throwaway sshd on 127.0.0.1, started once.
+ssh_up() { # case: whether the loopback sshd runs (prints SKIP when not)
+  if [ -z "$SSH_STATE" ]; then
+    SSH_STATE=down SSH_WHY="no $SSHD_HELPER"
+    if type sshd_start >/dev/null 2>&1; then
+      if sshd_start "$B/sshd" 2>/dev/null; then
+        SSH_STATE=up; SSH_AT=$SSH_USER@127.0.0.1
+        eval "SCP=($SCP_CMD)"  # SCP_CMD is shell-quoted words
+        # The far side's treesync, under /usr/bin/time for its peak RSS.
+        printf '#!/bin/sh\nexec /usr/bin/time -f %%M -o %s %s "$@"\n' "$B/remote.rss" "$TS" > "$B/ts-remote"
+        chmod +x "$B/ts-remote"
+        echo "ssh: loopback sshd on port $SSHD_PORT, $(ssh -V 2>&1 | cut -d, -f1), cipher $($SSH_CMD -v "$SSH_AT" true 2>&1 |
+          sed -n 's/.*kex: server->client cipher: \([^ ]*\).*/\1/p' | head -1) (ssh's default, the same for every tool)"
+      else
+        SSH_WHY=$SSHD_ERROR
+      fi
+    fi
+  fi
+  [ "$SSH_STATE" = up ] && return 0
+  echo; echo "SKIP case $1: $SSH_WHY"; return 1
+}
+remote_rss() { tail -1 "$B/remote.rss" 2>/dev/null || echo '?'; }
+run_ts_ssh() { # pull|push args...
+  rm -f "$B/remote.rss"; run_ts "$1" -e "$SSH_CMD" --remote-path "$B/ts-remote" "${@:2}"
+}
+run_scp() { # cap_s src dst: scp -r, given at most cap_s seconds
+  local t0 t1 rc; t0=$(now_ns)
+  timeout "$1" "${SCP[@]}" -r -q "$2" "$3" 2>"$B/scp.err"; rc=$?; t1=$(now_ns)
+  [ "$rc" = 124 ] && { echo ">$(( $1 * 1000 ))" >> "$B/scp.capped"; return; }
+  [ "$rc" = 0 ] || { failed "scp -r" "$rc" "$(tail -1 "$B/scp.err")"; return; }
+  echo "$(( (t1 - t0) / 1000000 )) -"
+}
+
+# 9 and 10: each tool into an empty target over ssh; scp in the first
+# scp_rounds rounds only (it takes long on many files).
+ssh_case() { # name src scp_rounds
+  local name=$1 src=$2 scp_rounds=$3 d=$B/dst; rm -f "$B"/res.* "$B/scp.capped"
+  local pull_rss push_rss pull_rrss push_rrss
+  for r in $(seq "$RUNS"); do
+    rm -rf "$d"; checked "$src" "$d" run_ts_ssh pull "$SSH_AT:$src" "$d" >> "$B/res.ts-pull"
+    pull_rss=${CLIENT_RSS:-?} pull_rrss=$(remote_rss)
+    if [ "$r" -le "$scp_rounds" ]; then
+      rm -rf "$d"; checked "$src" "$d" run_scp "${SCP_CAP:-300}" "$SSH_AT:$src" "$d" >> "$B/res.scp"
+    fi
+    if have rsync; then rm -rf "$d"; checked "$src" "$d" run_rsync_from -e "$SSH_CMD" "$SSH_AT:$src/" "$d/" >> "$B/res.rsync"; fi
+    rm -rf "$d"; checked "$src" "$d" run_ts_ssh push "$src" "$SSH_AT:$d" >> "$B/res.ts-push"
+    push_rss=${CLIENT_RSS:-?} push_rrss=$(remote_rss)
+    if have rsync; then rm -rf "$d"; checked "$src" "$d" run_rsync_from -e "$SSH_CMD" "$src/" "$SSH_AT:$d/" >> "$B/res.rsync-push"; fi
+  done
+  rm -rf "$d"
+  report_vs "$name" "scp rsync" ts-pull scp rsync ts-push rsync-push
+  printf '  pulls: scp -r and rsync from ssh; pushes: treesync and rsync to ssh; scp ran %s of %s rounds\n' \
+    "$(wc -l < "$B/res.scp" 2>/dev/null || echo 0)" "$RUNS"
+  [ -s "$B/scp.capped" ] && printf '  scp -r stopped at the %s s cap (SCP_CAP) in %s rounds: no time counted\n' \
+    "${SCP_CAP:-300}" "$(wc -l < "$B/scp.capped")"
+  printf '  push vs rsync push: x%s\n' "$(ratio "$(med_of ts-push)" "$(med_of rsync-push)")"
+  printf '  treesync peak RSS: pull: client %s KiB, far side %s KiB; push: client %s KiB, far side %s KiB\n' \
+    "$pull_rss" "$pull_rrss" "$push_rss" "$push_rrss"
+}
+
 echo "treesync bench: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), trees in $B, $RUNS rounds, $(date -u +%F)"
 for c in $CASES; do
   case $c in
@@ -224,5 +357,17 @@ for c in $CASES; do
        RUNS=${BIG_RUNS:-3} initial_case "6. initial pull, 1,000,000 files of 0-49 bytes in 10,100 folders" "$B/million" ;;
     7) [ -d "$B/million" ] || make_million "$B/million"
        RUNS=${BIG_RUNS:-3} noop_case "7. no-op re-pull of case 6" "$B/million" shared ;;
+    8) make_large "$B/large"; push_case "8a. push into an empty writable server vs pull, case 1's tree" "$B/large"; rm -rf "$B/large"
+       [ -d "$B/small" ] || make_small "$B/small"; push_case "8b. push vs pull, case 2's tree" "$B/small" ;;
+    9) if ssh_up 9; then make_large "$B/large1g" 256
+         ssh_case "9. ssh large: 1 GiB in 4 files over ssh, into an empty target" "$B/large1g" "$RUNS"
+         target "pull over ssh (x scp -r)" ts-pull scp 1.05; target "pull over ssh (x rsync -e ssh)" ts-pull rsync 0.9
+         rm -rf "$B/large1g"
+       fi ;;
+    10) if ssh_up 10; then [ -d "$B/small" ] || make_small "$B/small"
+         ssh_case "10. ssh small: case 2's tree over ssh, into an empty target" "$B/small" 1
+         target "pull over ssh (x rsync -e ssh)" ts-pull rsync 0.6
+         target "push over ssh (x rsync -e ssh push)" ts-push rsync-push 0.6
+       fi ;;
   esac
 done

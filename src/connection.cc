@@ -53,6 +53,7 @@ Status Connection::Pump(bool want_read) {
   TS_RETURN_IF_ERROR(stream_->Poll(want_read, want_write, kPollSliceMs, &ready));
   bool progress = false;
   if (ready.writable && want_write) {
+    write_blocked_ = false;
     size_t wrote = 0;
     TS_RETURN_IF_ERROR(stream_->Write(out_.get() + out_pos_, pending_output(), &wrote));
     Consumed(wrote);
@@ -113,7 +114,9 @@ void Connection::EnsureRoom(size_t n) {
 Status Connection::AfterQueue() {
   // Small frames are batched into larger writes, but not held back for
   // long: the peer can start on them while we produce the rest.
-  if (pending_output() >= kBatchBytes && pending_output() <= high_water_) {
+  // A stream that took nothing last time is left alone until a poll says
+  // it has room: on a full pipe every try would be a wasted system call.
+  if (pending_output() >= kBatchBytes && pending_output() <= high_water_ && !write_blocked_) {
     TS_RETURN_IF_ERROR(Push());
   }
   if (pending_output() > high_water_) {
@@ -152,6 +155,7 @@ Status Connection::Push() {
   if (pending_output() == 0) return Status::Ok();
   size_t wrote = 0;
   TS_RETURN_IF_ERROR(stream_->Write(out_.get() + out_pos_, pending_output(), &wrote));
+  write_blocked_ = wrote == 0;
   Consumed(wrote);
   return Status::Ok();
 }

@@ -123,6 +123,7 @@ class Connection {
   size_t high_water_;
   size_t read_chunk_;
   size_t max_input_;
+  bool write_blocked_ = false;  // the last write took nothing: wait for a poll
   // Output queue: bytes [out_pos_, out_end_) of out_ (out_size_ bytes) are
   // still to send. out_ only grows (to the high water plus one frame), and
   // is never zero-filled.
