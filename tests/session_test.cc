@@ -58,6 +58,17 @@ Status PullOver(platform::Socket sock, const std::string& target, uint32_t hello
   return s;
 }
 
+// Serves tree over sock on a thread of its own, as a server's session
+// does; *result gets how the session ended. Join the thread.
+std::thread ServeInThread(platform::Socket sock, ServedTree tree, Status* result,
+                          int timeout_ms = 10000) {
+  return std::thread([sock = std::move(sock), tree, result, timeout_ms]() mutable {
+    Connection conn(std::move(sock), timeout_ms);
+    SessionSummary summary;
+    *result = ServeSession(&conn, tree, &summary);
+  });
+}
+
 // Pulls `root` into `target` over a socket pair, asking with hello_flags.
 // The server uses `cache` if given, as a long-running server does.
 SessionResult RunSession(const std::string& root, const std::string& target,
@@ -66,11 +77,7 @@ SessionResult RunSession(const std::string& root, const std::string& target,
   platform::Socket a, b;
   Status s = platform::SocketPair(&a, &b);
   EXPECT_TRUE(s.ok()) << s.message();
-  std::thread server([&r, &root, cache, sock = std::move(b)]() mutable {
-    Connection conn(std::move(sock), 10000);
-    SessionSummary summary;
-    r.serve = ServeSession(&conn, ServedTree{root, false, cache}, &summary);
-  });
+  std::thread server = ServeInThread(std::move(b), ServedTree{root, false, cache}, &r.serve);
   r.pull = PullOver(std::move(a), target, hello_flags, &r.bytes_on_wire);
   server.join();
   return r;
@@ -268,11 +275,8 @@ TEST(Session, ServerNeverFollowsAFolderSwappedForASymlinkAfterItsWalk) {
   platform::Socket a, b;
   ASSERT_TRUE(platform::SocketPair(&a, &b).ok());
   Status served;
-  std::thread server([&served, &dir, sock = std::move(b)]() mutable {
-    Connection conn(std::move(sock), 5000);
-    SessionSummary summary;
-    served = ServeSession(&conn, ServedTree{dir.Join("src"), false, nullptr}, &summary);
-  });
+  std::thread server =
+      ServeInThread(std::move(b), ServedTree{dir.Join("src"), false, nullptr}, &served, 5000);
   Frame answer;
   Status asked = AskAfterListing(
       std::move(a),
@@ -481,11 +485,8 @@ PushResult Push(const std::string& dir, const std::string& root, bool writable,
   platform::Socket a, b;
   Status s = platform::SocketPair(&a, &b);
   EXPECT_TRUE(s.ok()) << s.message();
-  std::thread server([&r, &root, writable, sock = std::move(b)]() mutable {
-    Connection conn(std::move(sock), 10000);
-    SessionSummary summary;
-    r.serve = ServeSession(&conn, ServedTree{root, writable, nullptr}, &summary);
-  });
+  std::thread server =
+      ServeInThread(std::move(b), ServedTree{root, writable, nullptr}, &r.serve);
   FILE* out = std::tmpfile();
   {
     ReportOptions ro;
@@ -585,11 +586,8 @@ TEST(Push, APullOfASubFolderServesOnlyIt) {
   platform::Socket a, b;
   ASSERT_TRUE(platform::SocketPair(&a, &b).ok());
   Status served;
-  std::thread server([&served, &dir, sock = std::move(b)]() mutable {
-    Connection conn(std::move(sock), 10000);
-    SessionSummary summary;
-    served = ServeSession(&conn, ServedTree{dir.Join("src"), false, nullptr}, &summary);
-  });
+  std::thread server =
+      ServeInThread(std::move(b), ServedTree{dir.Join("src"), false, nullptr}, &served);
   Reporter reporter(ReportOptions(), stderr, stderr);
   PullStats stats;
   Status s;
