@@ -1,11 +1,11 @@
 #include "receiver.h"
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <system_error>
 #include <thread>
 
+#include "clock.h"
 #include "content_hash.h"
 #include "path.h"
 #include "walk.h"
@@ -86,11 +86,10 @@ Status Receiver::Open() {
     // a moment ago): a short grace before refusing spares a needless
     // failure to whoever retries at once.
     Status s;
-    for (int waited_ms = 0;; waited_ms += 50) {
+    RetryWithin(kLockGraceMs, [&] {
       s = platform::FolderLock::TryLock(root_, kLockName, &lock_);
-      if (s.kind() != ErrorKind::kRefused || waited_ms >= kLockGraceMs) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+      return s.kind() != ErrorKind::kRefused;
+    });
     TS_RETURN_IF_ERROR(s);
   }
   Entry root_entry;

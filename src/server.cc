@@ -185,12 +185,9 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
     const bool dry_run = (request.options & kSessionDryRun) != 0;
     // The same grace as the receiver's lock (Receiver::Open): a push whose
     // client just vanished may not have ended yet.
-    bool claimed = tree.pushes == nullptr || dry_run;
-    for (int waited_ms = 0; !claimed; waited_ms += 50) {
-      claimed = tree.pushes->TryClaim(request.path);
-      if (claimed || waited_ms >= kLockGraceMs) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    const bool claimed =
+        tree.pushes == nullptr || dry_run ||
+        RetryWithin(kLockGraceMs, [&] { return tree.pushes->TryClaim(request.path); });
     if (!claimed) {
       s = Status::Refused("another treesync session is writing into " +
                           (request.path.empty() ? std::string("the served folder")
