@@ -87,7 +87,7 @@ Status PullSession(Connection* conn, Receiver* rx, uint32_t hello_flags,
   uint32_t granted = 0;
   TS_RETURN_IF_ERROR(
       Handshake(conn, hello_flags, remote_folder.empty() ? nullptr : &request, &granted));
-  return RunReceiver(conn, rx, granted, "server");
+  return RunReceiver(conn, rx, granted);
 }
 
 Status PushSession(Connection* conn, const std::string& dir, uint32_t hello_flags,
@@ -97,7 +97,7 @@ Status PushSession(Connection* conn, const std::string& dir, uint32_t hello_flag
   if ((granted & kHelloPush) == 0) return Status::Refused("the server does not accept pushes");
   EventHandler on_event = [reporter](const Frame& f) { return ReplayEvent(f, reporter); };
   SendSummary sent;
-  TS_RETURN_IF_ERROR(RunSender(conn, dir, nullptr, granted, "server", on_event, reporter, &sent));
+  TS_RETURN_IF_ERROR(RunSender(conn, dir, nullptr, granted, on_event, reporter, &sent));
   // After Done the receiver finishes (deletions, folder times) and says how
   // it went.
   for (;;) {

@@ -42,6 +42,16 @@ constexpr uint32_t kHelloPush = 8;
 // A Session frame follows this Hello at once: a sub-folder, and for a push
 // the receiver's options. A push always sends one.
 constexpr uint32_t kHelloSession = 16;
+// The other side of a session, for messages: the server unless we are the
+// server of a push (the receiver, kHelloPush granted) or of a pull (the
+// sender, not granted).
+inline const char* PeerOfSender(uint32_t granted) {
+  return (granted & kHelloPush) != 0 ? "server" : "client";
+}
+inline const char* PeerOfReceiver(uint32_t granted) {
+  return (granted & kHelloPush) != 0 ? "client" : "server";
+}
+
 // The flags a serving side of this version can grant.
 constexpr uint32_t kHelloKnownFlags =
     kHelloWantHashes | kHelloPackedListing | kHelloStreaming | kHelloPush | kHelloSession;

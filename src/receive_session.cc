@@ -28,14 +28,14 @@ constexpr uint64_t kMaxUncreditedWeight = 32u << 20;
 // (one weighs at most about 4 KiB): whatever is owed is granted at once.
 constexpr uint64_t kCreditLow = 2 * (kEntryWeightBase + kMaxPathBytes);
 
-// One pull session after the Hello: the listing and the transfer run
+// The receiving role after the Hellos: the listing and the transfer run
 // together, the connection's loop keeping both directions moving.
 class ReceiveLoop {
  public:
-  ReceiveLoop(Connection* conn, Receiver* rx, uint32_t granted, const std::string& peer)
+  ReceiveLoop(Connection* conn, Receiver* rx, uint32_t granted)
       : conn_(conn),
-        peer_(peer),
-        pushed_(peer == "client"),
+        peer_(PeerOfReceiver(granted)),
+        pushed_((granted & kHelloPush) != 0),
         rx_(rx),
         streaming_((granted & kHelloStreaming) != 0),
         hashes_((granted & kHelloWantHashes) != 0),
@@ -57,7 +57,7 @@ class ReceiveLoop {
   void Forget(uint32_t index) { tries_.erase(index); }
 
   Connection* conn_;
-  const std::string& peer_;
+  const std::string peer_;
   // The sender is the client (a push): its listing warnings are its own
   // user's, who has seen them (RunSender).
   const bool pushed_;
@@ -326,21 +326,24 @@ Status ReceiveLoop::Run(bool* complete) {
 
 }  // namespace
 
-Status RunReceiver(Connection* conn, Receiver* rx, uint32_t granted, const std::string& peer) {
+Status RunReceiver(Connection* conn, Receiver* rx, uint32_t granted) {
   if (granted & kHelloStreaming) {
     rx->set_max_entries(kMaxStreamedEntries);
   } else {
     // Whether the listing is complete is known only at its end.
     rx->DeferDeletions();
   }
-  ReceiveLoop loop(conn, rx, granted, peer);
+  ReceiveLoop loop(conn, rx, granted);
   bool complete = true;
   TS_RETURN_IF_ERROR(loop.Run(&complete));
   TS_RETURN_IF_ERROR(rx->Finish());
   if (rx->failures() > 0) {
     return Status::Partial(std::to_string(rx->failures()) + " entries failed");
   }
-  if (!complete) return Status::Partial("the " + peer + " could not list every folder");
+  if (!complete) {
+    return Status::Partial(std::string("the ") + PeerOfReceiver(granted) +
+                           " could not list every folder");
+  }
   return Status::Ok();
 }
 

@@ -15,13 +15,13 @@
 namespace treesync {
 
 // Runs the receiving role after the Hellos, until the sender's Done and
-// the Receiver's Finish. granted: the granted Hello flags. peer ("server"
-// or "client") prefixes what the sender says in messages. OK when the
+// the Receiver's Finish. granted: the granted Hello flags, which also say
+// who the sender is for messages (PeerOfReceiver). OK when the
 // target mirrors the sender's tree; kPartial when some entries failed or
 // the sender could not list everything, the rest done; another error
 // otherwise. It does not close the connection.
 // REQUIRES: rx->Open() succeeded.
-Status RunReceiver(Connection* conn, Receiver* rx, uint32_t granted, const std::string& peer);
+Status RunReceiver(Connection* conn, Receiver* rx, uint32_t granted);
 
 }  // namespace treesync
 

@@ -184,10 +184,9 @@ constexpr size_t kRequestStep = 1 << 20;
 class Sender {
  public:
   Sender(Connection* conn, const std::string& root, HashCache* cache, uint32_t flags,
-         const std::string& peer, const EventHandler& on_event, Reporter* local,
-         SendSummary* summary)
+         const EventHandler& on_event, Reporter* local, SendSummary* summary)
       : conn_(conn),
-        peer_(peer),
+        peer_(PeerOfSender(flags)),
         on_event_(on_event),
         local_(local),
         root_(root),
@@ -217,7 +216,7 @@ class Sender {
   bool RequestRoom();
 
   Connection* conn_;
-  const std::string& peer_;
+  const std::string peer_;
   const EventHandler& on_event_;
   Reporter* local_;
   const std::string& root_;
@@ -487,12 +486,11 @@ Status PeerError(const Frame& f, const std::string& peer) {
 }
 
 Status RunSender(Connection* conn, const std::string& root, HashCache* cache, uint32_t flags,
-                 const std::string& peer, const EventHandler& on_event, Reporter* local,
-                 SendSummary* summary) {
+                 const EventHandler& on_event, Reporter* local, SendSummary* summary) {
   SyncStart sync;
   TS_RETURN_IF_ERROR(RootInfo(root, &sync.mode, &sync.mtime_ns));
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kSync, EncodeSync(sync)));
-  Sender sender(conn, root, cache, flags, peer, on_event, local, summary);
+  Sender sender(conn, root, cache, flags, on_event, local, summary);
   return sender.Run();
 }
 

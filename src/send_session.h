@@ -34,13 +34,12 @@ using EventHandler = std::function<Status(const Frame& f)>;
 // (may be null) remembers content hashes between sessions. on_event (may
 // be empty) takes Event frames; without it they are a protocol error. An
 // Error frame from the receiver ends it with the receiver's error, its
-// message prefixed with peer ("server" or "client") and ": ". local (may
+// message prefixed with who the receiver is (PeerOfSender). local (may
 // be null): the user at this end, told of special files skipped (a
 // pushing client; a folder it can't read comes back from the receiver as
 // an entry error).
 Status RunSender(Connection* conn, const std::string& root, HashCache* cache, uint32_t flags,
-                 const std::string& peer, const EventHandler& on_event, Reporter* local,
-                 SendSummary* summary);
+                 const EventHandler& on_event, Reporter* local, SendSummary* summary);
 
 // A fatal Error frame from the peer as our error of the same kind, its
 // message prefixed with peer and ": ".

@@ -125,7 +125,7 @@ Status ServePush(Connection* conn, const std::string& folder, const SessionReque
   Hello reply;
   reply.flags = flags;
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(reply)));
-  s = RunReceiver(conn, &rx, flags, "client");
+  s = RunReceiver(conn, &rx, flags);
   if (s.ok() || s.kind() == ErrorKind::kPartial) {
     TS_RETURN_IF_ERROR(reporter.status());
     TS_RETURN_IF_ERROR(conn->Send(FrameType::kSummary, EncodeSummaryOf(summary->received, s)));
@@ -204,8 +204,7 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
   Hello reply;
   reply.flags = flags;
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(reply)));
-  s = RunSender(conn, folder, tree.cache, flags, "client", EventHandler(), nullptr,
-                &summary->sent);
+  s = RunSender(conn, folder, tree.cache, flags, EventHandler(), nullptr, &summary->sent);
   if (s.ok()) return conn->Finish();
   // The served folder itself is gone or the tree is too large: tell the
   // client why rather than just hanging up.
