@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 
 #include "fs_meta.h"
 #include "path.h"
@@ -63,6 +64,8 @@ Status ExplainTransport(const Status& s, const TransferOptions& options,
   return Status::Socket(why + ": " + s.message());
 }
 
+// The packed listing always: a quarter of the bytes of one frame per
+// entry, and far fewer frames to take apart.
 const uint32_t kClientFlags = kHelloPackedListing | kHelloStreaming;
 
 // Cut off, not refused: what arrived of the current file is kept so the
@@ -70,6 +73,19 @@ const uint32_t kClientFlags = kHelloPackedListing | kHelloStreaming;
 bool CutOff(const Status& s) {
   return s.kind() == ErrorKind::kSocket || s.kind() == ErrorKind::kTimeout ||
          s.kind() == ErrorKind::kInterrupted;
+}
+
+// Reaches the server, runs session over the connection, and counts its
+// bytes; a broken transport is explained by the child's end.
+Status OverTransport(const TransferOptions& options, PullStats* stats,
+                     const std::function<Status(Connection*)>& session) {
+  platform::ChildProcess child;
+  std::unique_ptr<ByteStream> stream;
+  TS_RETURN_IF_ERROR(OpenTransport(options, &stream, &child));
+  Connection conn(std::move(stream), options.timeout_ms);
+  Status s = session(&conn);
+  stats->bytes_on_wire = conn.bytes_sent() + conn.bytes_received();
+  return ExplainTransport(s, options, &child, conn);
 }
 
 int64_t MsSince(std::chrono::steady_clock::time_point start) {
@@ -145,19 +161,15 @@ Status OpenTransport(const TransferOptions& options, std::unique_ptr<ByteStream>
 Status RunPull(const TransferOptions& options, Reporter* reporter, PullStats* stats) {
   auto start = std::chrono::steady_clock::now();
   Receiver rx(options.dir, ReceiverOptionsFor(options), reporter, stats);
-  platform::ChildProcess child;
-  std::unique_ptr<ByteStream> stream;
   Status s = rx.Open();
-  if (s.ok()) s = OpenTransport(options, &stream, &child);
   if (s.ok()) {
-    Connection conn(std::move(stream), options.timeout_ms);
-    // The packed listing always: a quarter of the bytes of one frame per
-    // entry, and far fewer frames to take apart.
-    s = PullSession(&conn, &rx, kClientFlags | (options.checksum ? kHelloWantHashes : 0),
-                    options.remote_folder);
-    stats->bytes_on_wire = conn.bytes_sent() + conn.bytes_received();
-    if (CutOff(s)) rx.KeepPartial();
-    s = ExplainTransport(s, options, &child, conn);
+    s = OverTransport(options, stats, [&](Connection* conn) {
+      Status pulled =
+          PullSession(conn, &rx, kClientFlags | (options.checksum ? kHelloWantHashes : 0),
+                      options.remote_folder);
+      if (CutOff(pulled)) rx.KeepPartial();
+      return pulled;
+    });
   }
   stats->elapsed_ms = MsSince(start);
   return s;
@@ -171,20 +183,17 @@ Status RunPush(const TransferOptions& options, Reporter* reporter, PullStats* st
   if (!std::filesystem::is_directory(platform::FsPath(options.dir), ec)) {
     s = Status::BadFolder(Printable(options.dir) + ": not a folder");
   }
-  platform::ChildProcess child;
-  std::unique_ptr<ByteStream> stream;
-  if (s.ok()) s = OpenTransport(options, &stream, &child);
+  SessionRequest request;
+  request.path = options.remote_folder;
+  request.options = (options.delete_extraneous ? 0 : kSessionKeepExtraneous) |
+                    (options.checksum ? kSessionChecksum : 0) |
+                    (options.dry_run ? kSessionDryRun : 0);
   if (s.ok()) {
-    Connection conn(std::move(stream), options.timeout_ms);
-    SessionRequest request;
-    request.path = options.remote_folder;
-    request.options = (options.delete_extraneous ? 0 : kSessionKeepExtraneous) |
-                      (options.checksum ? kSessionChecksum : 0) |
-                      (options.dry_run ? kSessionDryRun : 0);
-    s = PushSession(&conn, options.dir, kClientFlags | (options.checksum ? kHelloWantHashes : 0),
-                    request, reporter, stats);
-    stats->bytes_on_wire = conn.bytes_sent() + conn.bytes_received();
-    s = ExplainTransport(s, options, &child, conn);
+    s = OverTransport(options, stats, [&](Connection* conn) {
+      return PushSession(conn, options.dir,
+                         kClientFlags | (options.checksum ? kHelloWantHashes : 0), request,
+                         reporter, stats);
+    });
   }
   stats->elapsed_ms = MsSince(start);
   return s;

@@ -167,8 +167,9 @@ Status ReceiveLoop::TakeEntry(Entry& e) {
   ++count_;
   TS_RETURN_IF_ERROR(rx_->AddEntry(std::move(e)));
   if (!streaming_ && rx_->outstanding_weight() > kMaxUncreditedWeight) {
-    return Status::Protocol("the " + peer_ + "'s listing holds more files to fetch than fit in memory "
-                            "(" + std::to_string(rx_->outstanding()) +
+    return Status::Protocol("the " + peer_ +
+                            "'s listing holds more files to fetch than fit in memory (" +
+                            std::to_string(rx_->outstanding()) +
                             "); one that streams has no such limit");
   }
   return Status::Ok();
@@ -207,7 +208,8 @@ Status ReceiveLoop::OnListing(const Frame& f) {
       TS_RETURN_IF_ERROR(DecodeListEnd(f, &end));
       if (end.count != count_) {
         return Status::Protocol("listing ended after " + std::to_string(count_) +
-                                " entries, but the " + peer_ + " counted " + std::to_string(end.count));
+                                " entries, but the " + peer_ + " counted " +
+                                std::to_string(end.count));
       }
       complete_ = end.complete;
       listing_done_ = true;

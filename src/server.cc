@@ -276,13 +276,20 @@ std::string Counts(const SessionSummary& summary, const Connection& conn) {
          " bytes_in=" + std::to_string(conn.bytes_received());
 }
 
+// ServeSession, then Linger: also after an error the client was sent (all
+// but a broken link), which a pushing client may still be sending past.
+Status ServeAndLinger(Connection* conn, const ServedTree& tree, SessionSummary* summary,
+                      const Hello* hello) {
+  Status s = ServeSession(conn, tree, summary, hello);
+  if (s.kind() != ErrorKind::kSocket) Linger(conn);
+  return s;
+}
+
 void RunSession(Connection* conn, const std::string& peer, const Hello* hello,
                 const ServedTree& tree, FILE* log) {
   auto start = std::chrono::steady_clock::now();
   SessionSummary summary;
-  Status s = ServeSession(conn, tree, &summary, hello);
-  // Also after an error the client was sent (all but a broken link).
-  if (s.kind() != ErrorKind::kSocket) Linger(conn);
+  Status s = ServeAndLinger(conn, tree, &summary, hello);
   LogSessionEnd(log, peer, s, Counts(summary, *conn), start);
 }
 
@@ -403,7 +410,8 @@ Status RunStdioServer(const ServeOptions& options) {
   Connection conn(PipeByteStream(std::move(pipes)), options.timeout_ms);
   HashCache cache;
   SessionSummary summary;
-  Status s = ServeSession(&conn, ServedTree{options.root, options.writable, &cache}, &summary);
+  Status s = ServeAndLinger(&conn, ServedTree{options.root, options.writable, &cache}, &summary,
+                            nullptr);
   // Whoever started us shows our stderr to the user (ssh does), who has the
   // client's report already, and its summary of a push partly done.
   if (s.kind() == ErrorKind::kPartial) return Status::Ok();
