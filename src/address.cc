@@ -16,9 +16,7 @@ bool AllDigits(const std::string& s) {
 
 Status ParsePort(const std::string& text, const std::string& arg, uint16_t* port) {
   long v = 0;
-  bool ok = AllDigits(text) && text.size() <= 5;
-  for (char c : ok ? text : std::string()) v = v * 10 + (c - '0');
-  if (!ok || v < 1 || v > 65535) return Status::Usage("bad port '" + text + "' in " + arg);
+  if (!ParseNumber(text, 1, 65535, &v)) return Status::Usage("bad port '" + text + "' in " + arg);
   *port = static_cast<uint16_t>(v);
   return Status::Ok();
 }
@@ -95,6 +93,18 @@ bool StartsWith(const std::string& s, const char* prefix) {
 }
 
 }  // namespace
+
+bool ParseNumber(const std::string& s, long min, long max, long* out) {
+  if (s.empty() || s.size() > 9) return false;
+  long v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  if (v < min || v > max) return false;
+  *out = v;
+  return true;
+}
 
 Status ParseHostPort(const std::string& arg, std::string* host, uint16_t* port, bool* has_port) {
   *has_port = false;

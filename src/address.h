@@ -1,5 +1,6 @@
 // Where a remote tree is, as the command line names it, and the command
-// that reaches it over ssh. Pure string work: nothing here connects.
+// that reaches it over ssh; and the command line's numbers. Pure string
+// work: nothing here connects.
 #ifndef TREESYNC_ADDRESS_H_
 #define TREESYNC_ADDRESS_H_
 
@@ -23,6 +24,10 @@ struct Remote {
   // wrote it ("." for the login folder when empty).
   std::string path;
 };
+
+// Whether s is a whole number from min to max (decimal digits only, at
+// most 9 of them); then *out is it.
+bool ParseNumber(const std::string& s, long min, long max, long* out);
 
 // Splits "HOST[:PORT]" ("[v6addr]:PORT" for IPv6; a bare address with
 // several colons is taken as IPv6 without a port). *port is left alone

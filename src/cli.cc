@@ -111,18 +111,6 @@ int Fail(const Status& s) {
   return ExitCode(s.kind());
 }
 
-bool ParseNumber(const std::string& s, long min, long max, long* out) {
-  if (s.empty() || s.size() > 9) return false;
-  long v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  if (v < min || v > max) return false;
-  *out = v;
-  return true;
-}
-
 // Whether --bind addr keeps a server to this host. Empty (every
 // interface) does not.
 bool IsLoopback(const std::string& addr) {
@@ -369,6 +357,7 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
   }
   const bool push = direction == Direction::kPush;
   if (push && legacy) return UsageError("push: the legacy CMB protocol only pulls");
+  if (legacy && !via.empty()) return UsageError("--legacy-cmb speaks TCP only, not --via");
   if (!via.empty()) {
     Status s = SplitCommand(via, &o.command);
     if (!s.ok()) return UsageError("--via: " + s.message());
