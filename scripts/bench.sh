@@ -12,7 +12,9 @@
 # pulls them back, alternating (target: push <= 1.1 x pull). Cases 9 and 10
 # go over ssh to a throwaway sshd on 127.0.0.1 (scripts/loopback-sshd.sh),
 # against scp -r and rsync -e ssh, all with the same ssh client options and
-# so ssh's default cipher; they print SKIP when sshd is missing. Case 10
+# so ssh's default cipher, and beside floors through the same ssh (`ssh
+# HOST tar cf - | tar xf -`, that stream into /dev/null, `ssh HOST true`);
+# they print SKIP when sshd is missing. Case 10
 # runs scp once, capped at SCP_CAP seconds (default 300). BENCH_CASES="8 9
 # 10" runs only those: about 2 minutes with RUNS=3 on 2 cores, and the
 # whole default run about 3.5.
@@ -318,6 +320,26 @@ run_scp() { # cap_s src dst: scp -r, given at most cap_s seconds
   echo "$(( (t1 - t0) / 1000000 )) -"
 }
 
+# Floors for the ssh cases, through the same ssh client options: the bare
+# pipeline `ssh HOST tar cf - | tar xf -` (no verification, no atomic
+# install), the same tar stream into /dev/null (only reading and moving the
+# bytes), and `ssh HOST true` (connect, key exchange, login, exec).
+run_tar_ssh() { # src dst|-: dst - sends the stream to /dev/null
+  local t0 t1 rc; t0=$(now_ns)
+  if [ "$2" = - ]; then
+    $SSH_CMD "$SSH_AT" "tar cf - -C '$1' ." > /dev/null 2>"$B/tarssh.err"; rc=$?
+  else
+    mkdir -p "$2"; $SSH_CMD "$SSH_AT" "tar cf - -C '$1' ." 2>"$B/tarssh.err" | tar xf - -C "$2"; rc=$?
+  fi
+  t1=$(now_ns)
+  [ "$rc" = 0 ] || { failed "ssh tar" "$rc" "$(tail -1 "$B/tarssh.err")"; return; }
+  echo "$(( (t1 - t0) / 1000000 )) -"
+}
+run_ssh_true() {
+  local t0 t1; t0=$(now_ns); $SSH_CMD "$SSH_AT" true || { failed "ssh true" $? ""; return; }
+  t1=$(now_ns); echo "$(( (t1 - t0) / 1000000 )) -"
+}
+
 # 9 and 10: each tool into an empty target over ssh; scp in the first
 # scp_rounds rounds only (it takes long on many files).
 ssh_case() { # name src scp_rounds
@@ -333,13 +355,17 @@ ssh_case() { # name src scp_rounds
     rm -rf "$d"; checked "$src" "$d" run_ts_ssh push "$src" "$SSH_AT:$d" >> "$B/res.ts-push"
     push_rss=${CLIENT_RSS:-?} push_rrss=$(remote_rss)
     if have rsync; then rm -rf "$d"; checked "$src" "$d" run_rsync_from -e "$SSH_CMD" "$src/" "$SSH_AT:$d/" >> "$B/res.rsync-push"; fi
+    rm -rf "$d"; checked "$src" "$d" run_tar_ssh "$src" "$d" >> "$B/res.tar-ssh"
+    run_tar_ssh "$src" - >> "$B/res.tar-null"
+    run_ssh_true >> "$B/res.ssh-true"
   done
   rm -rf "$d"
-  report_vs "$name" "scp rsync" ts-pull scp rsync ts-push rsync-push
+  report_vs "$name" "scp rsync" ts-pull scp rsync ts-push rsync-push tar-ssh tar-null ssh-true
   printf '  pulls: scp -r and rsync from ssh; pushes: treesync and rsync to ssh; scp ran %s of %s rounds\n' \
     "$(wc -l < "$B/res.scp" 2>/dev/null || echo 0)" "$RUNS"
   [ -s "$B/scp.capped" ] && printf '  scp -r stopped at the %s s cap (SCP_CAP) in %s rounds: no time counted\n' \
     "${SCP_CAP:-300}" "$(wc -l < "$B/scp.capped")"
+  printf '  floors: tar-ssh = ssh HOST tar cf - | tar xf -; tar-null = the same stream into /dev/null; ssh-true = ssh HOST true\n'
   printf '  push vs rsync push: x%s\n' "$(ratio "$(med_of ts-push)" "$(med_of rsync-push)")"
   printf '  treesync peak RSS: pull: client %s KiB, far side %s KiB; push: client %s KiB, far side %s KiB\n' \
     "$pull_rss" "$pull_rrss" "$push_rss" "$push_rrss"
