@@ -42,6 +42,9 @@ const char kHelp[] =
     "      --timeout SECS    drop a client silent for SECS seconds (default 300)\n"
     "      --legacy-cmb      speak the original CMB protocol to old clients\n"
     "                        (see docs/PROTOCOL.md)\n"
+    "      --exclude, --include, --exclude-from, --include-from, --filter-file:\n"
+    "                        as for pull, about DIR: what they exclude is never\n"
+    "                        offered, reachable as a sub-folder, written or deleted\n"
     "\n"
     "  treesync pull [options] REMOTE DIR\n"
     "      Make DIR an exact mirror of REMOTE's folder: files, empty files and\n"
@@ -73,6 +76,21 @@ const char kHelp[] =
     "                        --stdio /data' (then give only DIR)\n"
     "      --port N          server port (default 1234)\n"
     "      --no-delete       keep entries the source does not have\n"
+    "      --exclude PATTERN leave out what PATTERN matches (rsync's patterns: * ? [..]\n"
+    "                        within a name, ** across /, trailing / folders only,\n"
+    "                        leading / at the root, dir/*** a folder and all in it)\n"
+    "      --include PATTERN keep what PATTERN matches; the first rule that matches\n"
+    "                        decides, in command-line order (\"- \" and \"+ \" prefixes\n"
+    "                        make a pattern an exclude or an include)\n"
+    "      --exclude-from FILE, --include-from FILE  patterns, one a line (# comments)\n"
+    "      --filter-file NAME  rules from the file NAME in each folder of the source,\n"
+    "                        for that folder and below (rsync's dir-merge)\n"
+    "      --delete-excluded also delete excluded entries in the destination\n"
+    "      --max-delete N    if more than N entries would be deleted, delete none,\n"
+    "                        copy the rest, and exit 25\n"
+    "      --size-only       a file of the same size is current, whatever its mtime\n"
+    "      --ignore-existing never update a file the destination has\n"
+    "      -u, --update      keep destination files newer than the source's\n"
     "      -c, --checksum    compare contents (hashes), not size and mtime\n"
     "      -n, --dry-run     list what would change; change nothing\n"
     "      --timeout SECS    give up when the peer is silent for SECS (default: never)\n"
@@ -99,6 +117,7 @@ const char kHelp[] =
     "  12  protocol stream error (malformed or hostile data)\n"
     "  20  interrupted by a signal\n"
     "  23  partial transfer (some entries failed, the rest done)\n"
+    "  25  --max-delete held the deletions back (the rest done)\n"
     "  30  timeout\n";
 
 int UsageError(const std::string& message) {
@@ -182,6 +201,21 @@ bool NumberOption(Args* a, const std::string& name, long min, long max, long* ou
   return true;
 }
 
+// The filter options, the same on serve, pull and push. Returns false when
+// arg is not one of them; otherwise *error is set if it was refused.
+bool FilterOption(Args* a, const std::string& arg, FilterList* rules, std::string* error) {
+  const bool exclude = arg == "--exclude" || arg == "--exclude-from";
+  const bool include = arg == "--include" || arg == "--include-from";
+  if (!exclude && !include && arg != "--filter-file") return false;
+  std::string v;
+  if (!a->Value(arg, &v, error)) return true;
+  Status s = arg == "--filter-file"                         ? rules->AddPerFolderFile(v)
+             : arg == "--exclude-from" || arg == "--include-from" ? rules->AddPatternFile(include, v)
+                                                            : rules->AddPattern(include, v);
+  if (!s.ok()) *error = arg + ": " + s.message();
+  return true;
+}
+
 int RunServe(const std::vector<std::string>& argv) {
   ServeOptions o;
   o.port = kDefaultPort;
@@ -222,6 +256,8 @@ int RunServe(const std::vector<std::string>& argv) {
     } else if (arg == "--timeout") {
       if (!NumberOption(&a, arg, 1, 86400 * 7, &n, &error)) return UsageError(error);
       o.timeout_ms = static_cast<int>(n * 1000);
+    } else if (FilterOption(&a, arg, &o.rules, &error)) {
+      if (!error.empty()) return UsageError(error);
     } else {
       return UsageError("serve: unknown option " + arg);
     }
@@ -231,8 +267,8 @@ int RunServe(const std::vector<std::string>& argv) {
     return UsageError(positional.empty() ? "serve: missing DIR" : "serve: too many arguments");
   }
   o.root = positional[0];
-  if (legacy && (o.writable || stdio)) {
-    return UsageError("serve: --legacy-cmb has no pushes and no --stdio");
+  if (legacy && (o.writable || stdio || !o.rules.empty())) {
+    return UsageError("serve: --legacy-cmb has no pushes, no --stdio and no filters");
   }
   if (stdio && !listening_option.empty()) {
     return UsageError("serve: " + listening_option + " means nothing with --stdio");
@@ -287,6 +323,19 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
       port_option = true;
     } else if (arg == "--no-delete") {
       o.delete_extraneous = false;
+    } else if (arg == "--delete-excluded") {
+      o.delete_excluded = true;
+    } else if (arg == "--max-delete") {
+      if (!NumberOption(&a, arg, 0, 2147483647, &n, &error)) return UsageError(error);
+      o.max_delete = n;
+    } else if (arg == "--size-only") {
+      o.size_only = true;
+    } else if (arg == "--ignore-existing") {
+      o.ignore_existing = true;
+    } else if (arg == "-u" || arg == "--update") {
+      o.update = true;
+    } else if (FilterOption(&a, arg, &o.rules, &error)) {
+      if (!error.empty()) return UsageError(error);
     } else if (arg == "--timeout") {
       if (!NumberOption(&a, arg, 1, 86400 * 7, &n, &error)) return UsageError(error);
       o.timeout_ms = static_cast<int>(n * 1000);
@@ -321,6 +370,13 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
     if (a.HasInlineValue()) return UsageError(arg + " takes no value");
   }
   if (idle_option && !legacy) return UsageError("--idle-timeout goes with --legacy-cmb");
+  if (o.delete_excluded && !o.delete_extraneous) {
+    return UsageError("--delete-excluded deletes, --no-delete keeps: choose one");
+  }
+  if (legacy && (!o.rules.empty() || o.delete_excluded || o.max_delete >= 0 || o.size_only ||
+                 o.ignore_existing || o.update)) {
+    return UsageError("--legacy-cmb pulls everything: no filters, limits or skip options");
+  }
 
   // Which side is remote, and where.
   std::string remote_arg;

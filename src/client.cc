@@ -97,12 +97,10 @@ int64_t MsSince(std::chrono::steady_clock::time_point start) {
 }  // namespace
 
 Status PullSession(Connection* conn, Receiver* rx, uint32_t hello_flags,
-                   const std::string& remote_folder) {
-  SessionRequest request;
-  request.path = remote_folder;
+                   const SessionRequest& request) {
   uint32_t granted = 0;
-  TS_RETURN_IF_ERROR(
-      Handshake(conn, hello_flags, remote_folder.empty() ? nullptr : &request, &granted));
+  const bool send = !request.path.empty() || !request.rules.empty();
+  TS_RETURN_IF_ERROR(Handshake(conn, hello_flags, send ? &request : nullptr, &granted));
   return RunReceiver(conn, rx, granted);
 }
 
@@ -113,7 +111,13 @@ Status PushSession(Connection* conn, const std::string& dir, uint32_t hello_flag
   if ((granted & kHelloPush) == 0) return Status::Refused("the server does not accept pushes");
   EventHandler on_event = [reporter](const Frame& f) { return ReplayEvent(f, reporter); };
   SendSummary sent;
-  TS_RETURN_IF_ERROR(RunSender(conn, dir, nullptr, granted, on_event, reporter, &sent));
+  std::shared_ptr<Filter> filter;
+  if (!request.rules.empty()) {
+    filter = std::make_shared<Filter>();
+    filter->AddList(request.rules);
+  }
+  TS_RETURN_IF_ERROR(
+      RunSender(conn, dir, nullptr, std::move(filter), granted, on_event, reporter, &sent));
   // After Done the receiver finishes (deletions, folder times) and says how
   // it went.
   for (;;) {
@@ -136,6 +140,16 @@ ReceiverOptions ReceiverOptionsFor(const TransferOptions& options) {
   ro.delete_extraneous = options.delete_extraneous;
   ro.checksum = options.checksum;
   ro.dry_run = options.dry_run;
+  if (!options.rules.empty()) {
+    auto filter = std::make_shared<Filter>();
+    filter->AddList(options.rules);
+    ro.filter = std::move(filter);
+  }
+  ro.delete_excluded = options.delete_excluded;
+  ro.max_delete = options.max_delete;
+  ro.size_only = options.size_only;
+  ro.ignore_existing = options.ignore_existing;
+  ro.update = options.update;
   return ro;
 }
 
@@ -164,9 +178,12 @@ Status RunPull(const TransferOptions& options, Reporter* reporter, PullStats* st
   Status s = rx.Open();
   if (s.ok()) {
     s = OverTransport(options, stats, [&](Connection* conn) {
+      SessionRequest request;
+      request.path = options.remote_folder;
+      request.rules = options.rules;
       Status pulled =
           PullSession(conn, &rx, kClientFlags | (options.checksum ? kHelloWantHashes : 0),
-                      options.remote_folder);
+                      request);
       if (CutOff(pulled)) rx.KeepPartial();
       return pulled;
     });
@@ -187,7 +204,14 @@ Status RunPush(const TransferOptions& options, Reporter* reporter, PullStats* st
   request.path = options.remote_folder;
   request.options = (options.delete_extraneous ? 0 : kSessionKeepExtraneous) |
                     (options.checksum ? kSessionChecksum : 0) |
-                    (options.dry_run ? kSessionDryRun : 0);
+                    (options.dry_run ? kSessionDryRun : 0) |
+                    (options.delete_excluded ? kSessionDeleteExcluded : 0) |
+                    (options.size_only ? kSessionSizeOnly : 0) |
+                    (options.ignore_existing ? kSessionIgnoreExisting : 0) |
+                    (options.update ? kSessionUpdate : 0);
+  request.rules = options.rules;
+  request.max_delete = options.max_delete;
+
   if (s.ok()) {
     s = OverTransport(options, stats, [&](Connection* conn) {
       return PushSession(conn, options.dir,

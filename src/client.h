@@ -34,6 +34,14 @@ struct TransferOptions {
   bool checksum = false;  // compare content hashes, not size and mtime
   bool dry_run = false;   // report what would change, change nothing
   int timeout_ms = -1;    // -1: wait forever, like rsync without --timeout
+  // What to leave out (--exclude and the rest), in command-line order: the
+  // receiver's rules travel to the sender, so both sides apply them.
+  FilterList rules;
+  bool delete_excluded = false;  // excluded entries on the receiver go too
+  int64_t max_delete = -1;       // more deletions than this: none (exit 25)
+  bool size_only = false;        // same size is current, whatever the mtime
+  bool ignore_existing = false;  // never update a file the receiver has
+  bool update = false;           // keep receiver files newer than the sender's
 };
 
 // The receiver's share of the options.
@@ -59,11 +67,12 @@ Status RunPush(const TransferOptions& options, Reporter* reporter, PullStats* st
 // The protocol part of a pull over an established connection, for tests.
 // hello_flags: what to ask the server for (kHelloWantHashes,
 // kHelloPackedListing, kHelloStreaming); one frame per entry is accepted
-// from servers that don't grant the packed listing. remote_folder: a
-// sub-folder of the served tree ("" for all of it).
+// from servers that don't grant the packed listing. request: a sub-folder
+// of the served tree and the receiver's filter rules, sent in a Session
+// frame unless both are empty.
 // REQUIRES: receiver->Open() succeeded.
 Status PullSession(Connection* conn, Receiver* receiver, uint32_t hello_flags,
-                   const std::string& remote_folder = std::string());
+                   const SessionRequest& request = SessionRequest());
 // The protocol part of a push of the local folder dir, likewise: the
 // server's receiver takes request (its options and sub-folder).
 Status PushSession(Connection* conn, const std::string& dir, uint32_t hello_flags,

@@ -6,6 +6,7 @@ namespace {
 
 bool SameContent(const Entry& local, const Entry& remote, const PlanOptions& options) {
   if (local.size != remote.size) return false;
+  if (options.size_only) return true;
   if (!options.checksum) {
     return SameMtime(local.mtime_ns, remote.mtime_ns, options.mtime_granularity_ns);
   }
@@ -35,6 +36,11 @@ EntryPlan PlanEntry(const Entry& r, const Entry* l, const PlanOptions& options) 
       p.create = l == nullptr;
       break;
     case EntryType::kFile:
+      if (l != nullptr && (options.ignore_existing ||
+                           (options.update && l->mtime_ns > r.mtime_ns &&
+                            !SameMtime(l->mtime_ns, r.mtime_ns, options.mtime_granularity_ns)))) {
+        break;  // left as it is, metadata too
+      }
       if (l == nullptr || !SameContent(*l, r, options)) {
         p.fetch = true;
         p.existing = l != nullptr;

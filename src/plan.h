@@ -18,6 +18,14 @@ struct PlanOptions {
   // agree to the granularity are equal.
   bool compare_mode = true;
   int64_t mtime_granularity_ns = 1;
+  // rsync's --size-only: a local file of the listed size is current (its
+  // mode and time are still set).
+  bool size_only = false;
+  // --ignore-existing: a local file of any content is left as it is.
+  bool ignore_existing = false;
+  // --update: a local file newer than the listed one is left as it is (one
+  // of the same time is fetched only if its size differs).
+  bool update = false;
 };
 
 // Whether two modification times are the same once stored with the given
@@ -45,7 +53,7 @@ struct EntryPlan {
 // listing's (the quick check) or, with checksum, when its size and content
 // hash do (both must carry has_hash, else it is fetched); a symlink when
 // its target does; a folder always (its metadata is set once its contents
-// are in).
+// are in). The rsync options above narrow what is fetched.
 EntryPlan PlanEntry(const Entry& remote, const Entry* local, const PlanOptions& options);
 
 }  // namespace treesync

@@ -296,9 +296,24 @@ Status DecodeFileError(const Frame& f, uint32_t* index, std::string* message) {
 namespace treesync {
 
 std::string EncodeSession(const SessionRequest& r) {
+  std::vector<std::pair<uint8_t, std::string>> settings;
+  for (const FilterRule& rule : r.rules.rules()) {
+    settings.emplace_back(rule.kind == FilterRule::kInclude   ? kSettingInclude
+                          : rule.kind == FilterRule::kExclude ? kSettingExclude
+                                                              : kSettingFilterFile,
+                          rule.text);
+  }
+  if (r.max_delete >= 0) settings.emplace_back(kSettingMaxDelete, std::to_string(r.max_delete));
   PayloadWriter w;
-  w.U32(r.options);
+  w.U32(settings.empty() ? r.options & ~kSessionSettings : r.options | kSessionSettings);
   w.Bytes(r.path);
+  if (!settings.empty()) {
+    w.U32(static_cast<uint32_t>(settings.size()));
+    for (const auto& kv : settings) {
+      w.U8(kv.first);
+      w.Bytes(kv.second);
+    }
+  }
   return w.Take();
 }
 
@@ -306,17 +321,63 @@ Status DecodeSession(const Frame& f, SessionRequest* r) {
   if (f.type != FrameType::kSession) {
     return Status::Protocol("expected Session, got " + FrameName(f));
   }
+  *r = SessionRequest();
   PayloadReader rd(f.payload, "Session");
   rd.U32(&r->options);
   rd.Bytes(&r->path, kMaxPathBytes);
+  uint32_t count = 0;
+  std::vector<std::pair<uint8_t, std::string>> settings;
+  if (r->options & kSessionSettings) {
+    rd.U32(&count);
+    // More than the rules and max-delete can't be ours: stop reading
+    // (Finish then sees bytes left over).
+    for (uint32_t i = 0; i < count && i < kMaxFilterRules + 1; ++i) {
+      settings.emplace_back();
+      if (!rd.U8(&settings.back().first) ||
+          !rd.Bytes(&settings.back().second, kMaxPatternBytes)) {
+        break;
+      }
+    }
+  }
   TS_RETURN_IF_ERROR(rd.Finish());
-  const uint32_t known = kSessionKeepExtraneous | kSessionChecksum | kSessionDryRun;
   // An option we don't know could be one the user relies on (a filter, a
   // backup): better refused than silently ignored.
-  if ((r->options & ~known) != 0) {
+  if ((r->options & ~kSessionKnownOptions) != 0) {
     return Status::Protocol("Session asks for options this server does not know");
   }
   if (!r->path.empty()) TS_RETURN_IF_ERROR(CheckWirePath(r->path));
+  for (const auto& kv : settings) {
+    const std::string& v = kv.second;
+    Status s;
+    switch (kv.first) {
+      case kSettingExclude:
+      case kSettingInclude:
+      case kSettingFilterFile: {
+        FilterRule rule;
+        s = MakeRule(kv.first == kSettingInclude   ? FilterRule::kInclude
+                     : kv.first == kSettingExclude ? FilterRule::kExclude
+                                                   : FilterRule::kPerFolder,
+                     v, &rule);
+        if (s.ok()) s = r->rules.AddRule(std::move(rule));
+        break;
+      }
+      case kSettingMaxDelete: {
+        uint64_t n = 0;
+        bool digits = !v.empty() && v.size() <= 18;
+        for (char c : v) {
+          digits = digits && c >= '0' && c <= '9';
+          n = n * 10 + static_cast<uint64_t>(c - '0');
+        }
+        if (!digits) s = Status::Protocol("bad max-delete '" + Printable(v) + "'");
+        r->max_delete = static_cast<int64_t>(n);
+        break;
+      }
+      default:
+        s = Status::Protocol("Session setting " + std::to_string(kv.first) +
+                             " unknown to this server");
+    }
+    if (!s.ok()) return Status::Protocol("Session: " + s.message());
+  }
   return Status::Ok();
 }
 
@@ -401,6 +462,8 @@ Status DecodeSummary(const Frame& f, Summary* s) {
     s->result = ErrorKind::kOk;
   } else if (code == ExitCode(ErrorKind::kPartial)) {
     s->result = ErrorKind::kPartial;
+  } else if (code == ExitCode(ErrorKind::kMaxDelete)) {
+    s->result = ErrorKind::kMaxDelete;
   } else {
     return Status::Protocol("Summary with result " + std::to_string(code));
   }

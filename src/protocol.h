@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "delta.h"
+#include "filter.h"
 #include "frame.h"
 #include "manifest.h"
 #include "status.h"
@@ -78,12 +79,30 @@ Status DecodeHello(const Frame& f, Hello* h);
 constexpr uint32_t kSessionKeepExtraneous = 1;  // push --no-delete
 constexpr uint32_t kSessionChecksum = 2;        // push --checksum
 constexpr uint32_t kSessionDryRun = 4;          // push --dry-run
+constexpr uint32_t kSessionSettings = 8;        // a settings list follows the path
+constexpr uint32_t kSessionDeleteExcluded = 16;  // push --delete-excluded
+constexpr uint32_t kSessionSizeOnly = 32;        // push --size-only
+constexpr uint32_t kSessionIgnoreExisting = 64;  // push --ignore-existing
+constexpr uint32_t kSessionUpdate = 128;         // push --update
+constexpr uint32_t kSessionKnownOptions = 255;
+// Keys of the settings list (docs/PROTOCOL.md, "Settings").
+enum SettingKey : uint8_t {
+  kSettingExclude = 1,     // a filter rule: FilterRule::kExclude
+  kSettingInclude = 2,     // FilterRule::kInclude
+  kSettingFilterFile = 3,  // FilterRule::kPerFolder
+  kSettingMaxDelete = 4,   // push --max-delete: decimal digits
+};
 struct SessionRequest {
   uint32_t options = 0;  // kSession* bits; unknown bits are refused
   std::string path;      // a sub-folder of the served tree; "" for all of it
+  // The client's filter rules, in order (sent with kSessionSettings).
+  FilterList rules;
+  int64_t max_delete = -1;  // -1: no limit
 };
+// Sets kSessionSettings when there is anything to put in the list.
 std::string EncodeSession(const SessionRequest& r);
-// Checks path by the wire path rules (or empty) and the option bits.
+// Checks path by the wire path rules (or empty), the option bits and every
+// setting (rules by MakeRule; an unknown key or a bad number is kProtocol).
 Status DecodeSession(const Frame& f, SessionRequest* r);
 
 // A fatal error sent before closing. code is an exit code (status.h).

@@ -339,6 +339,12 @@ Status RunReceiver(Connection* conn, Receiver* rx, uint32_t granted) {
   bool complete = true;
   TS_RETURN_IF_ERROR(loop.Run(&complete));
   TS_RETURN_IF_ERROR(rx->Finish());
+  if (rx->deletions_held() > 0) {
+    return Status::Make(ErrorKind::kMaxDelete,
+                        "would delete " + std::to_string(rx->deletions_held()) +
+                            " entries, more than --max-delete " +
+                            std::to_string(rx->max_delete()) + ": deleted none");
+  }
   if (rx->failures() > 0) {
     return Status::Partial(std::to_string(rx->failures()) + " entries failed");
   }

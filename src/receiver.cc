@@ -43,6 +43,11 @@ Receiver::Receiver(std::string root, const ReceiverOptions& options, Reporter* r
       stats_(stats),
       creation_mask_(platform::CreationMask()) {
   plan_options_.checksum = options.checksum;
+  plan_options_.size_only = options.size_only;
+  plan_options_.ignore_existing = options.ignore_existing;
+  plan_options_.update = options.update;
+  // Deletions beyond a limit are all or nothing: they wait for the end.
+  if (options.max_delete >= 0) defer_deletions_ = true;
   plan_options_.compare_mode = platform::KeepsPermissionBits();
   plan_options_.mtime_granularity_ns = platform::MtimeGranularityNs();
 }
@@ -108,6 +113,26 @@ Status Receiver::PushFolder(const Entry& e, bool made, bool skip) {
   f.mode = e.mode;
   f.mtime_ns = e.mtime_ns;
   f.skip = skip;
+  const Filter* filter = options_.filter.get();
+  if (filter != nullptr) {
+    f.rules = open_.empty() ? filter->root_rules() : open_.back().rules;
+    // The target's own rule files protect what they exclude here.
+    if (!made && !skip && filter->reads_rule_files()) {
+      std::vector<std::string> problems;
+      const std::string full = Full(e.path);
+      f.rules = filter->Enter(
+          e.path, f.rules,
+          [&](const std::string& name, std::string* text) {
+            return ReadRuleFile(JoinPath(full, name), text, &problems);
+          },
+          &problems);
+      // Rules that could not be read can't protect: delete nothing here.
+      for (const std::string& p : problems) {
+        reporter_->OnWarning(Printable(JoinRel(e.path, p)));
+        f.gap = true;
+      }
+    }
+  }
   if (!made && !skip) {
     std::vector<platform::FolderEntry> local;
     Status s = platform::ListFolder(Full(e.path), &local);
@@ -167,6 +192,13 @@ Status Receiver::AddEntry(Entry e) {
   if (IsReservedName(name)) {
     return Status::Protocol("entry uses a name reserved for temporary files: " +
                             Printable(e.path));
+  }
+  // Left out by this side's own rules (a server's): neither applied nor, as
+  // the local entry of that name stays unlisted, deleted.
+  if (options_.filter != nullptr &&
+      options_.filter->Refused(e.path, e.type == EntryType::kFolder, f.rules.get())) {
+    credit_ += EntryWeight(e.path);
+    return e.type == EntryType::kFolder ? PushFolder(e, true, true) : Status::Ok();
   }
   if (e.type == EntryType::kFile) ++stats_->files_total;
   // What the target holds at this name: names arrive in order, so one pass.
@@ -384,8 +416,13 @@ Status Receiver::CloseFolder() {
     if (f.listed[i] || !options_.delete_extraneous || f.gap) continue;
     const platform::FolderEntry& l = f.local[i];
     const std::string rel = JoinRel(f.path, l.name);
+    if (!options_.delete_excluded &&
+        Excluded(rel, l.info.type == platform::FileType::kDirectory, f)) {
+      continue;
+    }
     if (options_.dry_run) {
       reporter_->OnChange(Change::kDelete, TypeOf(l.info.type), rel, 0);
+      if (options_.max_delete >= 0) dry_run_deletions_ += CountRemoval(rel, TypeOf(l.info.type));
       continue;
     }
     bool candidate = l.info.type == platform::FileType::kRegular &&
@@ -462,6 +499,28 @@ Status Receiver::FindCandidates(const std::string& rel, bool* found) {
   return s.kind() == ErrorKind::kInterrupted ? s : Status::Ok();
 }
 
+namespace {
+
+class Counter : public WalkVisitor {
+ public:
+  Status OnEntry(Entry&) override { ++n; return Status::Ok(); }
+  Status OnGap(const std::string&, const std::string&) override { return Status::Ok(); }
+  Status OnSkipped(const std::string&) override { ++n; return Status::Ok(); }
+  uint64_t n = 0;
+};
+
+}  // namespace
+
+uint64_t Receiver::CountRemoval(const std::string& rel, EntryType type) {
+  Counter c;
+  if (type == EntryType::kFolder) WalkTree(Full(rel), &c);
+  return 1 + c.n;
+}
+
+bool Receiver::Excluded(const std::string& rel, bool is_folder, const OpenFolder& f) const {
+  return options_.filter != nullptr && options_.filter->Excluded(rel, is_folder, f.rules.get());
+}
+
 Status Receiver::RemoveTree(const std::string& rel, platform::FileType type) {
   const std::string full = Full(rel);
   if (type == platform::FileType::kDirectory) {
@@ -500,8 +559,21 @@ Status Receiver::EndListing(bool complete) {
   TS_RETURN_IF_ERROR(DrainInstalls());
   while (!open_.empty()) TS_RETURN_IF_ERROR(CloseFolder());
   complete_ = complete;
+  if (options_.max_delete >= 0) {
+    uint64_t n = dry_run_deletions_;
+    if (complete) {
+      for (const Deferred& d : waiting_removals_) n += CountRemoval(d.path, d.type);
+      for (const Deferred& d : deferred_removals_) n += CountRemoval(d.path, d.type);
+    }
+    if (n > static_cast<uint64_t>(options_.max_delete)) {
+      deletions_held_ = n;
+      deferred_removals_.clear();
+      reporter_->OnWarning("would delete " + std::to_string(n) + " entries, more than --max-delete " +
+                           std::to_string(options_.max_delete) + ": deleting none");
+    }
+  }
   for (const Deferred& d : waiting_removals_) {
-    if (complete && !options_.dry_run) {
+    if (complete && !options_.dry_run && deletions_held_ == 0) {
       platform::FileInfo info;
       TS_RETURN_IF_ERROR(platform::Lstat(Full(d.path), &info));
       if (info.type != platform::FileType::kMissing) TS_RETURN_IF_ERROR(RemoveTree(d.path, info.type));

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "delta.h"
+#include "filter.h"
 #include "fs_meta.h"
 #include "installer.h"
 #include "manifest.h"
@@ -46,6 +47,19 @@ struct ReceiverOptions {
   bool delete_extraneous = true;  // false with --no-delete
   bool checksum = false;          // compare content hashes (--checksum)
   bool dry_run = false;           // report what would change, change nothing
+  // What this side leaves out (may be null): a listed entry it excludes is
+  // not applied, and an excluded local entry is not deleted unless
+  // delete_excluded. Its per-folder rule files are read in the target's
+  // own folders.
+  std::shared_ptr<const Filter> filter;
+  bool delete_excluded = false;
+  // More deletions than this (-1: no limit): none at all, and
+  // max_delete_exceeded() says how many there would have been.
+  int64_t max_delete = -1;
+  bool size_only = false;        // a same-size file is current (--size-only)
+  bool ignore_existing = false;  // a file the target has is never updated
+  bool update = false;           // a target file newer than the listing's is kept
+
   // Entries whose paths differ only in ASCII case are refused after the
   // first (the target's file system would make them one).
   bool names_ignore_case = platform::NamesIgnoreCase();
@@ -146,6 +160,10 @@ class Receiver {
   void KeepPartial() { keep_partial_ = true; }
 
   uint64_t failures() const { return stats_->errors; }
+  // With max_delete: how many entries it would have deleted when that was
+  // more than max_delete (none were), else 0.
+  uint64_t deletions_held() const { return deletions_held_; }
+  int64_t max_delete() const { return options_.max_delete; }
   Reporter* reporter() const { return reporter_; }
 
  private:
@@ -168,6 +186,8 @@ class Receiver {
     std::unordered_map<std::string, uint64_t> temps;
     // With names_ignore_case: the names listed here, ASCII-lowercased.
     std::unordered_map<std::string, std::string> folded;  // -> the name
+    // The per-folder filter rules in force for the entries here.
+    std::shared_ptr<const FolderRules> rules;
   };
   // A file decided for fetching and not yet finished.
   struct Fetch {
@@ -189,6 +209,8 @@ class Receiver {
     uint32_t parent_mode;  // its folder's, as listed
     int64_t parent_mtime_ns;
   };
+  // Whether rel (an entry in folder f) is left out by the filter.
+  bool Excluded(const std::string& rel, bool is_folder, const OpenFolder& f) const;
   // Removes rel and, for a folder, everything in it, deepest first.
   Status RemoveTree(const std::string& rel, platform::FileType type);
 
@@ -228,6 +250,10 @@ class Receiver {
   uint64_t entries_added_ = 0;
   int64_t root_mtime_ns_ = 0;
   bool keep_partial_ = false;
+  uint64_t deletions_held_ = 0;
+  uint64_t dry_run_deletions_ = 0;  // counted as reported, for max_delete
+  // Entries removing rel would delete: 1, plus what a folder holds.
+  uint64_t CountRemoval(const std::string& rel, EntryType type);
   bool complete_ = true;  // as EndListing was told
   uint32_t creation_mask_;  // the umask
 

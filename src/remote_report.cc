@@ -107,7 +107,7 @@ Status TakeSummary(const Frame& f, PullStats* stats) {
   uint64_t* fields[kSummaryCounts];
   SummaryFields(stats, fields);
   for (size_t i = 0; i < kSummaryCounts; ++i) *fields[i] = s.counts[i];
-  if (s.result == ErrorKind::kPartial) return Status::Partial("server: " + s.message);
+  if (s.result != ErrorKind::kOk) return Status::Make(s.result, "server: " + s.message);
   return Status::Ok();
 }
 

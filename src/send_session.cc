@@ -183,7 +183,8 @@ constexpr size_t kRequestStep = 1 << 20;
 // answered between listing frames.
 class Sender {
  public:
-  Sender(Connection* conn, const std::string& root, HashCache* cache, uint32_t flags,
+  Sender(Connection* conn, const std::string& root, HashCache* cache,
+         std::shared_ptr<const Filter> filter, uint32_t flags,
          const EventHandler& on_event, Reporter* local, SendSummary* summary)
       : conn_(conn),
         peer_(PeerOfSender(flags)),
@@ -195,7 +196,7 @@ class Sender {
         packed_((flags & kHelloPackedListing) != 0),
         streaming_((flags & kHelloStreaming) != 0),
         summary_(summary),
-        walk_(root),
+        walk_(root, std::move(filter)),
         buf_(kDataChunk) {}
   ~Sender() {
     if (conn_->budget() != nullptr) conn_->budget()->Give(taken_);
@@ -485,12 +486,13 @@ Status PeerError(const Frame& f, const std::string& peer) {
   return Status::Make(e.kind, peer + ": " + e.message);
 }
 
-Status RunSender(Connection* conn, const std::string& root, HashCache* cache, uint32_t flags,
+Status RunSender(Connection* conn, const std::string& root, HashCache* cache,
+                 std::shared_ptr<const Filter> filter, uint32_t flags,
                  const EventHandler& on_event, Reporter* local, SendSummary* summary) {
   SyncStart sync;
   TS_RETURN_IF_ERROR(RootInfo(root, &sync.mode, &sync.mtime_ns));
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kSync, EncodeSync(sync)));
-  Sender sender(conn, root, cache, flags, on_event, local, summary);
+  Sender sender(conn, root, cache, std::move(filter), flags, on_event, local, summary);
   return sender.Run();
 }
 

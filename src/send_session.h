@@ -7,9 +7,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "connection.h"
+#include "filter.h"
 #include "protocol.h"
 #include "report.h"
 #include "status.h"
@@ -37,8 +39,11 @@ using EventHandler = std::function<Status(const Frame& f)>;
 // message prefixed with who the receiver is (PeerOfSender). local (may
 // be null): the user at this end, told of special files skipped (a
 // pushing client; a folder it can't read comes back from the receiver as
-// an entry error).
-Status RunSender(Connection* conn, const std::string& root, HashCache* cache, uint32_t flags,
+// an entry error). filter (may be null): what the listing leaves out (the
+// walk neither reports nor enters excluded entries, so nobody can ask for
+// them).
+Status RunSender(Connection* conn, const std::string& root, HashCache* cache,
+                 std::shared_ptr<const Filter> filter, uint32_t flags,
                  const EventHandler& on_event, Reporter* local, SendSummary* summary);
 
 // A fatal Error frame from the peer as our error of the same kind, its

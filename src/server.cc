@@ -109,12 +109,18 @@ void SendError(Connection* conn, const Status& s) {
 // could refuse the push (the folder, another session's hold on it) is
 // settled before the reply, so a refused push moves no data.
 Status ServePush(Connection* conn, const std::string& folder, const SessionRequest& request,
-                 uint32_t flags, SessionSummary* summary) {
+                 std::shared_ptr<const Filter> filter, uint32_t flags, SessionSummary* summary) {
   summary->push = true;
   ReceiverOptions ro;
   ro.delete_extraneous = (request.options & kSessionKeepExtraneous) == 0;
   ro.checksum = (request.options & kSessionChecksum) != 0;
   ro.dry_run = (request.options & kSessionDryRun) != 0;
+  ro.delete_excluded = (request.options & kSessionDeleteExcluded) != 0;
+  ro.size_only = (request.options & kSessionSizeOnly) != 0;
+  ro.ignore_existing = (request.options & kSessionIgnoreExisting) != 0;
+  ro.update = (request.options & kSessionUpdate) != 0;
+  ro.max_delete = request.max_delete;
+  ro.filter = std::move(filter);
   ForwardingReporter reporter(conn);
   Receiver rx(folder, ro, &reporter, &summary->received);
   Status s = rx.Open();
@@ -126,7 +132,7 @@ Status ServePush(Connection* conn, const std::string& folder, const SessionReque
   reply.flags = flags;
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(reply)));
   s = RunReceiver(conn, &rx, flags);
-  if (s.ok() || s.kind() == ErrorKind::kPartial) {
+  if (s.ok() || s.kind() == ErrorKind::kPartial || s.kind() == ErrorKind::kMaxDelete) {
     TS_RETURN_IF_ERROR(reporter.status());
     TS_RETURN_IF_ERROR(conn->Send(FrameType::kSummary, EncodeSummaryOf(summary->received, s)));
     TS_RETURN_IF_ERROR(conn->Finish());
@@ -173,6 +179,20 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
   if (s.ok() && push && !tree.writable) {
     s = Status::Refused("this server does not accept pushes (serve --writable does)");
   }
+  // The server's rules and the client's, each about its own root.
+  std::shared_ptr<Filter> filter;
+  if (s.ok() && (!tree.rules.empty() || !request.rules.empty())) {
+    filter = std::make_shared<Filter>();
+    if (!tree.rules.empty()) {
+      Filter own;
+      own.AddList(tree.rules);
+      std::shared_ptr<const FolderRules> above;
+      s = CheckServedPath(own, tree.root, request.path, &above);
+      filter->AddList(tree.rules, request.path, /*binding=*/true);
+      filter->set_root_rules(std::move(above));
+    }
+    if (!request.rules.empty()) filter->AddList(request.rules);
+  }
   std::string folder;
   // A push makes what is missing (a dry run only says it would).
   if (s.ok()) s = ServedFolder(tree.root, request.path, push, &folder);
@@ -196,7 +216,7 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
       SendError(conn, s);
       return s;
     }
-    s = ServePush(conn, folder, request, flags, summary);
+    s = ServePush(conn, folder, request, std::move(filter), flags, summary);
     if (tree.pushes != nullptr && !dry_run) tree.pushes->Release(request.path);
     return s;
   }
@@ -204,7 +224,8 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
   Hello reply;
   reply.flags = flags;
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(reply)));
-  s = RunSender(conn, folder, tree.cache, flags, EventHandler(), nullptr, &summary->sent);
+  s = RunSender(conn, folder, tree.cache, std::move(filter), flags, EventHandler(), nullptr,
+                &summary->sent);
   if (s.ok()) return conn->Finish();
   // The served folder itself is gone or the tree is too large: tell the
   // client why rather than just hanging up.
@@ -399,7 +420,7 @@ Status RunServer(const ServeOptions& options, FILE* log) {
                       Connection conn(std::move(s), options.timeout_ms, budget.get());
                       RunSession(&conn, peer, hello,
                                  ServedTree{options.root, options.writable, cache.get(),
-                                            pushes.get()},
+                                            pushes.get(), options.rules},
                                  log);
                     });
 }
@@ -410,11 +431,12 @@ Status RunStdioServer(const ServeOptions& options) {
   Connection conn(PipeByteStream(std::move(pipes)), options.timeout_ms);
   HashCache cache;
   SessionSummary summary;
-  Status s = ServeAndLinger(&conn, ServedTree{options.root, options.writable, &cache}, &summary,
+  Status s = ServeAndLinger(&conn, ServedTree{options.root, options.writable, &cache, nullptr, options.rules},
+                            &summary,
                             nullptr);
   // Whoever started us shows our stderr to the user (ssh does), who has the
   // client's report already, and its summary of a push partly done.
-  if (s.kind() == ErrorKind::kPartial) return Status::Ok();
+  if (s.kind() == ErrorKind::kPartial || s.kind() == ErrorKind::kMaxDelete) return Status::Ok();
   return s;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "connection.h"
+#include "filter.h"
 #include "protocol.h"
 #include "report.h"
 #include "send_session.h"
@@ -31,6 +32,7 @@ struct ServeOptions {
   bool once = false;        // exit after the first session
   int max_sessions = 32;    // more concurrent clients are refused (exit 5)
   int timeout_ms = 300000;  // a client silent this long is dropped
+  FilterList rules;         // the server's own filters (ServedTree::rules)
 };
 
 // What one session did, for the server's log line.
@@ -66,6 +68,10 @@ struct ServedTree {
   HashCache* cache = nullptr;
   // This server's pushes in progress (may be null: one session only).
   PushRegistry* pushes = nullptr;
+  // The server's own filter rules (serve --exclude and the rest), about the
+  // whole served folder: nothing they exclude is offered, asked for (by
+  // index or sub-folder), written or deleted.
+  FilterList rules = FilterList();
 };
 
 // Serves one session over a connection: the Hellos (and the client's

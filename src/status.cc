@@ -15,6 +15,7 @@ int ExitCode(ErrorKind kind) {
     case ErrorKind::kProtocol: return 12;
     case ErrorKind::kInterrupted: return 20;
     case ErrorKind::kPartial: return 23;
+    case ErrorKind::kMaxDelete: return 25;
     case ErrorKind::kTimeout: return 30;
   }
   return 1;

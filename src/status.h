@@ -20,6 +20,7 @@ enum class ErrorKind {
   kProtocol,     // 12: malformed or hostile stream
   kInterrupted,  // 20: a signal asked us to stop
   kPartial,      // 23: some entries failed, the rest done
+  kMaxDelete,    // 25: more deletions than --max-delete: none done, the rest done
   kTimeout,      // 30: the peer went quiet for too long
   // 11 if it reaches the CLI: this file system refused one entry's name or
   // access to it (too long, an encoding it can't hold, permission). A

@@ -30,15 +30,41 @@ struct Pending {
   std::string rel;
   platform::FileInfo info;
   std::string error;
+  // The per-folder rules in force in rel's folder.
+  std::shared_ptr<const FolderRules> rules;
 };
 
-void PushChildren(const std::string& prefix, std::vector<platform::FolderEntry>* children,
-                  std::vector<Pending>* stack) {
+// Queues the children of folder prefix (its wire path and a '/', or "")
+// that the filter keeps, reading the folder's rule files first.
+Status PushChildren(const std::string& root, const std::string& prefix,
+                    std::shared_ptr<const FolderRules> above, const Filter* filter,
+                    std::vector<platform::FolderEntry>* children, WalkVisitor* visitor,
+                    std::vector<Pending>* stack) {
+  std::shared_ptr<const FolderRules> here = std::move(above);
+  const std::string folder = prefix.empty() ? prefix : prefix.substr(0, prefix.size() - 1);
+  if (filter != nullptr && filter->reads_rule_files()) {
+    std::vector<std::string> problems;
+    const std::string full = JoinPath(root, folder);
+    here = filter->Enter(folder, here,
+                         [&](const std::string& name, std::string* text) {
+                           return ReadRuleFile(JoinPath(full, name), text, &problems);
+                         },
+                         &problems);
+    for (const std::string& p : problems) {
+      TS_RETURN_IF_ERROR(visitor->OnGap(folder, Printable(JoinPath(folder, p))));
+    }
+  }
   // Reversed, so they pop in order.
   for (auto it = children->rbegin(); it != children->rend(); ++it) {
     if (IsReservedName(it->name)) continue;
-    stack->push_back({prefix + it->name, it->info, std::move(it->error)});
+    std::string rel = prefix + it->name;
+    if (filter != nullptr && it->error.empty() &&
+        filter->Excluded(rel, it->info.type == platform::FileType::kDirectory, here.get())) {
+      continue;
+    }
+    stack->push_back({std::move(rel), it->info, std::move(it->error), here});
   }
+  return Status::Ok();
 }
 
 Status RootStat(const std::string& root, platform::FileInfo* info) {
@@ -73,7 +99,7 @@ Status RootInfo(const std::string& root, uint32_t* mode, int64_t* mtime_ns) {
   return Status::Ok();
 }
 
-Status WalkTree(const std::string& root, WalkVisitor* visitor) {
+Status WalkTree(const std::string& root, WalkVisitor* visitor, const Filter* filter) {
   platform::FileInfo root_info;
   TS_RETURN_IF_ERROR(RootStat(root, &root_info));
   std::vector<platform::FolderEntry> children;
@@ -81,7 +107,8 @@ Status WalkTree(const std::string& root, WalkVisitor* visitor) {
   if (!s.ok()) return Status::BadFolder(s.message());
   // An explicit stack of pending entries keeps deep trees off the C++ stack.
   std::vector<Pending> stack;
-  PushChildren("", &children, &stack);
+  TS_RETURN_IF_ERROR(PushChildren(root, "", filter != nullptr ? filter->root_rules() : nullptr,
+                                  filter, &children, visitor, &stack));
   while (!stack.empty()) {
     Pending p = std::move(stack.back());
     stack.pop_back();
@@ -131,7 +158,8 @@ Status WalkTree(const std::string& root, WalkVisitor* visitor) {
         TS_RETURN_IF_ERROR(visitor->OnGap(rel, st.message()));
         continue;
       }
-      PushChildren(rel + "/", &children, &stack);
+      TS_RETURN_IF_ERROR(
+          PushChildren(root, rel + "/", p.rules, filter, &children, visitor, &stack));
     }
   }
   return Status::Ok();
@@ -166,11 +194,11 @@ class Collector : public WalkVisitor {
 
 }  // namespace
 
-Status WalkTree(const std::string& root, WalkResult* out) {
+Status WalkTree(const std::string& root, WalkResult* out, const Filter* filter) {
   *out = WalkResult();
   TS_RETURN_IF_ERROR(RootInfo(root, &out->root_mode, &out->root_mtime_ns));
   Collector c(root, out);
-  return WalkTree(root, &c);
+  return WalkTree(root, &c, filter);
 }
 
 // Gathers items into batches and hands each to the queue, waiting while
@@ -216,7 +244,8 @@ class BackgroundWalk::Feeder : public WalkVisitor {
   std::vector<WalkItem> batch_;
 };
 
-BackgroundWalk::BackgroundWalk(std::string root) : root_(std::move(root)) {
+BackgroundWalk::BackgroundWalk(std::string root, std::shared_ptr<const Filter> filter)
+    : root_(std::move(root)), filter_(std::move(filter)) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -231,7 +260,7 @@ BackgroundWalk::~BackgroundWalk() {
 
 void BackgroundWalk::Run() {
   Feeder feeder(this);
-  Status s = WalkTree(root_, &feeder);
+  Status s = WalkTree(root_, &feeder, filter_.get());
   if (s.ok()) s = feeder.Hand();
   std::lock_guard<std::mutex> lock(mu_);
   status_ = s;

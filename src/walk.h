@@ -7,11 +7,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "filter.h"
 #include "manifest.h"
 #include "status.h"
 
@@ -37,8 +39,11 @@ class WalkVisitor {
 // Walks root (a symlink to a folder is followed; nothing below it is). Fails
 // if root itself is not a readable folder (kBadFolder) or a visitor call
 // fails (with that error). Memory: the folders on the path from the root to
-// the entry being reported, each with its listing.
-Status WalkTree(const std::string& root, WalkVisitor* visitor);
+// the entry being reported, each with its listing. With a filter, excluded
+// entries are not reported and excluded folders not entered; the filter's
+// per-folder rule files are read in each folder as it is listed (one that
+// can't be read, or a line of it that can't be taken, is a gap there).
+Status WalkTree(const std::string& root, WalkVisitor* visitor, const Filter* filter = nullptr);
 
 struct WalkProblem {
   std::string folder;   // wire path of the folder not wholly listed
@@ -55,7 +60,7 @@ struct WalkResult {
   int64_t root_mtime_ns = 0;
 };
 // WalkTree into *out, failing with kIo past kMaxEntries entries.
-Status WalkTree(const std::string& root, WalkResult* out);
+Status WalkTree(const std::string& root, WalkResult* out, const Filter* filter = nullptr);
 
 // The root's own mode and mtime (kBadFolder if it is not a folder).
 Status RootInfo(const std::string& root, uint32_t* mode, int64_t* mtime_ns);
@@ -78,7 +83,7 @@ class BackgroundWalk {
   static constexpr size_t kBatchItems = 256;
   static constexpr size_t kMaxQueued = 8 * kBatchItems;
 
-  explicit BackgroundWalk(std::string root);
+  explicit BackgroundWalk(std::string root, std::shared_ptr<const Filter> filter = nullptr);
   // Stops the walk where it is and waits for its thread.
   ~BackgroundWalk();
   BackgroundWalk(const BackgroundWalk&) = delete;
@@ -94,6 +99,7 @@ class BackgroundWalk {
   void Run();
 
   std::string root_;
+  std::shared_ptr<const Filter> filter_;
   std::mutex mu_;
   std::condition_variable changed_;
   std::deque<std::vector<WalkItem>> queue_;

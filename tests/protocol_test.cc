@@ -548,6 +548,48 @@ TEST(Protocol, SessionRoundTripsAndRefusesUnsafePathsAndUnknownOptions) {
             ErrorKind::kProtocol);
 }
 
+TEST(Protocol, SessionCarriesFilterRulesAndMaxDeleteAndRefusesUnknownSettings) {
+  SessionRequest r;
+  r.options = kSessionDeleteExcluded | kSessionUpdate;
+  ASSERT_TRUE(r.rules.AddPattern(false, "*.o").ok());
+  ASSERT_TRUE(r.rules.AddPattern(false, "+ keep/").ok());
+  ASSERT_TRUE(r.rules.AddPerFolderFile(".tsignore").ok());
+  r.max_delete = 7;
+  SessionRequest back;
+  ASSERT_TRUE(DecodeSession(Frame{FrameType::kSession, EncodeSession(r)}, &back).ok());
+  EXPECT_EQ(back.options, r.options | kSessionSettings);
+  ASSERT_EQ(back.rules.rules().size(), 3u);
+  EXPECT_EQ(back.rules.rules()[0].kind, FilterRule::kExclude);
+  EXPECT_EQ(back.rules.rules()[1].kind, FilterRule::kInclude);
+  EXPECT_TRUE(back.rules.rules()[1].folders_only);
+  EXPECT_EQ(back.rules.rules()[2].kind, FilterRule::kPerFolder);
+  EXPECT_EQ(back.max_delete, 7);
+  // Without settings the flag is not set and no list follows.
+  SessionRequest plain;
+  ASSERT_TRUE(DecodeSession(Frame{FrameType::kSession, EncodeSession(plain)}, &back).ok());
+  EXPECT_EQ(back.options, 0u);
+  EXPECT_EQ(back.max_delete, -1);
+
+  // A setting this side does not know, a per-folder file name with a '/',
+  // and a bad number are refused.
+  auto with_setting = [](uint8_t key, const std::string& value) {
+    PayloadWriter w;
+    w.U32(kSessionSettings);
+    w.Bytes("");
+    w.U32(1);
+    w.U8(key);
+    w.Bytes(value);
+    return Frame{FrameType::kSession, w.Take()};
+  };
+  EXPECT_EQ(DecodeSession(with_setting(99, "x"), &back).kind(), ErrorKind::kProtocol);
+  EXPECT_EQ(DecodeSession(with_setting(kSettingFilterFile, "a/b"), &back).kind(),
+            ErrorKind::kProtocol);
+  EXPECT_EQ(DecodeSession(with_setting(kSettingMaxDelete, "12x"), &back).kind(),
+            ErrorKind::kProtocol);
+  EXPECT_EQ(DecodeSession(with_setting(kSettingExclude, ""), &back).kind(), ErrorKind::kProtocol);
+  EXPECT_TRUE(DecodeSession(with_setting(kSettingInclude, "*.c"), &back).ok());
+}
+
 TEST(Protocol, EventsRoundTripWithPrintableMessages) {
   Event e;
   e.kind = Event::kChange;

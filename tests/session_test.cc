@@ -595,7 +595,9 @@ TEST(Push, APullOfASubFolderServesOnlyIt) {
     Receiver rx(dir.Join("copy"), ReceiverOptions(), &reporter, &stats);
     ASSERT_TRUE(rx.Open().ok());
     Connection conn(std::move(a), 10000);
-    s = PullSession(&conn, &rx, kHelloPackedListing | kHelloStreaming, "a/b");
+    SessionRequest request;
+    request.path = "a/b";
+    s = PullSession(&conn, &rx, kHelloPackedListing | kHelloStreaming, request);
   }
   server.join();
   ASSERT_TRUE(s.ok()) << s.message();

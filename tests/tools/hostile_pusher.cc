@@ -929,7 +929,7 @@ void Prepare(Pusher& p, const Options& o) {
   // A Sync where the Session frame should be, sent without waiting (the
   // server answers only once it has the Session frame).
   if (s == "session-missing") p.early_sync = true;
-  if (s == "bad-options") p.options = 0x80;
+  if (s == "bad-options") p.options = 1u << 20;  // no such option
   if (s == "dry-run") p.options = kOptDryRun;
   if (s == "no-delete") p.options = kOptNoDelete;
   if (o.path_given) p.session_path = o.path;
