@@ -66,7 +66,8 @@ Status LocalPort(const Socket& s, uint16_t* port);
 Status Accept(const Socket& listener, int timeout_ms, Socket* out,
               std::string* peer);
 // Resolves host (name, IPv4 or IPv6 literal) and connects to the first
-// address that answers, giving up after timeout_ms (-1: OS default).
+// address that answers, giving up after timeout_ms (-1: OS default; then
+// kTimeout). Accepted and connected sockets have TCP keepalive on.
 Status Connect(const std::string& host, uint16_t port, int timeout_ms,
                Socket* out);
 // A connected pair of sockets: for tests, and for Windows to bridge pipes

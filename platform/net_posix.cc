@@ -35,6 +35,8 @@ Status SockError(const std::string& what, int err) {
 void TuneConnected(int fd) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // A peer whose host vanished is noticed even on a session that waits.
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
   fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 

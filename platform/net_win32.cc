@@ -32,6 +32,8 @@ void SetNonBlocking(SOCKET s) {
 void TuneConnected(SOCKET s) {
   BOOL one = TRUE;
   setsockopt(s, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<const char*>(&one), sizeof one);
+  // A peer whose host vanished is noticed even on a session that waits.
+  setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, reinterpret_cast<const char*>(&one), sizeof one);
   SetNonBlocking(s);
 }
 

@@ -94,6 +94,8 @@ const char kHelp[] =
     "      -c, --checksum    compare contents (hashes), not size and mtime\n"
     "      -n, --dry-run     list what would change; change nothing\n"
     "      --timeout SECS    give up when the peer is silent for SECS (default: never)\n"
+    "      --contimeout SECS give up connecting to a treesync server after SECS (exit\n"
+    "                        35; for ssh use -e 'ssh -o ConnectTimeout=SECS')\n"
     "      -v, --verbose     one line per change, and a summary\n"
     "      -i, --itemize     one line per change: action code and path\n"
     "                        (+ created, > data sent, - deleted, . metadata only;\n"
@@ -118,7 +120,8 @@ const char kHelp[] =
     "  20  interrupted by a signal\n"
     "  23  partial transfer (some entries failed, the rest done)\n"
     "  25  --max-delete held the deletions back (the rest done)\n"
-    "  30  timeout\n";
+    "  30  timeout\n"
+    "  35  no connection within --contimeout\n";
 
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "treesync: %s\n%s", message.c_str(), kUsage);
@@ -339,6 +342,9 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
     } else if (arg == "--timeout") {
       if (!NumberOption(&a, arg, 1, 86400 * 7, &n, &error)) return UsageError(error);
       o.timeout_ms = static_cast<int>(n * 1000);
+    } else if (arg == "--contimeout") {
+      if (!NumberOption(&a, arg, 1, 86400, &n, &error)) return UsageError(error);
+      o.contimeout_ms = static_cast<int>(n * 1000);
     } else if (arg == "-c" || arg == "--checksum") {
       o.checksum = true;
     } else if (arg == "-n" || arg == "--dry-run") {
@@ -446,6 +452,10 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
     }
   }
 
+  if (o.contimeout_ms >= 0 && !o.command.empty()) {
+    return UsageError("--contimeout is for treesync servers over TCP; for ssh use "
+                      "-e 'ssh -o ConnectTimeout=SECS'");
+  }
   if (quiet) ro.verbose = ro.itemize = false;
   // A dry run exists to be read: it lists its changes even when not asked.
   if (o.dry_run && !ro.json && !ro.verbose && !quiet) ro.itemize = true;

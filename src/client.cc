@@ -64,6 +64,18 @@ Status ExplainTransport(const Status& s, const TransferOptions& options,
   return Status::Socket(why + ": " + s.message());
 }
 
+// Connects to options.host:port within --contimeout (else --timeout).
+Status ConnectTcp(const TransferOptions& options, platform::Socket* sock) {
+  const int wait_ms = options.contimeout_ms >= 0 ? options.contimeout_ms : options.timeout_ms;
+  Status s = platform::Connect(options.host, options.port, wait_ms, sock);
+  if (s.kind() == ErrorKind::kTimeout && options.contimeout_ms >= 0) {
+    return Status::Make(ErrorKind::kConnectTimeout,
+                        s.message() + " (--contimeout " +
+                            std::to_string(options.contimeout_ms / 1000) + ")");
+  }
+  return s;
+}
+
 // The packed listing always: a quarter of the bytes of one frame per
 // entry, and far fewer frames to take apart.
 const uint32_t kClientFlags = kHelloPackedListing | kHelloStreaming;
@@ -155,7 +167,7 @@ ReceiverOptions ReceiverOptionsFor(const TransferOptions& options) {
 
 Status OpenAndConnect(const TransferOptions& options, Receiver* rx, platform::Socket* sock) {
   TS_RETURN_IF_ERROR(rx->Open());
-  return platform::Connect(options.host, options.port, options.timeout_ms, sock);
+  return ConnectTcp(options, sock);
 }
 
 Status OpenTransport(const TransferOptions& options, std::unique_ptr<ByteStream>* stream,
@@ -167,7 +179,7 @@ Status OpenTransport(const TransferOptions& options, std::unique_ptr<ByteStream>
     return Status::Ok();
   }
   platform::Socket sock;
-  TS_RETURN_IF_ERROR(platform::Connect(options.host, options.port, options.timeout_ms, &sock));
+  TS_RETURN_IF_ERROR(ConnectTcp(options, &sock));
   *stream = SocketStream(std::move(sock));
   return Status::Ok();
 }

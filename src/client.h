@@ -34,6 +34,9 @@ struct TransferOptions {
   bool checksum = false;  // compare content hashes, not size and mtime
   bool dry_run = false;   // report what would change, change nothing
   int timeout_ms = -1;    // -1: wait forever, like rsync without --timeout
+  // Connecting over TCP gives up after this (kConnectTimeout); -1: after
+  // timeout_ms, or the OS's own limit.
+  int contimeout_ms = -1;
   // What to leave out (--exclude and the rest), in command-line order: the
   // receiver's rules travel to the sender, so both sides apply them.
   FilterList rules;

@@ -408,6 +408,44 @@ bool ReadRuleFile(const std::string& path, std::string* text, std::vector<std::s
   return true;
 }
 
+bool PathGuard::Excluded(const std::string& path) {
+  const std::string folder = ParentOf(path);
+  if (!known_ || folder != folder_) {
+    // Down from the root, as the walk went.
+    std::shared_ptr<const FolderRules> here = filter_->root_rules();
+    std::string at;
+    bool excluded = false;
+    size_t start = 0;
+    for (;;) {
+      std::vector<std::string> problems;
+      const std::string full = JoinPath(root_, at);
+      here = filter_->Enter(at, here,
+                            [&](const std::string& name, std::string* text) {
+                              return ReadRuleFile(JoinPath(full, name), text, &problems);
+                            },
+                            &problems);
+      if (at == folder) break;
+      size_t slash = folder.find('/', start);
+      at = folder.substr(0, slash);
+      if (filter_->Excluded(at, true, here.get())) {
+        excluded = true;
+        break;
+      }
+      if (slash == std::string::npos) {
+        // One more round reads the rules of folder itself.
+        start = folder.size();
+      } else {
+        start = slash + 1;
+      }
+    }
+    folder_ = folder;
+    rules_ = here;
+    folder_excluded_ = excluded;
+    known_ = true;
+  }
+  return folder_excluded_ || filter_->Excluded(path, false, rules_.get());
+}
+
 Status CheckServedPath(const Filter& own, const std::string& root, const std::string& sub,
                        std::shared_ptr<const FolderRules>* above) {
   above->reset();

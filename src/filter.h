@@ -170,6 +170,25 @@ class Filter {
   std::shared_ptr<const FolderRules> root_rules_;
 };
 
+// Answers, for paths a peer asks for by name, whether the filter excludes
+// them or a folder on their way, reading the per-folder rule files along
+// the way (those of the folder asked last are kept for the next ask).
+class PathGuard {
+ public:
+  // root: the folder the paths are under. REQUIRES: filter outlives this.
+  PathGuard(const Filter* filter, std::string root) : filter_(filter), root_(std::move(root)) {}
+  // path: a wire path of a file below root.
+  bool Excluded(const std::string& path);
+
+ private:
+  const Filter* filter_;
+  std::string root_;
+  std::string folder_;  // the folder asked last, and the rules in force in it
+  std::shared_ptr<const FolderRules> rules_;
+  bool folder_excluded_ = false;
+  bool known_ = false;
+};
+
 // Reads the rule file at path into *text: false when there is none (or it
 // is not a regular file: a symlink is never followed); a file that can't
 // be read or is over kMaxRuleFileBytes is false with a line in *problems.

@@ -196,7 +196,8 @@ class Sender {
         packed_((flags & kHelloPackedListing) != 0),
         streaming_((flags & kHelloStreaming) != 0),
         summary_(summary),
-        walk_(root, std::move(filter)),
+        filter_(std::move(filter)),
+        walk_(root, filter_),
         buf_(kDataChunk) {}
   ~Sender() {
     if (conn_->budget() != nullptr) conn_->budget()->Give(taken_);
@@ -212,6 +213,9 @@ class Sender {
   Status FlushPacker();
   Status OnReceiverFrame(const Frame& f);
   Status QueueRequest(Request r);
+  // kProtocol for a path the receiver may not ask for: a temporary, or one
+  // the filter excludes.
+  Status CheckAskedPath(const std::string& path);
   // Whether queued requests leave room to read more, taking room from the
   // shared budget when they don't.
   bool RequestRoom();
@@ -224,6 +228,10 @@ class Sender {
   HashCache* cache_;
   const bool hashes_, packed_, streaming_;
   SendSummary* summary_;
+  // What the listing leaves out; a path asked for by name is checked
+  // against it (the walk never listed it, but a peer may ask anyway).
+  std::shared_ptr<const Filter> filter_;
+  std::unique_ptr<PathGuard> guard_;
   BackgroundWalk walk_;
   std::vector<WalkItem> batch_;
   size_t batch_pos_ = 0;
@@ -369,9 +377,7 @@ Status Sender::OnReceiverFrame(const Frame& f) {
       std::vector<PathWant> wants;
       TS_RETURN_IF_ERROR(DecodePathWants(f, &wants));
       for (PathWant& w : wants) {
-        if (IsReservedName(BaseName(w.path))) {
-          return Status::Protocol("receiver asked for a temporary file: " + Printable(w.path));
-        }
+        TS_RETURN_IF_ERROR(CheckAskedPath(w.path));
         Request r;
         r.want = {w.tag, w.offset};
         r.size = w.size;
@@ -387,9 +393,7 @@ Status Sender::OnReceiverFrame(const Frame& f) {
       Request r;
       r.delta = true;
       TS_RETURN_IF_ERROR(DecodeWantDeltaPath(f, &w, &r.basis));
-      if (IsReservedName(BaseName(w.path))) {
-        return Status::Protocol("receiver asked for a temporary file: " + Printable(w.path));
-      }
+      TS_RETURN_IF_ERROR(CheckAskedPath(w.path));
       r.want = {w.tag, 0};
       r.size = w.size;
       r.path = std::move(w.path);
@@ -432,6 +436,18 @@ Status Sender::OnReceiverFrame(const Frame& f) {
       break;
   }
   return Status::Protocol("unexpected " + FrameName(f) + " frame from the receiver");
+}
+
+Status Sender::CheckAskedPath(const std::string& path) {
+  if (IsReservedName(BaseName(path))) {
+    return Status::Protocol("receiver asked for a temporary file: " + Printable(path));
+  }
+  if (filter_ == nullptr) return Status::Ok();
+  if (guard_ == nullptr) guard_.reset(new PathGuard(filter_.get(), root_));
+  if (guard_->Excluded(path)) {
+    return Status::Protocol("receiver asked for an excluded entry: " + Printable(path));
+  }
+  return Status::Ok();
 }
 
 Status Sender::Run() {

@@ -17,6 +17,7 @@ int ExitCode(ErrorKind kind) {
     case ErrorKind::kPartial: return 23;
     case ErrorKind::kMaxDelete: return 25;
     case ErrorKind::kTimeout: return 30;
+    case ErrorKind::kConnectTimeout: return 35;
   }
   return 1;
 }

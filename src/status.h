@@ -22,6 +22,7 @@ enum class ErrorKind {
   kPartial,      // 23: some entries failed, the rest done
   kMaxDelete,    // 25: more deletions than --max-delete: none done, the rest done
   kTimeout,      // 30: the peer went quiet for too long
+  kConnectTimeout,  // 35: no connection within --contimeout
   // 11 if it reaches the CLI: this file system refused one entry's name or
   // access to it (too long, an encoding it can't hold, permission). A
   // receiver fails just that entry; other I/O errors (a full disk) stay

@@ -375,7 +375,7 @@ Status StreamingClient(platform::Socket sock, const std::function<Status(Connect
 }
 
 Status ServeTo(const std::string& root, const std::function<Status(Connection*)>& speak,
-               Status* client) {
+               Status* client, const FilterList& rules = FilterList()) {
   platform::Socket a, b;
   TS_RETURN_IF_ERROR(platform::SocketPair(&a, &b));
   std::thread c([&client, &speak, sock = std::move(a)]() mutable {
@@ -383,7 +383,7 @@ Status ServeTo(const std::string& root, const std::function<Status(Connection*)>
   });
   Connection conn(std::move(b), 5000);
   SessionSummary summary;
-  Status s = ServeSession(&conn, ServedTree{root, false, nullptr}, &summary);
+  Status s = ServeSession(&conn, ServedTree{root, false, nullptr, nullptr, rules}, &summary);
   conn.Finish();
   c.join();
   return s;
@@ -438,6 +438,31 @@ TEST(Session, ServerRefusesARequestForAPathOutsideTheRules) {
       for (Frame f;;) TS_RETURN_IF_ERROR(conn->Receive(&f));
     }, &client);
     EXPECT_EQ(served.kind(), ErrorKind::kProtocol) << path << ": " << served.message();
+  }
+}
+
+TEST(Session, ServerRefusesARequestForAnEntryItsFiltersExclude) {
+  TempFolder dir;
+  WriteFile(dir.Join("src/pub/ok"), "o");
+  WriteFile(dir.Join("src/pub/.ignore"), "- hidden.txt\n");
+  WriteFile(dir.Join("src/pub/hidden.txt"), "h");
+  WriteFile(dir.Join("src/secret/key"), "k");
+  WriteFile(dir.Join("src/top.key"), "k");
+  FilterList rules;
+  ASSERT_TRUE(rules.AddPattern(false, "secret/").ok());
+  ASSERT_TRUE(rules.AddPattern(false, "*.key").ok());
+  ASSERT_TRUE(rules.AddPerFolderFile(".ignore").ok());
+  for (const std::string& path : {std::string("secret/key"), std::string("top.key"),
+                                  std::string("pub/hidden.txt")}) {
+    Status client;
+    Status served = ServeTo(dir.Join("src"), [&](Connection* conn) {
+      std::string payload;
+      AppendPathWant(PathWant{0, 0, 1, path}, &payload);
+      TS_RETURN_IF_ERROR(conn->Send(FrameType::kWantPaths, payload));
+      for (Frame f;;) TS_RETURN_IF_ERROR(conn->Receive(&f));
+    }, &client, rules);
+    EXPECT_EQ(served.kind(), ErrorKind::kProtocol) << path << ": " << served.message();
+    EXPECT_NE(served.message().find("excluded"), std::string::npos) << served.message();
   }
 }
 

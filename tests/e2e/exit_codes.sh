@@ -59,3 +59,26 @@ once_port=$(port_from_log "$WORK/once.log")
 "$TS" pull "127.0.0.1:$once_port" "$WORK/once-copy" >/dev/null 2>&1
 wait $once_pid
 check "--once server exits 0 after one session" test $? -eq 0
+
+# --contimeout: a listener whose accept queue is full drops the next SYN,
+# so that connect hangs until the limit: exit 35.
+cat > "$WORK/full_backlog.py" <<'PY'
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
+fill = []
+for _ in range(4):  # non-blocking: the ones past the queue just wait
+    c = socket.socket(); c.setblocking(False); c.connect_ex(s.getsockname()); fill.append(c)
+print(s.getsockname()[1], flush=True)
+time.sleep(30)
+PY
+python3 "$WORK/full_backlog.py" > "$WORK/backlog.port" &
+backlog_pid=$!
+for _ in $(seq 50); do [ -s "$WORK/backlog.port" ] && break; sleep 0.1; done
+t0=$(date +%s)
+expect_exit "no connection within --contimeout: exit 35" 35 \
+  "$TS" pull --contimeout 1 "127.0.0.1:$(cat "$WORK/backlog.port")" "$WORK/never"
+check "it gave up after about the limit" test $(( $(date +%s) - t0 )) -le 5
+check "exit 35 says why" grep -q 'timed out.*--contimeout 1' "$WORK/last.err"
+check "nothing was written" test -z "$(ls -A "$WORK/never" 2>/dev/null)"
+kill $backlog_pid 2>/dev/null
+expect_exit "--contimeout over ssh: exit 1" 1 "$TS" pull --contimeout 1 host:dir "$WORK/never"
