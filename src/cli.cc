@@ -9,6 +9,7 @@
 #include "legacy_cmb.h"
 #include "net.h"
 #include "protocol.h"
+#include "rate_limit.h"
 #include "report.h"
 #include "server.h"
 
@@ -42,6 +43,7 @@ const char kHelp[] =
     "      --timeout SECS    drop a client silent for SECS seconds (default 300)\n"
     "      --legacy-cmb      speak the original CMB protocol to old clients\n"
     "                        (see docs/PROTOCOL.md)\n"
+    "      --bwlimit RATE    at most RATE each way per session (KiB/s, or K, M, G)\n"
     "      --exclude, --include, --exclude-from, --include-from, --filter-file:\n"
     "                        as for pull, about DIR: what they exclude is never\n"
     "                        offered, reachable as a sub-folder, written or deleted\n"
@@ -94,6 +96,7 @@ const char kHelp[] =
     "      -c, --checksum    compare contents (hashes), not size and mtime\n"
     "      -n, --dry-run     list what would change; change nothing\n"
     "      --timeout SECS    give up when the peer is silent for SECS (default: never)\n"
+    "      --bwlimit RATE    at most RATE each way: KiB/s, or with a K, M or G suffix\n"
     "      --contimeout SECS give up connecting to a treesync server after SECS (exit\n"
     "                        35; for ssh use -e 'ssh -o ConnectTimeout=SECS')\n"
     "      -v, --verbose     one line per change, and a summary\n"
@@ -219,6 +222,14 @@ bool FilterOption(Args* a, const std::string& arg, FilterList* rules, std::strin
   return true;
 }
 
+bool RateOption(Args* a, const std::string& name, uint64_t* out, std::string* error) {
+  std::string v;
+  if (!a->Value(name, &v, error)) return false;
+  Status s = ParseRate(v, out);
+  if (!s.ok()) *error = s.message();
+  return s.ok();
+}
+
 int RunServe(const std::vector<std::string>& argv) {
   ServeOptions o;
   o.port = kDefaultPort;
@@ -261,6 +272,8 @@ int RunServe(const std::vector<std::string>& argv) {
       o.timeout_ms = static_cast<int>(n * 1000);
     } else if (FilterOption(&a, arg, &o.rules, &error)) {
       if (!error.empty()) return UsageError(error);
+    } else if (arg == "--bwlimit") {
+      if (!RateOption(&a, arg, &o.bwlimit, &error)) return UsageError(error);
     } else {
       return UsageError("serve: unknown option " + arg);
     }
@@ -270,8 +283,8 @@ int RunServe(const std::vector<std::string>& argv) {
     return UsageError(positional.empty() ? "serve: missing DIR" : "serve: too many arguments");
   }
   o.root = positional[0];
-  if (legacy && (o.writable || stdio || !o.rules.empty())) {
-    return UsageError("serve: --legacy-cmb has no pushes, no --stdio and no filters");
+  if (legacy && (o.writable || stdio || !o.rules.empty() || o.bwlimit > 0)) {
+    return UsageError("serve: --legacy-cmb has no pushes, no --stdio, no filters and no --bwlimit");
   }
   if (stdio && !listening_option.empty()) {
     return UsageError("serve: " + listening_option + " means nothing with --stdio");
@@ -342,6 +355,8 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
     } else if (arg == "--timeout") {
       if (!NumberOption(&a, arg, 1, 86400 * 7, &n, &error)) return UsageError(error);
       o.timeout_ms = static_cast<int>(n * 1000);
+    } else if (arg == "--bwlimit") {
+      if (!RateOption(&a, arg, &o.bwlimit, &error)) return UsageError(error);
     } else if (arg == "--contimeout") {
       if (!NumberOption(&a, arg, 1, 86400, &n, &error)) return UsageError(error);
       o.contimeout_ms = static_cast<int>(n * 1000);
@@ -379,7 +394,7 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
   if (o.delete_excluded && !o.delete_extraneous) {
     return UsageError("--delete-excluded deletes, --no-delete keeps: choose one");
   }
-  if (legacy && (!o.rules.empty() || o.delete_excluded || o.max_delete >= 0 || o.size_only ||
+  if (legacy && (!o.rules.empty() || o.bwlimit > 0 || o.delete_excluded || o.max_delete >= 0 || o.size_only ||
                  o.ignore_existing || o.update)) {
     return UsageError("--legacy-cmb pulls everything: no filters, limits or skip options");
   }

@@ -1,5 +1,7 @@
 #include "client.h"
 
+#include "rate_limit.h"
+
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -94,6 +96,7 @@ Status OverTransport(const TransferOptions& options, PullStats* stats,
   platform::ChildProcess child;
   std::unique_ptr<ByteStream> stream;
   TS_RETURN_IF_ERROR(OpenTransport(options, &stream, &child));
+  if (options.bwlimit > 0) stream = RateLimited(std::move(stream), options.bwlimit);
   Connection conn(std::move(stream), options.timeout_ms);
   Status s = session(&conn);
   stats->bytes_on_wire = conn.bytes_sent() + conn.bytes_received();

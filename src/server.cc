@@ -1,5 +1,7 @@
 #include "server.h"
 
+#include "rate_limit.h"
+
 #include <atomic>
 #include <algorithm>
 #include <chrono>
@@ -417,7 +419,11 @@ Status RunServer(const ServeOptions& options, FILE* log) {
                     [options, cache, budget, pushes, log](platform::Socket s,
                                                           const std::string& peer,
                                                           const Hello* hello) {
-                      Connection conn(std::move(s), options.timeout_ms, budget.get());
+                      std::unique_ptr<ByteStream> stream = SocketStream(std::move(s));
+                      if (options.bwlimit > 0) {
+                        stream = RateLimited(std::move(stream), options.bwlimit);
+                      }
+                      Connection conn(std::move(stream), options.timeout_ms, budget.get());
                       RunSession(&conn, peer, hello,
                                  ServedTree{options.root, options.writable, cache.get(),
                                             pushes.get(), options.rules},
@@ -428,7 +434,9 @@ Status RunServer(const ServeOptions& options, FILE* log) {
 Status RunStdioServer(const ServeOptions& options) {
   platform::PipeStream pipes;
   TS_RETURN_IF_ERROR(platform::OpenStdio(&pipes));
-  Connection conn(PipeByteStream(std::move(pipes)), options.timeout_ms);
+  std::unique_ptr<ByteStream> stream = PipeByteStream(std::move(pipes));
+  if (options.bwlimit > 0) stream = RateLimited(std::move(stream), options.bwlimit);
+  Connection conn(std::move(stream), options.timeout_ms);
   HashCache cache;
   SessionSummary summary;
   Status s = ServeAndLinger(&conn, ServedTree{options.root, options.writable, &cache, nullptr, options.rules},

@@ -33,6 +33,7 @@ struct ServeOptions {
   int max_sessions = 32;    // more concurrent clients are refused (exit 5)
   int timeout_ms = 300000;  // a client silent this long is dropped
   FilterList rules;         // the server's own filters (ServedTree::rules)
+  uint64_t bwlimit = 0;     // bytes a second each way, per session; 0: no limit
 };
 
 // What one session did, for the server's log line.
