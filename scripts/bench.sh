@@ -4,7 +4,7 @@
 # each round so a noisy neighbour hurts them alike. Prints medians, each
 # tool's ratio to rsync, bytes on the wire, and treesync's peak RSS.
 #   RUNS (default 5): rounds per case. BENCH_DIR (default /dev/shm/tsbench).
-#   BENCH_CASES (default "1 2 3 4 5 8 9 10"): which cases to run. Cases 6
+#   BENCH_CASES (default "1 2 3 4 5 8 9 10 11"): which cases to run. Cases 6
 #   and 7 (1,000,000 files) take minutes and run only when named:
 #   BENCH_CASES="6 7"; BIG_RUNS (default 3) rounds each. They need room
 #   for 2,000,000 inodes in BENCH_DIR.
@@ -24,7 +24,7 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 TS=${TS:-$HERE/build/treesync}
 PROXY=${PROXY:-$HERE/build/tools/fault_proxy}
 B=${BENCH_DIR:-/dev/shm/tsbench}
-CASES=${BENCH_CASES:-1 2 3 4 5 8 9 10}
+CASES=${BENCH_CASES:-1 2 3 4 5 8 9 10 11}
 [ -x "$TS" ] || { echo "build first: make (and make build/tools/fault_proxy)" >&2; exit 1; }
 TS=$(cd "$(dirname "$TS")" && pwd)/$(basename "$TS")  # absolute: the ssh cases run it "remotely"
 SSHD_HELPER=$HERE/scripts/loopback-sshd.sh
@@ -340,6 +340,45 @@ run_ssh_true() {
   t1=$(now_ns); echo "$(( (t1 - t0) / 1000000 )) -"
 }
 
+# 11: --bwlimit. A pull of 48 MiB with --bwlimit 2M (about 24 s), the
+# target's bytes sampled every 0.2 s; every 10 s window's average rate
+# against the limit (target: within 5 %), beside rsync --bwlimit=2048.
+bwlimit_case() {
+  local src=$B/bw d=$B/bw-dst; rm -rf "$src" "$d"; mkdir -p "$src"
+  head -c $((48 << 20)) /dev/urandom > "$src/f"
+  start_treesync "$src"; have rsync && start_rsyncd "$src"
+  echo; echo "11. --bwlimit 2M (2,097,152 B/s), 48 MiB, every 10 s window's rate"
+  local tool
+  for tool in treesync rsync; do
+    [ "$tool" = rsync ] && ! have rsync && continue
+    rm -rf "$d"; mkdir -p "$d"; : > "$B/bw.samples"
+    if [ "$tool" = treesync ]; then
+      "$TS" pull -q --bwlimit 2M "127.0.0.1:$TS_PORT" "$d" & local p=$!
+    else
+      rsync -a --bwlimit=2048 "rsync://127.0.0.1:$RS_PORT/src/" "$d/" & local p=$!
+    fi
+    while kill -0 $p 2>/dev/null; do
+      echo "$(now_ns) $(du -sb --apparent-size "$d" 2>/dev/null | cut -f1)" >> "$B/bw.samples"; sleep 0.2
+    done
+    wait $p
+    awk -v tool="$tool" -v limit=2097152 '
+      { t[NR] = $1 / 1e9; b[NR] = $2 }
+      END {
+        min = -1; max = 0; j = 1
+        for (i = 1; i <= NR; i++) {
+          while (j < NR && t[j] - t[i] < 10) j++
+          if (t[j] - t[i] < 9.9) break
+          r = (b[j] - b[i]) / (t[j] - t[i])
+          if (min < 0 || r < min) min = r; if (r > max) max = r; n++
+        }
+        if (n == 0) { printf "  %-9s no 10 s window\n", tool; exit }
+        printf "  %-9s %d windows: %.0f..%.0f B/s, %+.1f%%..%+.1f%% of the limit\n", tool, n, min, max,
+          (min / limit - 1) * 100, (max / limit - 1) * 100
+      }' "$B/bw.samples"
+  done
+  stop "$TS_PID" ${RS_PID:-}; RS_PID=; rm -rf "$src" "$d"
+}
+
 # 9 and 10: each tool into an empty target over ssh; scp in the first
 # scp_rounds rounds only (it takes long on many files).
 ssh_case() { # name src scp_rounds
@@ -390,6 +429,7 @@ for c in $CASES; do
          target "pull over ssh (x scp -r)" ts-pull scp 1.05; target "pull over ssh (x rsync -e ssh)" ts-pull rsync 0.9
          rm -rf "$B/large1g"
        fi ;;
+    11) bwlimit_case ;;
     10) if ssh_up 10; then [ -d "$B/small" ] || make_small "$B/small"
          ssh_case "10. ssh small: case 2's tree over ssh, into an empty target" "$B/small" 1
          target "pull over ssh (x rsync -e ssh)" ts-pull rsync 0.6
