@@ -8,6 +8,7 @@
 #include "console.h"
 #include "legacy_cmb.h"
 #include "net.h"
+#include "path.h"
 #include "protocol.h"
 #include "rate_limit.h"
 #include "report.h"
@@ -90,6 +91,10 @@ const char kHelp[] =
     "      --delete-excluded also delete excluded entries in the destination\n"
     "      --max-delete N    if more than N entries would be deleted, delete none,\n"
     "                        copy the rest, and exit 25\n"
+    "      --backup-dir DIR  move files the sync replaces or deletes into DIR (inside\n"
+    "                        the destination, kept out of the mirror; or absolute,\n"
+    "                        pull only), under their paths\n"
+    "      --suffix SUF      with --backup-dir: add SUF to the backups' names\n"
     "      --size-only       a file of the same size is current, whatever its mtime\n"
     "      --ignore-existing never update a file the destination has\n"
     "      -u, --update      keep destination files newer than the source's\n"
@@ -357,6 +362,14 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
       o.timeout_ms = static_cast<int>(n * 1000);
     } else if (arg == "--bwlimit") {
       if (!RateOption(&a, arg, &o.bwlimit, &error)) return UsageError(error);
+    } else if (arg == "--backup-dir") {
+      if (!a.Value(arg, &o.backup_dir, &error)) return UsageError(error);
+      if (o.backup_dir.empty()) return UsageError("--backup-dir needs a folder");
+    } else if (arg == "--suffix") {
+      if (!a.Value(arg, &o.suffix, &error)) return UsageError(error);
+      if (o.suffix.find('/') != std::string::npos || o.suffix.find('\\') != std::string::npos) {
+        return UsageError("--suffix is added to a name: no '/' or '\\' in it");
+      }
     } else if (arg == "--contimeout") {
       if (!NumberOption(&a, arg, 1, 86400, &n, &error)) return UsageError(error);
       o.contimeout_ms = static_cast<int>(n * 1000);
@@ -398,6 +411,9 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
                  o.ignore_existing || o.update)) {
     return UsageError("--legacy-cmb pulls everything: no filters, limits or skip options");
   }
+  if (legacy && !o.backup_dir.empty()) {
+    return UsageError("--legacy-cmb keeps no backups (--backup-dir)");
+  }
 
   // Which side is remote, and where.
   std::string remote_arg;
@@ -433,6 +449,21 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
     o.dir = positional[pull ? 1 : 0];
   }
   const bool push = direction == Direction::kPush;
+  if (!o.suffix.empty() && o.backup_dir.empty()) {
+    return UsageError("--suffix names backups: it goes with --backup-dir");
+  }
+  if (!o.backup_dir.empty()) {
+    while (o.backup_dir.size() > 1 && o.backup_dir.back() == '/') o.backup_dir.pop_back();
+    const bool absolute = platform::FsPath(o.backup_dir).is_absolute();
+    if (push && absolute) {
+      return UsageError("push: --backup-dir is a folder inside the target (relative), "
+                        "not " + o.backup_dir);
+    }
+    if (!absolute && !CheckWirePath(o.backup_dir).ok()) {
+      return UsageError("--backup-dir: '" + o.backup_dir +
+                        "' must stay inside the target (no '..', '.' or empty parts)");
+    }
+  }
   if (push && legacy) return UsageError("push: the legacy CMB protocol only pulls");
   if (legacy && !via.empty()) return UsageError("--legacy-cmb speaks TCP only, not --via");
   if (!via.empty()) {

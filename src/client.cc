@@ -165,6 +165,8 @@ ReceiverOptions ReceiverOptionsFor(const TransferOptions& options) {
   ro.size_only = options.size_only;
   ro.ignore_existing = options.ignore_existing;
   ro.update = options.update;
+  ro.backup_dir = options.backup_dir;
+  ro.suffix = options.suffix;
   return ro;
 }
 
@@ -226,6 +228,8 @@ Status RunPush(const TransferOptions& options, Reporter* reporter, PullStats* st
                     (options.update ? kSessionUpdate : 0);
   request.rules = options.rules;
   request.max_delete = options.max_delete;
+  request.backup_dir = options.backup_dir;
+  request.suffix = options.suffix;
 
   if (s.ok()) {
     s = OverTransport(options, stats, [&](Connection* conn) {

@@ -37,7 +37,9 @@ struct TransferOptions {
   // Connecting over TCP gives up after this (kConnectTimeout); -1: after
   // timeout_ms, or the OS's own limit.
   int contimeout_ms = -1;
-  uint64_t bwlimit = 0;  // bytes a second each way (--bwlimit); 0: no limit
+  uint64_t bwlimit = 0;
+  std::string backup_dir;  // replaced and deleted entries go here (--backup-dir)
+  std::string suffix;      // added to their names there (--suffix)  // bytes a second each way (--bwlimit); 0: no limit
   // What to leave out (--exclude and the rest), in command-line order: the
   // receiver's rules travel to the sender, so both sides apply them.
   FilterList rules;

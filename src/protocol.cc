@@ -304,6 +304,8 @@ std::string EncodeSession(const SessionRequest& r) {
                           rule.text);
   }
   if (r.max_delete >= 0) settings.emplace_back(kSettingMaxDelete, std::to_string(r.max_delete));
+  if (!r.backup_dir.empty()) settings.emplace_back(kSettingBackupDir, r.backup_dir);
+  if (!r.suffix.empty()) settings.emplace_back(kSettingSuffix, r.suffix);
   PayloadWriter w;
   w.U32(settings.empty() ? r.options & ~kSessionSettings : r.options | kSessionSettings);
   w.Bytes(r.path);
@@ -329,9 +331,9 @@ Status DecodeSession(const Frame& f, SessionRequest* r) {
   std::vector<std::pair<uint8_t, std::string>> settings;
   if (r->options & kSessionSettings) {
     rd.U32(&count);
-    // More than the rules and max-delete can't be ours: stop reading
+    // More than the rules and three settings can't be ours: stop reading
     // (Finish then sees bytes left over).
-    for (uint32_t i = 0; i < count && i < kMaxFilterRules + 1; ++i) {
+    for (uint32_t i = 0; i < count && i < kMaxFilterRules + 3; ++i) {
       settings.emplace_back();
       if (!rd.U8(&settings.back().first) ||
           !rd.Bytes(&settings.back().second, kMaxPatternBytes)) {
@@ -372,6 +374,17 @@ Status DecodeSession(const Frame& f, SessionRequest* r) {
         r->max_delete = static_cast<int64_t>(n);
         break;
       }
+      case kSettingBackupDir:
+        s = CheckWirePath(v);
+        r->backup_dir = v;
+        break;
+      case kSettingSuffix:
+        if (v.find('/') != std::string::npos || v.find('\\') != std::string::npos ||
+            v.find('\0') != std::string::npos) {
+          s = Status::Protocol("bad suffix '" + Printable(v) + "'");
+        }
+        r->suffix = v;
+        break;
       default:
         s = Status::Protocol("Session setting " + std::to_string(kv.first) +
                              " unknown to this server");

@@ -91,6 +91,8 @@ enum SettingKey : uint8_t {
   kSettingInclude = 2,     // FilterRule::kInclude
   kSettingFilterFile = 3,  // FilterRule::kPerFolder
   kSettingMaxDelete = 4,   // push --max-delete: decimal digits
+  kSettingBackupDir = 5,   // push --backup-dir: a wire path under the target
+  kSettingSuffix = 6,      // push --suffix: no '/'
 };
 struct SessionRequest {
   uint32_t options = 0;  // kSession* bits; unknown bits are refused
@@ -98,11 +100,14 @@ struct SessionRequest {
   // The client's filter rules, in order (sent with kSessionSettings).
   FilterList rules;
   int64_t max_delete = -1;  // -1: no limit
+  std::string backup_dir;   // relative to the target; "" none
+  std::string suffix;
 };
 // Sets kSessionSettings when there is anything to put in the list.
 std::string EncodeSession(const SessionRequest& r);
 // Checks path by the wire path rules (or empty), the option bits and every
-// setting (rules by MakeRule; an unknown key or a bad number is kProtocol).
+// setting (rules by MakeRule; an unknown key, a bad number, a backup-dir
+// that is not a wire path or a suffix with a '/' is kProtocol).
 Status DecodeSession(const Frame& f, SessionRequest* r);
 
 // A fatal error sent before closing. code is an exit code (status.h).

@@ -46,6 +46,15 @@ Receiver::Receiver(std::string root, const ReceiverOptions& options, Reporter* r
   plan_options_.size_only = options.size_only;
   plan_options_.ignore_existing = options.ignore_existing;
   plan_options_.update = options.update;
+  if (!options.backup_dir.empty()) {
+    if (platform::FsPath(options.backup_dir).is_absolute()) {
+      backup_root_ = options.backup_dir;
+    } else {
+      backup_rel_ = options.backup_dir;
+      while (backup_rel_.size() > 1 && backup_rel_.back() == '/') backup_rel_.pop_back();
+      backup_root_ = Full(backup_rel_);
+    }
+  }
   // Deletions beyond a limit are all or nothing: they wait for the end.
   if (options.max_delete >= 0) defer_deletions_ = true;
   plan_options_.compare_mode = platform::KeepsPermissionBits();
@@ -195,8 +204,9 @@ Status Receiver::AddEntry(Entry e) {
   }
   // Left out by this side's own rules (a server's): neither applied nor, as
   // the local entry of that name stays unlisted, deleted.
-  if (options_.filter != nullptr &&
-      options_.filter->Refused(e.path, e.type == EntryType::kFolder, f.rules.get())) {
+  if (IsBackupFolder(e.path) ||
+      (options_.filter != nullptr &&
+       options_.filter->Refused(e.path, e.type == EntryType::kFolder, f.rules.get()))) {
     credit_ += EntryWeight(e.path);
     return e.type == EntryType::kFolder ? PushFolder(e, true, true) : Status::Ok();
   }
@@ -416,6 +426,7 @@ Status Receiver::CloseFolder() {
     if (f.listed[i] || !options_.delete_extraneous || f.gap) continue;
     const platform::FolderEntry& l = f.local[i];
     const std::string rel = JoinRel(f.path, l.name);
+    if (IsBackupFolder(rel)) continue;
     if (!options_.delete_excluded &&
         Excluded(rel, l.info.type == platform::FileType::kDirectory, f)) {
       continue;
@@ -521,8 +532,38 @@ bool Receiver::Excluded(const std::string& rel, bool is_folder, const OpenFolder
   return options_.filter != nullptr && options_.filter->Excluded(rel, is_folder, f.rules.get());
 }
 
+Status Receiver::BackUp(const std::string& rel, bool keep) {
+  const std::string full = Full(rel);
+  const std::string dest = JoinPath(backup_root_, rel) + options_.suffix;
+  std::error_code ec;
+  const fs::path to = platform::FsPath(dest);
+  fs::create_directories(to.parent_path(), ec);
+  if (ec) return Status::Io("backup folder " + Printable(ParentOf(dest)) + ": " + ec.message());
+  fs::remove_all(to, ec);  // an older backup of the same path
+  if (keep) {
+    fs::create_hard_link(platform::FsPath(full), to, ec);
+    if (!ec) return Status::Ok();
+    // No hard links here (FAT, another file system): moved instead, so for
+    // a moment the old file is only in the backup folder.
+  }
+  Status s = platform::Rename(full, dest);
+  if (!s.ok()) return Status::Io("backup of " + Printable(rel) + ": " + s.message());
+  return Status::Ok();
+}
+
 Status Receiver::RemoveTree(const std::string& rel, platform::FileType type) {
   const std::string full = Full(rel);
+  if (!backup_root_.empty()) {
+    TS_RETURN_IF_ERROR(BackUp(rel, false));
+    EntryType t = TypeOf(type);
+    if (t == EntryType::kFolder) {
+      ++stats_->dirs_deleted;
+    } else {
+      ++stats_->files_deleted;
+    }
+    reporter_->OnChange(Change::kDelete, t, rel, 0);
+    return Status::Ok();
+  }
   if (type == platform::FileType::kDirectory) {
     std::vector<platform::FolderEntry> children;
     TS_RETURN_IF_ERROR(platform::ListFolder(full, &children));
@@ -849,6 +890,14 @@ Status Receiver::EndFile(const End& end, EndResult* result) {
     return Status::Ok();
   }
   fetches_.at(index).entry.size = received_;  // what was verified
+  // The old version goes to the backup folder as a second name first, so a
+  // crash leaves it in place or in both places, never nowhere.
+  if (!backup_root_.empty() && fetches_.at(index).existing) {
+    platform::FileInfo old;
+    if (platform::Lstat(Full(e.path), &old).ok() && old.type == platform::FileType::kRegular) {
+      TS_RETURN_IF_ERROR(BackUp(e.path, true));
+    }
+  }
   InstallJob job;
   job.index = index;
   job.file = std::move(file_);

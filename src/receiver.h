@@ -59,6 +59,11 @@ struct ReceiverOptions {
   bool size_only = false;        // a same-size file is current (--size-only)
   bool ignore_existing = false;  // a file the target has is never updated
   bool update = false;           // a target file newer than the listing's is kept
+  // Where replaced and deleted entries go instead of vanishing: a wire path
+  // under the target (then never mirrored itself) or an absolute path on
+  // this host; suffix is added to their names there. Empty: no backups.
+  std::string backup_dir;
+  std::string suffix;
 
   // Entries whose paths differ only in ASCII case are refused after the
   // first (the target's file system would make them one).
@@ -211,7 +216,16 @@ class Receiver {
   };
   // Whether rel (an entry in folder f) is left out by the filter.
   bool Excluded(const std::string& rel, bool is_folder, const OpenFolder& f) const;
-  // Removes rel and, for a folder, everything in it, deepest first.
+  // Whether rel is the backup folder inside the target (never mirrored).
+  bool IsBackupFolder(const std::string& rel) const {
+    return !backup_rel_.empty() && rel == backup_rel_;
+  }
+  // Puts the entry at rel into the backup folder under its path (and the
+  // suffix): moved, or with keep a hard link made (so the old file stays in
+  // place until the new one is renamed over it); a folder's holdings go with it.
+  Status BackUp(const std::string& rel, bool keep);
+  // Removes rel and, for a folder, everything in it, deepest first (with
+  // a backup folder: moves it there instead).
   Status RemoveTree(const std::string& rel, platform::FileType type);
 
   std::string Full(const std::string& rel) const;
@@ -250,6 +264,8 @@ class Receiver {
   uint64_t entries_added_ = 0;
   int64_t root_mtime_ns_ = 0;
   bool keep_partial_ = false;
+  std::string backup_root_;  // full path of the backup folder, or empty
+  std::string backup_rel_;   // its wire path when inside the target
   uint64_t deletions_held_ = 0;
   uint64_t dry_run_deletions_ = 0;  // counted as reported, for max_delete
   // Entries removing rel would delete: 1, plus what a folder holds.

@@ -122,6 +122,8 @@ Status ServePush(Connection* conn, const std::string& folder, const SessionReque
   ro.ignore_existing = (request.options & kSessionIgnoreExisting) != 0;
   ro.update = (request.options & kSessionUpdate) != 0;
   ro.max_delete = request.max_delete;
+  ro.backup_dir = request.backup_dir;  // a wire path: inside the target
+  ro.suffix = request.suffix;
   ro.filter = std::move(filter);
   ForwardingReporter reporter(conn);
   Receiver rx(folder, ro, &reporter, &summary->received);

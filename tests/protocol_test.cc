@@ -555,6 +555,8 @@ TEST(Protocol, SessionCarriesFilterRulesAndMaxDeleteAndRefusesUnknownSettings) {
   ASSERT_TRUE(r.rules.AddPattern(false, "+ keep/").ok());
   ASSERT_TRUE(r.rules.AddPerFolderFile(".tsignore").ok());
   r.max_delete = 7;
+  r.backup_dir = "old/backups";
+  r.suffix = ".bak";
   SessionRequest back;
   ASSERT_TRUE(DecodeSession(Frame{FrameType::kSession, EncodeSession(r)}, &back).ok());
   EXPECT_EQ(back.options, r.options | kSessionSettings);
@@ -564,6 +566,8 @@ TEST(Protocol, SessionCarriesFilterRulesAndMaxDeleteAndRefusesUnknownSettings) {
   EXPECT_TRUE(back.rules.rules()[1].folders_only);
   EXPECT_EQ(back.rules.rules()[2].kind, FilterRule::kPerFolder);
   EXPECT_EQ(back.max_delete, 7);
+  EXPECT_EQ(back.backup_dir, "old/backups");
+  EXPECT_EQ(back.suffix, ".bak");
   // Without settings the flag is not set and no list follows.
   SessionRequest plain;
   ASSERT_TRUE(DecodeSession(Frame{FrameType::kSession, EncodeSession(plain)}, &back).ok());
@@ -587,6 +591,13 @@ TEST(Protocol, SessionCarriesFilterRulesAndMaxDeleteAndRefusesUnknownSettings) {
   EXPECT_EQ(DecodeSession(with_setting(kSettingMaxDelete, "12x"), &back).kind(),
             ErrorKind::kProtocol);
   EXPECT_EQ(DecodeSession(with_setting(kSettingExclude, ""), &back).kind(), ErrorKind::kProtocol);
+  // A backup folder outside the target, or a suffix that names a folder.
+  EXPECT_EQ(DecodeSession(with_setting(kSettingBackupDir, "../up"), &back).kind(),
+            ErrorKind::kProtocol);
+  EXPECT_EQ(DecodeSession(with_setting(kSettingBackupDir, "/abs"), &back).kind(),
+            ErrorKind::kProtocol);
+  EXPECT_EQ(DecodeSession(with_setting(kSettingSuffix, "x/y"), &back).kind(),
+            ErrorKind::kProtocol);
   EXPECT_TRUE(DecodeSession(with_setting(kSettingInclude, "*.c"), &back).ok());
 }
 

@@ -30,3 +30,27 @@ if pull_only; then
     test -n "$r" -a "${r:-0}" -ge $(( 2097152 * 8 / 10 )) -a "${r:-0}" -le $(( 2097152 * 12 / 10 ))
   stop_server
 fi
+
+# --backup-dir: what a sync replaces or deletes is moved there, under its
+# path (with --suffix), and the backup folder is never mirrored itself.
+K=$WORK/ksrc
+rm -rf "$K" "$WORK/kdst"; mkdir -p "$K/sub"
+printf v1 > "$K/sub/file"; printf gone > "$K/doomed"
+touch -d '2001-01-01' "$K/sub/file"
+serve_mirror "$K"
+expect_exit "a first copy: exit 0" 0 mirror -q "$WORK/kdst"
+printf v2-longer > "$K/sub/file"; rm "$K/doomed"
+expect_exit "a sync with --backup-dir old --suffix .bak: exit 0" 0 \
+  mirror -q --backup-dir old --suffix .bak "$WORK/kdst"
+check "the new version is in place" test "$(cat "$WORK/kdst/sub/file")" = v2-longer
+check "the replaced version is in the backup folder under its path" \
+  test "$(cat "$WORK/kdst/old/sub/file.bak" 2>/dev/null)" = v1
+check "the deleted file is in the backup folder" test "$(cat "$WORK/kdst/old/doomed.bak" 2>/dev/null)" = gone
+check "and no longer in the mirror" test ! -e "$WORK/kdst/doomed"
+expect_exit "the next sync: exit 0" 0 mirror -q --backup-dir old --suffix .bak "$WORK/kdst"
+check "the backup folder inside the target is not deleted as extraneous" test -f "$WORK/kdst/old/doomed.bak"
+check "no temporaries left" no_temporaries "$WORK/kdst"
+expect_exit "--suffix without --backup-dir: exit 1" 1 "$TS" pull --suffix .bak "127.0.0.1:1" "$WORK/none"
+expect_exit "--backup-dir outside the target by '..': exit 1" 1 \
+  "$TS" pull --backup-dir ../x "127.0.0.1:1" "$WORK/none"
+stop_server
