@@ -54,3 +54,25 @@ expect_exit "--suffix without --backup-dir: exit 1" 1 "$TS" pull --suffix .bak "
 expect_exit "--backup-dir outside the target by '..': exit 1" 1 \
   "$TS" pull --backup-dir ../x "127.0.0.1:1" "$WORK/none"
 stop_server
+
+# --backup-dir on a resumed file: a pull cut off mid-file leaves its
+# temporary; the next pull resumes it and still backs up the old version.
+if pull_only; then
+  R=$WORK/rsrc
+  rm -rf "$R" "$WORK/rdst"; mkdir -p "$R" "$WORK/rdst"
+  head -c $((4 << 20)) /dev/urandom > "$R/big"
+  head -c $((4 << 20)) /dev/urandom > "$WORK/rdst/big"
+  cp "$WORK/rdst/big" "$WORK/old-big"
+  start_server "$R"
+  "$TS" pull -q --bwlimit 2M "127.0.0.1:$PORT" "$WORK/rdst" 2>/dev/null &
+  cut=$!
+  sleep 1
+  kill -9 $cut 2>/dev/null; wait $cut 2>/dev/null
+  check "the cut-off pull left its temporary" test -n "$(find "$WORK/rdst" -name '.treesync-*.tmp')"
+  expect_exit "a resumed pull with --backup-dir: exit 0" 0 \
+    "$TS" pull --json --backup-dir old "127.0.0.1:$PORT" "$WORK/rdst"
+  check "it resumed" grep -q '"bytes_resumed":[1-9]' "$WORK/last.out"
+  check "the new version is in place" cmp -s "$R/big" "$WORK/rdst/big"
+  check "the old version is in the backup folder" cmp -s "$WORK/old-big" "$WORK/rdst/old/big"
+  stop_server
+fi
