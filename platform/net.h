@@ -70,6 +70,8 @@ Status Accept(const Socket& listener, int timeout_ms, Socket* out,
 // kTimeout). Accepted and connected sockets have TCP keepalive on.
 Status Connect(const std::string& host, uint16_t port, int timeout_ms,
                Socket* out);
+// Whether s has TCP keepalive on (false if it can't be asked).
+bool KeepsAlive(const Socket& s);
 // A connected pair of sockets: for tests, and for Windows to bridge pipes
 // (subprocess_win32.cc).
 Status SocketPair(Socket* a, Socket* b);

@@ -224,6 +224,12 @@ Status Connect(const std::string& host, uint16_t port, int timeout_ms, Socket* o
   return SockError("connect " + where, last_err);
 }
 
+bool KeepsAlive(const Socket& s) {
+  int on = 0;
+  socklen_t len = sizeof on;
+  return getsockopt(Fd(s), SOL_SOCKET, SO_KEEPALIVE, &on, &len) == 0 && on != 0;
+}
+
 Status SocketPair(Socket* a, Socket* b) {
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) {

@@ -231,6 +231,13 @@ Status Connect(const std::string& host, uint16_t port, int timeout_ms, Socket* o
   return SockError("connect " + where, last_err);
 }
 
+bool KeepsAlive(const Socket& s) {
+  BOOL on = FALSE;
+  int len = sizeof on;
+  return getsockopt(Sock(s), SOL_SOCKET, SO_KEEPALIVE, reinterpret_cast<char*>(&on), &len) == 0 &&
+         on != FALSE;
+}
+
 Status SocketPair(Socket* a, Socket* b) {
   // No AF_UNIX pairs before Windows 10: a loopback connection instead.
   Socket listener;
