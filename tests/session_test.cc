@@ -466,6 +466,47 @@ TEST(Session, ServerRefusesARequestForAnEntryItsFiltersExclude) {
   }
 }
 
+TEST(Session, ServerRefusesAWantByIndexForAnEntryItsFiltersExclude) {
+  TempFolder dir;
+  WriteFile(dir.Join("src/a"), "a");
+  WriteFile(dir.Join("src/b.key"), "k");
+  WriteFile(dir.Join("src/c"), "c");
+  FilterList rules;
+  ASSERT_TRUE(rules.AddPattern(false, "*.key").ok());
+  platform::Socket a, b;
+  ASSERT_TRUE(platform::SocketPair(&a, &b).ok());
+  Status served;
+  std::thread server = ServeInThread(
+      std::move(b), ServedTree{dir.Join("src"), false, nullptr, nullptr, rules}, &served);
+  {
+    // A client without streaming: one frame per entry, files by index.
+    Connection conn(std::move(a), 5000);
+    ASSERT_TRUE(conn.Send(FrameType::kHello, EncodeHello(Hello())).ok());
+    std::vector<std::string> listed;
+    for (;;) {
+      Frame f;
+      ASSERT_TRUE(conn.Receive(&f).ok());
+      if (f.type == FrameType::kListEnd) break;
+      if (f.type == FrameType::kFile) {
+        Entry e;
+        ASSERT_TRUE(DecodeEntry(f, &e).ok());
+        listed.push_back(e.path);
+      }
+    }
+    EXPECT_EQ(listed, (std::vector<std::string>{"a", "c"}));
+    // The index the excluded file would have had, had it been listed.
+    Want w{2, 0};
+    ASSERT_TRUE(conn.Send(FrameType::kWant, EncodeWants(&w, 1)).ok());
+    // No data comes for it: the server ends the session.
+    Frame f;
+    Status s;
+    while ((s = conn.Receive(&f)).ok()) EXPECT_NE(f.type, FrameType::kBegin);
+  }
+  server.join();
+  EXPECT_EQ(served.kind(), ErrorKind::kProtocol) << served.message();
+  EXPECT_NE(served.message().find("entry #2"), std::string::npos) << served.message();
+}
+
 TEST(Session, ServerAnswersFileErrorForAFileThatGrewSinceItWasListed) {
   TempFolder dir;
   WriteFile(dir.Join("src/a"), "now longer");
