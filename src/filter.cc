@@ -134,6 +134,21 @@ Wild DoWild(const char* p, const char* t) {
   return *t != 0 ? kNoMatch : kMatch;
 }
 
+// Calls line(text, number) for each line of in that holds a rule: CR LF
+// ends taken off, blank lines and '#' or ';' comments skipped. Stops at the
+// first line that returns false.
+template <typename Line>
+void ForEachRuleLine(std::istream& in, Line line) {
+  std::string text;
+  int number = 0;
+  while (std::getline(in, text)) {
+    ++number;
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+    if (text.empty() || text[0] == '#' || text[0] == ';') continue;
+    if (!line(text, number)) return;
+  }
+}
+
 bool WildMatch(const std::string& pattern, const char* text) {
   return DoWild(pattern.c_str(), text) == kMatch;
 }
@@ -268,15 +283,15 @@ Status FilterList::AddPattern(bool include, const std::string& text) {
 Status FilterList::AddPatternFile(bool include, const std::string& file) {
   std::ifstream in(platform::FsPath(file), std::ios::binary);
   if (!in) return Status::Usage("can't read " + Printable(file));
-  std::string line;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+  Status result;
+  ForEachRuleLine(in, [&](const std::string& line, int number) {
     Status s = AddPattern(include, line);
-    if (!s.ok()) return Status::Usage(Printable(file) + ":" + std::to_string(number) + ": " + s.message());
-  }
+    if (!s.ok()) {
+      result = Status::Usage(Printable(file) + ":" + std::to_string(number) + ": " + s.message());
+    }
+    return s.ok();
+  });
+  if (!result.ok()) return result;
   if (in.bad()) return Status::Usage("can't read " + Printable(file));
   return Status::Ok();
 }
@@ -298,16 +313,11 @@ std::vector<std::string> FilterList::PerFolderFiles() const {
 void ParseRuleFile(const std::string& text, std::vector<FilterRule>* rules, bool* clear,
                    std::vector<std::string>* problems) {
   std::istringstream in(text);
-  std::string line;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+  ForEachRuleLine(in, [&](std::string line, int number) {
     if (line == "!") {
       *clear = true;
       rules->clear();
-      continue;
+      return true;
     }
     FilterRule::Kind kind = FilterRule::kExclude;
     if (line.compare(0, 2, "- ") == 0 || line.compare(0, 2, "+ ") == 0) {
@@ -321,10 +331,11 @@ void ParseRuleFile(const std::string& text, std::vector<FilterRule>* rules, bool
         problems->push_back("line " + std::to_string(number) + ": " +
                             (s.ok() ? "too many rules" : s.message()));
       }
-      continue;
+      return true;
     }
     rules->push_back(std::move(r));
-  }
+    return true;
+  });
 }
 
 void Filter::AddList(FilterList list, std::string prefix, bool binding) {

@@ -554,24 +554,18 @@ Status Receiver::BackUp(const std::string& rel, bool keep) {
 Status Receiver::RemoveTree(const std::string& rel, platform::FileType type) {
   const std::string full = Full(rel);
   if (!backup_root_.empty()) {
+    // The whole entry moves, its contents with it.
     TS_RETURN_IF_ERROR(BackUp(rel, false));
-    EntryType t = TypeOf(type);
-    if (t == EntryType::kFolder) {
-      ++stats_->dirs_deleted;
-    } else {
-      ++stats_->files_deleted;
+  } else {
+    if (type == platform::FileType::kDirectory) {
+      std::vector<platform::FolderEntry> children;
+      TS_RETURN_IF_ERROR(platform::ListFolder(full, &children));
+      for (const platform::FolderEntry& c : children) {
+        TS_RETURN_IF_ERROR(RemoveTree(JoinRel(rel, c.name), c.info.type));
+      }
     }
-    reporter_->OnChange(Change::kDelete, t, rel, 0);
-    return Status::Ok();
+    TS_RETURN_IF_ERROR(platform::RemoveEntry(full));
   }
-  if (type == platform::FileType::kDirectory) {
-    std::vector<platform::FolderEntry> children;
-    TS_RETURN_IF_ERROR(platform::ListFolder(full, &children));
-    for (const platform::FolderEntry& c : children) {
-      TS_RETURN_IF_ERROR(RemoveTree(JoinRel(rel, c.name), c.info.type));
-    }
-  }
-  TS_RETURN_IF_ERROR(platform::RemoveEntry(full));
   EntryType t = TypeOf(type);
   if (t == EntryType::kFolder) {
     ++stats_->dirs_deleted;
