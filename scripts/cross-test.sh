@@ -43,7 +43,7 @@ run_pair() { # name emu binary cases...
     FOREIGN_SIDE=$([ "$dir" = "$name-serves" ] && echo server || echo client) \
       timeout 900 bash tests/e2e.sh "build/cross/$dir" "$@" > "build/cross/$dir.log" 2>&1 || status=1
     tail -n 1 "build/cross/$dir.log"
-    grep '^FAIL' "build/cross/$dir.log"
+    grep -B2 '^FAIL' "build/cross/$dir.log"
   done
 }
 
