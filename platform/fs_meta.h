@@ -29,6 +29,9 @@ struct FileInfo {
   uint64_t device = 0;     // with inode: identity of the file
   uint64_t inode = 0;
   uint64_t links = 1;      // names the file has (hard links)
+  // Bytes the file takes on disk (POSIX st_blocks × 512; the size where the
+  // OS doesn't say): less than size means it has holes.
+  uint64_t allocated = 0;
 };
 
 // Paths here are native byte strings (UTF-8 on Windows), as used on the wire
@@ -171,6 +174,15 @@ class File : public OwnedHandle<File> {
   Status Write(const void* buf, size_t n);
   // Info about the open file (size and mtime at this moment).
   Status Stat(FileInfo* info);
+  // Where the data at or after offset lies: [*begin, *end) is the next run
+  // of data (POSIX SEEK_DATA/SEEK_HOLE), everything in [offset, *begin) a
+  // hole. Past the last data, *begin == *end == size. Where the OS or file
+  // system can't tell, the whole rest of the file is data.
+  Status NextData(uint64_t offset, uint64_t size, uint64_t* begin, uint64_t* end);
+  // Makes the file `size` bytes long, the new bytes a hole (zeros that take
+  // no disk where the file system can), and moves the write position to
+  // its end. REQUIRES: size >= the current size.
+  Status ExtendTo(uint64_t size);
   // Sets the open file's permission bits (0777 honoured; no-op where the OS
   // has none) and modification time. Set the time after the last write.
   Status SetMode(uint32_t mode);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "os_error_posix.h"
@@ -40,6 +41,7 @@ void FillInfo(const struct stat& st, FileInfo* info) {
   info->device = static_cast<uint64_t>(st.st_dev);
   info->inode = static_cast<uint64_t>(st.st_ino);
   info->links = static_cast<uint64_t>(st.st_nlink);
+  info->allocated = static_cast<uint64_t>(st.st_blocks) * 512;
 }
 
 // utimensat's pair: access time left alone, modification time set.
@@ -287,6 +289,37 @@ Status File::Stat(FileInfo* info) {
   struct stat st;
   if (::fstat(static_cast<int>(fd_), &st) < 0) return IoError("stat", path_, errno);
   FillInfo(st, info);
+  return Status::Ok();
+}
+
+Status File::NextData(uint64_t offset, uint64_t size, uint64_t* begin, uint64_t* end) {
+  *begin = offset;
+  *end = size;
+  if (offset >= size) return Status::Ok();
+  const int fd = static_cast<int>(fd_);
+  off_t data = ::lseek(fd, static_cast<off_t>(offset), SEEK_DATA);
+  if (data < 0) {
+    if (errno == ENXIO) {  // nothing but a hole from offset on
+      *begin = size;
+      return Status::Ok();
+    }
+    if (errno == EINVAL || errno == ENOTSUP) return Status::Ok();  // can't tell: all data
+    return IoError("seek in", path_, errno);
+  }
+  off_t hole = ::lseek(fd, data, SEEK_HOLE);
+  if (hole < 0) return IoError("seek in", path_, errno);
+  *begin = std::min<uint64_t>(static_cast<uint64_t>(data), size);
+  *end = std::min<uint64_t>(static_cast<uint64_t>(hole), size);
+  if (*end < *begin) *end = *begin;
+  // Reads go on from the position; put it where the data starts.
+  if (::lseek(fd, static_cast<off_t>(*begin), SEEK_SET) < 0) return IoError("seek in", path_, errno);
+  return Status::Ok();
+}
+
+Status File::ExtendTo(uint64_t size) {
+  const int fd = static_cast<int>(fd_);
+  if (::ftruncate(fd, static_cast<off_t>(size)) < 0) return IoError("extend", path_, errno);
+  if (::lseek(fd, 0, SEEK_END) < 0) return IoError("seek in", path_, errno);
   return Status::Ok();
 }
 

@@ -87,6 +87,7 @@ Status FillFromHandle(HANDLE h, const std::string& path, FileInfo* info) {
   info->device = bh.dwVolumeSerialNumber;
   info->inode = (static_cast<uint64_t>(bh.nFileIndexHigh) << 32) | bh.nFileIndexLow;
   info->links = bh.nNumberOfLinks;
+  info->allocated = info->size;  // holes are not looked for here
   return Status::Ok();
 }
 
@@ -504,6 +505,22 @@ Status File::Write(const void* buf, size_t n) {
 Status File::Stat(FileInfo* info) {
   *info = FileInfo();
   return FillFromHandle(H(fd_), path_, info);
+}
+
+Status File::NextData(uint64_t offset, uint64_t size, uint64_t* begin, uint64_t* end) {
+  // Sparse ranges are not asked for (FSCTL_QUERY_ALLOCATED_RANGES): all data.
+  *begin = offset < size ? offset : size;
+  *end = size;
+  return Status::Ok();
+}
+
+Status File::ExtendTo(uint64_t size) {
+  LARGE_INTEGER at;
+  at.QuadPart = static_cast<LONGLONG>(size);
+  if (!SetFilePointerEx(H(fd_), at, nullptr, FILE_BEGIN) || !SetEndOfFile(H(fd_))) {
+    return IoError("extend", path_, GetLastError());
+  }
+  return Status::Ok();
 }
 
 Status File::SetMode(uint32_t) { return Status::Ok(); }

@@ -4,7 +4,7 @@
 # each round so a noisy neighbour hurts them alike. Prints medians, each
 # tool's ratio to rsync, bytes on the wire, and treesync's peak RSS.
 #   RUNS (default 5): rounds per case. BENCH_DIR (default /dev/shm/tsbench).
-#   BENCH_CASES (default "1 2 3 4 5 8 9 10 11"): which cases to run. Cases 6
+#   BENCH_CASES (default "1 2 3 4 5 8 9 10 11 12"): which cases to run. Cases 6
 #   and 7 (1,000,000 files) take minutes and run only when named:
 #   BENCH_CASES="6 7"; BIG_RUNS (default 3) rounds each. They need room
 #   for 2,000,000 inodes in BENCH_DIR.
@@ -24,7 +24,7 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 TS=${TS:-$HERE/build/treesync}
 PROXY=${PROXY:-$HERE/build/tools/fault_proxy}
 B=${BENCH_DIR:-/dev/shm/tsbench}
-CASES=${BENCH_CASES:-1 2 3 4 5 8 9 10 11}
+CASES=${BENCH_CASES:-1 2 3 4 5 8 9 10 11 12}
 [ -x "$TS" ] || { echo "build first: make (and make build/tools/fault_proxy)" >&2; exit 1; }
 TS=$(cd "$(dirname "$TS")" && pwd)/$(basename "$TS")  # absolute: the ssh cases run it "remotely"
 SSHD_HELPER=$HERE/scripts/loopback-sshd.sh
@@ -129,7 +129,7 @@ run_tarnc() { # src dst
   t0=$(now_ns)
   (cd "$2" && nc -l 127.0.0.1 "$port" | tar xf -) 2>"$B/tarnc.err" & local rx=$!
   sleep 0.1
-  (cd "$1" && tar cf - . | nc -N 127.0.0.1 "$port") 2>>"$B/tarnc.err"
+  (cd "$1" && tar ${TAR_OPTS:-} -cf - . | nc -N 127.0.0.1 "$port") 2>>"$B/tarnc.err"
   wait $rx; local rc=$?; t1=$(now_ns)
   [ "$rc" = 0 ] && [ ! -s "$B/tarnc.err" ] || { failed "tar | nc" "$rc" "$(tail -1 "$B/tarnc.err")"; return; }
   # wall time minus the 0.1 s head start given to the listener
@@ -379,6 +379,34 @@ bwlimit_case() {
   stop "$TS_PID" ${RS_PID:-}; RS_PID=; rm -rf "$src" "$d"
 }
 
+# 12: a 1 GiB sparse disk image holding 10 MiB of data (40 runs of 256
+# KiB), pulled into an empty target: treesync against rsync -S (sparse),
+# tar -S | nc and cp -a (which keeps holes by itself); target: <= 0.5 x
+# rsync -S. Prints each copy's blocks on disk.
+sparse_case() {
+  local src=$B/sparse d=$B/dst i; rm -rf "$src"; mkdir -p "$src"; rm -f "$B"/res.*
+  truncate -s 1G "$src/image"
+  for i in $(seq 0 39); do
+    head -c $((256 << 10)) /dev/urandom | dd of="$src/image" bs=256K seek=$((i * 100 + 7)) conv=notrunc status=none
+  done
+  start_treesync "$src"; have rsync && start_rsyncd "$src"
+  local ts_disk=- rs_disk=-
+  for r in $(seq "$RUNS"); do
+    rm -rf "$d"; run_treesync "$TS_PORT" "$d" >> "$B/res.treesync"; ts_disk=$(du -sk "$d" | cut -f1)
+    cmp -s "$src/image" "$d/image" || echo "  treesync's copy differs"
+    if have rsync; then rm -rf "$d"; run_rsync_from -S "rsync://127.0.0.1:$RS_PORT/src/" "$d/" >> "$B/res.rsync"
+      rs_disk=$(du -sk "$d" | cut -f1); fi
+    if have nc; then rm -rf "$d"; TAR_OPTS=-S run_tarnc "$src" "$d" >> "$B/res.tarnc"; fi
+    rm -rf "$d"; run_cp "$src" "$d" >> "$B/res.cp"
+  done
+  SERVER_RSS=$(peak_kib "$TS_PID"); stop "$TS_PID" ${RS_PID:-}; RS_PID=
+  report "12. sparse: a 1 GiB image holding 10 MiB of data, into an empty target (rsync -S, tar -S)"
+  printf '  on disk: source %s KiB, treesync copy %s KiB, rsync -S copy %s KiB\n' \
+    "$(du -sk "$src" | cut -f1)" "$ts_disk" "$rs_disk"
+  target "sparse pull (x rsync -S)" treesync rsync 0.5
+  rm -rf "$src" "$d"
+}
+
 # 9 and 10: each tool into an empty target over ssh; scp in the first
 # scp_rounds rounds only (it takes long on many files).
 ssh_case() { # name src scp_rounds
@@ -422,6 +450,7 @@ for c in $CASES; do
        RUNS=${BIG_RUNS:-3} initial_case "6. initial pull, 1,000,000 files of 0-49 bytes in 10,100 folders" "$B/million" ;;
     7) [ -d "$B/million" ] || make_million "$B/million"
        RUNS=${BIG_RUNS:-3} noop_case "7. no-op re-pull of case 6" "$B/million" shared ;;
+    12) sparse_case ;;
     8) make_large "$B/large"; push_case "8a. push into an empty writable server vs pull, case 1's tree" "$B/large"; rm -rf "$B/large"
        [ -d "$B/small" ] || make_small "$B/small"; push_case "8b. push vs pull, case 2's tree" "$B/small" ;;
     9) if ssh_up 9; then make_large "$B/large1g" 256

@@ -41,6 +41,7 @@ std::string FrameTypeName(uint8_t type) {
     case FrameType::kEnd: return "End";
     case FrameType::kFileError: return "FileError";
     case FrameType::kCopy: return "Copy";
+    case FrameType::kHole: return "Hole";
     case FrameType::kDone: return "Done";
     case FrameType::kEvent: return "Event";
     case FrameType::kSummary: return "Summary";

@@ -38,6 +38,7 @@ enum class FrameType : uint8_t {
   kEnd = 0x32,        // S->R: the current file is complete
   kFileError = 0x33,  // S->R: a requested file could not be sent
   kCopy = 0x34,       // S->R: the next bytes are blocks of the receiver's basis
+  kHole = 0x35,       // S->R: the next bytes of the current file are a hole
   kDone = 0x40,       // S->R: the session is complete
   kEvent = 0x41,      // R->S, push only: a change made, for the pushing user
   kSummary = 0x42,    // R->S, push only: the receiver's totals and result

@@ -238,6 +238,20 @@ Status DecodeCopy(const Frame& f, uint32_t* first_block, uint32_t* block_count) 
   return r.Finish();
 }
 
+std::string EncodeHole(uint64_t bytes) {
+  PayloadWriter w;
+  w.U64(bytes);
+  return w.Take();
+}
+
+Status DecodeHole(const Frame& f, uint64_t* bytes) {
+  PayloadReader r(f.payload, "Hole");
+  r.U64(bytes);
+  TS_RETURN_IF_ERROR(r.Finish());
+  if (*bytes == 0) return Status::Protocol("bad Hole frame: empty");
+  return Status::Ok();
+}
+
 std::string EncodeBegin(const Begin& b) {
   PayloadWriter w;
   w.U32(b.index);

@@ -43,6 +43,9 @@ constexpr uint32_t kHelloPush = 8;
 // A Session frame follows this Hello at once: a sub-folder, and for a push
 // the receiver's options. A push always sends one.
 constexpr uint32_t kHelloSession = 16;
+// File data may come with Hole frames: runs of zeros the sender's file
+// holds as holes, neither sent nor written (docs/PROTOCOL.md, "Holes").
+constexpr uint32_t kHelloHoles = 32;
 // The other side of a session, for messages: the server unless we are the
 // server of a push (the receiver, kHelloPush granted) or of a pull (the
 // sender, not granted).
@@ -55,7 +58,7 @@ inline const char* PeerOfReceiver(uint32_t granted) {
 
 // The flags a serving side of this version can grant.
 constexpr uint32_t kHelloKnownFlags =
-    kHelloWantHashes | kHelloPackedListing | kHelloStreaming | kHelloPush | kHelloSession;
+    kHelloWantHashes | kHelloPackedListing | kHelloStreaming | kHelloPush | kHelloSession | kHelloHoles;
 
 // Streaming: the listing credit a session starts with. An entry weighs
 // kEntryWeightBase plus its path's length; the receiver grants credit back
@@ -203,6 +206,11 @@ struct End {
 };
 std::string EncodeEnd(const End& e);
 Status DecodeEnd(const Frame& f, End* e);
+
+// Hole: the next `bytes` bytes of the current file are zeros.
+std::string EncodeHole(uint64_t bytes);
+// A zero length is kProtocol.
+Status DecodeHole(const Frame& f, uint64_t* bytes);
 
 std::string EncodeFileError(uint32_t index, const std::string& message);
 Status DecodeFileError(const Frame& f, uint32_t* index, std::string* message);

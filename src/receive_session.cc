@@ -39,7 +39,8 @@ class ReceiveLoop {
         rx_(rx),
         streaming_((granted & kHelloStreaming) != 0),
         hashes_((granted & kHelloWantHashes) != 0),
-        packed_((granted & kHelloPackedListing) != 0) {}
+        packed_((granted & kHelloPackedListing) != 0),
+        holes_((granted & kHelloHoles) != 0) {}
 
   Status Run(bool* complete);
 
@@ -65,6 +66,7 @@ class ReceiveLoop {
   const bool streaming_;
   const bool hashes_;
   const bool packed_;
+  const bool holes_;  // Hole frames were granted
   uint64_t credit_ = kInitialListCredit;  // what the sender may still send
   uint64_t owed_ = 0;                     // credit finished with, not yet granted
   uint64_t count_ = 0;                    // entries received
@@ -240,6 +242,13 @@ Status ReceiveLoop::OnAnswer(const Frame& f, bool* done) {
       uint32_t first = 0, count = 0;
       TS_RETURN_IF_ERROR(DecodeCopy(f, &first, &count));
       return rx_->CopyBlocks(first, count);
+    }
+    case FrameType::kHole: {
+      if (!holes_) return Status::Protocol("Hole frame in a session that did not grant them");
+      if (!in_file_) return Status::Protocol("Hole frame outside a file");
+      uint64_t n = 0;
+      TS_RETURN_IF_ERROR(DecodeHole(f, &n));
+      return rx_->FileHole(n);
     }
     case FrameType::kEnd: {
       if (!in_file_) return Status::Protocol("End frame outside a file");

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "content_hash.h"
 #include "path.h"
+#include "sparse.h"
 #include "walk.h"
 
 namespace fs = std::filesystem;
@@ -747,7 +748,11 @@ Status Receiver::CopyBlocks(uint32_t first_block, uint32_t block_count) {
     // The basis changed under us since its signature: the hash will fail
     // and the file is fetched whole.
     if (got == 0) return Status::Ok();
-    TS_RETURN_IF_ERROR(FileData(copy_buf_.data(), got));
+    // The basis's holes stay holes in the new version.
+    const char* data = copy_buf_.data();
+    TS_RETURN_IF_ERROR(SplitHoles(data, got, received_, [&](bool hole, size_t at, size_t n) {
+      return hole ? FileHole(n) : FileData(data + at, n);
+    }));
     offset += got;
     length -= got;
   }
@@ -857,15 +862,31 @@ Status Receiver::BeginFile(const Begin& begin, bool with_basis) {
   return Status::Ok();
 }
 
-Status Receiver::FileData(const char* data, size_t n) {
-  if (!file_open_) return Status::Protocol("Data frame outside a file");
+Status Receiver::CheckRoomFor(uint64_t n, const char* what) const {
   const Entry& e = fetches_.at(current_).entry;
   if (n > e.size - received_) {
-    return Status::Protocol(Printable(e.path) + ": more data than the " +
+    return Status::Protocol(Printable(e.path) + ": more " + what + " than the " +
                             std::to_string(e.size) + " bytes the listing gave");
   }
+  return Status::Ok();
+}
+
+Status Receiver::FileData(const char* data, size_t n) {
+  if (!file_open_) return Status::Protocol("Data frame outside a file");
+  TS_RETURN_IF_ERROR(CheckRoomFor(n, "data"));
   TS_RETURN_IF_ERROR(file_.Write(data, n));
   hasher_.Update(data, n);
+  received_ += n;
+  bytes_done_ += n;
+  ReportProgress();
+  return Status::Ok();
+}
+
+Status Receiver::FileHole(uint64_t n) {
+  if (!file_open_) return Status::Protocol("Hole frame outside a file");
+  TS_RETURN_IF_ERROR(CheckRoomFor(n, "data and holes"));
+  TS_RETURN_IF_ERROR(file_.ExtendTo(received_ + n));
+  hasher_.UpdateZeros(n);
   received_ += n;
   bytes_done_ += n;
   ReportProgress();

@@ -139,6 +139,10 @@ class Receiver {
   // size its listing gave is kProtocol.
   Status BeginFile(const Begin& begin, bool with_basis = false);
   Status FileData(const char* data, size_t n);
+  // The next n bytes of the current file are a hole (a Hole frame): the
+  // temporary grows by n bytes of zeros it leaves unwritten. Past the
+  // listing's size is kProtocol, as with data.
+  Status FileHole(uint64_t n);
   // Copies blocks of the basis into the current file (a Copy frame).
   Status CopyBlocks(uint32_t first_block, uint32_t block_count);
   enum class EndResult {
@@ -250,6 +254,9 @@ class Receiver {
   Status FindCandidates(const std::string& rel, bool* found);
   void ReportProgress();
   void CloseTemp();
+  // kProtocol unless n more bytes of the current file stay within its
+  // listed size.
+  Status CheckRoomFor(uint64_t n, const char* what) const;
   // An entry error, counted: the entry is skipped.
   void EntryError(const std::string& path, const std::string& message);
 

@@ -11,6 +11,7 @@
 #include "fs_meta.h"
 #include "manifest.h"
 #include "path.h"
+#include "sparse.h"
 #include "walk.h"
 
 namespace treesync {
@@ -79,7 +80,7 @@ Status OpenServed(const std::string& root, const std::string& rel, OpenFolder* l
 // Sends one file. A problem with the file itself is a FileError frame to the
 // client (the session goes on); only connection trouble is returned.
 Status SendFile(Connection* conn, const std::string& root, const Request& req, HashCache* cache,
-                OpenFolder* folder, std::vector<char>* buf, SendSummary* summary) {
+                bool holes, OpenFolder* folder, std::vector<char>* buf, SendSummary* summary) {
   const Want& want = req.want;
   std::string problem;
   for (int attempt = 0; attempt < kMaxReadAttempts; ++attempt) {
@@ -122,25 +123,47 @@ Status SendFile(Connection* conn, const std::string& root, const Request& req, H
     std::unique_ptr<DeltaEncoder> encoder;
     if (req.delta) encoder.reset(new DeltaEncoder(req.basis));
     uint64_t total = b.offset;
+    // A file with holes (fewer bytes on disk than its size) is read run of
+    // data by run of data; the holes between go as Hole frames, unread.
+    const bool sparse = holes && !encoder && before.allocated < before.size;
+    uint64_t data_end = 0;  // sparse: end of the run of data being read
     // Read up to the size seen at open: a file that grew or shrank since is
     // caught by the second stat below, so no read is spent finding EOF.
     while (s.ok() && total < before.size) {
+      if (sparse && total >= data_end) {
+        uint64_t data_begin = total;
+        s = file.NextData(total, before.size, &data_begin, &data_end);
+        if (!s.ok()) break;
+        if (data_begin > total) {
+          TS_RETURN_IF_ERROR(conn->Send(FrameType::kHole, EncodeHole(data_begin - total)));
+          if (!hash_known) hasher.UpdateZeros(data_begin - total);
+          total = data_begin;
+          continue;
+        }
+      }
       size_t got = 0;
-      size_t want_bytes = static_cast<size_t>(
-          std::min<uint64_t>(buf->size(), before.size - total));
+      size_t want_bytes = static_cast<size_t>(std::min<uint64_t>(
+          buf->size(), (sparse ? data_end : before.size) - total));
       // Whole data is read straight into the output queue: a copy of every
       // byte was a quarter of the server's time on large files.
-      char* into = encoder ? buf->data() : conn->ReserveFrame(FrameType::kData, want_bytes);
+      char* into = encoder || sparse ? buf->data()
+                                     : conn->ReserveFrame(FrameType::kData, want_bytes);
       s = file.Read(into, want_bytes, &got);
       if (!s.ok() || got == 0) break;
       if (!hash_known) hasher.Update(into, got);
-      total += got;
       if (encoder) {
         s = encoder->Update(into, got, &sink);
         if (!s.ok() && s.kind() == ErrorKind::kSocket) return s;
+      } else if (sparse) {
+        // Allocated zeros go as holes too, as with rsync -S.
+        TS_RETURN_IF_ERROR(SplitHoles(into, got, total, [&](bool hole, size_t at, size_t n) {
+          return hole ? conn->Send(FrameType::kHole, EncodeHole(n))
+                      : conn->Send(FrameType::kData, into + at, n);
+        }));
       } else {
         TS_RETURN_IF_ERROR(conn->CommitFrame(got));
       }
+      total += got;
     }
     if (s.ok() && encoder) s = encoder->Finish(&sink);
     if (s.ok()) s = file.Stat(&after);
@@ -195,6 +218,7 @@ class Sender {
         hashes_((flags & kHelloWantHashes) != 0),
         packed_((flags & kHelloPackedListing) != 0),
         streaming_((flags & kHelloStreaming) != 0),
+        holes_((flags & kHelloHoles) != 0),
         summary_(summary),
         filter_(std::move(filter)),
         walk_(root, filter_),
@@ -226,7 +250,7 @@ class Sender {
   Reporter* local_;
   const std::string& root_;
   HashCache* cache_;
-  const bool hashes_, packed_, streaming_;
+  const bool hashes_, packed_, streaming_, holes_;
   SendSummary* summary_;
   // What the listing leaves out; a path asked for by name is checked
   // against it (the walk never listed it, but a peer may ask anyway).
@@ -465,7 +489,7 @@ Status Sender::Run() {
       Request r = std::move(queue_.front());
       queue_.pop_front();
       queued_bytes_ -= r.bytes;
-      TS_RETURN_IF_ERROR(SendFile(conn_, root_, r, cache_, &folder_, &buf_, summary_));
+      TS_RETURN_IF_ERROR(SendFile(conn_, root_, r, cache_, holes_, &folder_, &buf_, summary_));
       continue;
     }
     bool waiting = false;

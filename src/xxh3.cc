@@ -4,6 +4,7 @@
 // through the striped accumulator loop, which is where the time goes.
 #include "xxh3.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -465,6 +466,15 @@ void Xxh3Hasher::Update(const void* data, size_t len) {
   }
   std::memcpy(buffer_, p, len);
   buffered_ = len;
+}
+
+void Xxh3Hasher::UpdateZeros(uint64_t n) {
+  static const char kZeros[64 * 1024] = {};
+  while (n > 0) {
+    size_t step = static_cast<size_t>(std::min<uint64_t>(n, sizeof kZeros));
+    Update(kZeros, step);
+    n -= step;
+  }
 }
 
 Hash128 Xxh3Hasher::Digest() const {

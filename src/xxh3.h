@@ -33,6 +33,8 @@ class Xxh3Hasher {
   void Reset();
   // Appends len bytes; data may be null when len is 0.
   void Update(const void* data, size_t len);
+  // Appends n zero bytes (a hole in a sparse file).
+  void UpdateZeros(uint64_t n);
   // The hash of everything appended since construction or Reset. May be
   // called repeatedly, does not change state; Update may continue after it.
   Hash128 Digest() const;

@@ -273,6 +273,14 @@ TEST(Protocol, CopyRoundTrips) {
             ErrorKind::kProtocol);
 }
 
+TEST(Protocol, HoleRoundTripsAndIsNeverEmpty) {
+  uint64_t n = 0;
+  ASSERT_TRUE(DecodeHole(F(FrameType::kHole, EncodeHole(1ull << 40)), &n).ok());
+  EXPECT_EQ(n, 1ull << 40);
+  EXPECT_EQ(DecodeHole(F(FrameType::kHole, EncodeHole(0)), &n).kind(), ErrorKind::kProtocol);
+  EXPECT_EQ(DecodeHole(F(FrameType::kHole, "1234567"), &n).kind(), ErrorKind::kProtocol);
+}
+
 TEST(Protocol, FileErrorRoundTrips) {
   uint32_t index = 0;
   std::string message;

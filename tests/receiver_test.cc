@@ -281,6 +281,53 @@ TEST_F(ReceiverTest, CreatesFoldersAndSymlinks) {
   EXPECT_EQ(info.mtime_ns, kMtime);
 }
 
+TEST_F(ReceiverTest, HolesAreLeftUnwrittenAndCountInTheHash) {
+  Receiver* rx = Make();
+  const uint64_t size = 64ull << 20;
+  const std::string data = Data(4096);
+  ASSERT_TRUE(rx->AddEntry(FileEntry("img", size, kMtime)).ok());
+  ASSERT_TRUE(rx->EndListing(true).ok());
+  ASSERT_EQ(Wants(rx).size(), 1u);
+  Begin b;
+  ASSERT_TRUE(rx->BeginFile(b).ok());
+  ASSERT_TRUE(rx->FileHole(1 << 20).ok());
+  ASSERT_TRUE(rx->FileData(data.data(), data.size()).ok());
+  ASSERT_TRUE(rx->FileHole(size - (1 << 20) - data.size()).ok());  // ends in a hole
+  Xxh3Hasher h;
+  h.UpdateZeros(1 << 20);
+  h.Update(data.data(), data.size());
+  h.UpdateZeros(size - (1 << 20) - data.size());
+  End e;
+  e.size = size;
+  e.mtime_ns = kMtime;
+  e.mode = 0644;
+  e.hash = h.Digest();
+  Receiver::EndResult result;
+  ASSERT_TRUE(rx->EndFile(e, &result).ok());
+  ASSERT_TRUE(rx->DrainInstalls(true).ok());
+  ASSERT_EQ(result, Receiver::EndResult::kInstalled);
+  platform::FileInfo info;
+  ASSERT_TRUE(platform::Lstat(dir_.Join("target/img"), &info).ok());
+  EXPECT_EQ(info.size, size);
+  EXPECT_LT(info.allocated, 1u << 20);  // the holes took no disk
+  const std::string got = ReadFile(dir_.Join("target/img"));
+  EXPECT_EQ(got.substr(1 << 20, data.size()), data);
+  EXPECT_EQ(got.find_first_not_of('\0', (1 << 20) + data.size()), std::string::npos);
+}
+
+TEST_F(ReceiverTest, RefusesAHolePastTheListedSize) {
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->AddEntry(FileEntry("f", 10000, kMtime)).ok());
+  ASSERT_TRUE(rx->EndListing(true).ok());
+  Begin b;
+  ASSERT_TRUE(rx->BeginFile(b).ok());
+  const std::string data = Data(5000);
+  ASSERT_TRUE(rx->FileData(data.data(), data.size()).ok());
+  EXPECT_EQ(rx->FileHole(5001).kind(), ErrorKind::kProtocol);
+  EXPECT_EQ(rx->FileHole(1ull << 62).kind(), ErrorKind::kProtocol);
+  EXPECT_TRUE(rx->FileHole(5000).ok());
+}
+
 TEST_F(ReceiverTest, HashMismatchLeavesNoFileAndNoTemporary) {
   Receiver* rx = Make();
   const std::string data = Data(3000);

@@ -94,6 +94,7 @@ Status Play(const std::string& scenario, Connection* c) {
   if (scenario.compare(0, 7, "packed-") == 0 && scenario != "packed-unasked") {
     reply.flags = kHelloPackedListing;
   }
+  if (scenario == "hole-past-end") reply.flags = kHelloHoles;
   TS_RETURN_IF_ERROR(c->Send(FrameType::kHello, EncodeHello(reply)));
   if (scenario == "stall") {
     std::this_thread::sleep_for(std::chrono::seconds(8));
@@ -174,6 +175,15 @@ Status Play(const std::string& scenario, Connection* c) {
   if (scenario == "begin-unrequested") {
     TS_RETURN_IF_ERROR(Next(c, &w));
     return SendFile(c, 2, "evil", true);  // the folder's index
+  }
+  if (scenario == "hole-past-end" || scenario == "hole-ungranted") {
+    // A hole that would make "good" (listed at 4 bytes) 1 TiB long.
+    TS_RETURN_IF_ERROR(Next(c, &w));
+    Begin b;
+    b.index = w.index;
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kBegin, EncodeBegin(b)));
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kData, std::string("go")));
+    return c->Send(FrameType::kHole, EncodeHole(1ull << 40));
   }
   if (scenario == "data-outside") {
     TS_RETURN_IF_ERROR(Next(c, &w));
