@@ -17,7 +17,10 @@ namespace platform {
 
 using treesync::Status;
 
-enum class FileType { kMissing, kRegular, kDirectory, kSymlink, kOther };
+// kFifo to kBlockDevice: special files, never opened (POSIX only).
+enum class FileType {
+  kMissing, kRegular, kDirectory, kSymlink, kFifo, kSocket, kCharDevice, kBlockDevice, kOther
+};
 
 struct FileInfo {
   FileType type = FileType::kMissing;
@@ -32,6 +35,8 @@ struct FileInfo {
   // Bytes the file takes on disk (POSIX st_blocks × 512; the size where the
   // OS doesn't say): less than size means it has holes.
   uint64_t allocated = 0;
+  uint32_t uid = 0, gid = 0;  // owner and group (0 where the OS has none)
+  uint32_t rdev_major = 0, rdev_minor = 0;  // devices: the device they stand for
 };
 
 // Paths here are native byte strings (UTF-8 on Windows), as used on the wire
@@ -58,7 +63,8 @@ Status ListFolder(const std::string& path, std::vector<FolderEntry>* entries);
 Status Lstat(const std::string& path, FileInfo* info);
 // Sets the modification time of path, not following a final symlink.
 Status SetMtime(const std::string& path, int64_t mtime_ns);
-// Sets permission bits (only 0777 is honoured); no-op where not supported.
+// Sets permission bits (07777 honoured: set-uid, set-gid and sticky too);
+// no-op where not supported.
 Status SetMode(const std::string& path, uint32_t mode);
 // Whether names that differ only in the case of ASCII letters are one name
 // here (Windows), so such siblings can't both be held.
@@ -78,6 +84,13 @@ int64_t MtimeGranularityNs();
 uint32_t CreationMask();
 // Creates a symlink at path pointing at target (not checked).
 Status MakeSymlink(const std::string& target, const std::string& path);
+// Creates a FIFO, socket or device node (type kFifo to kBlockDevice) at
+// path with permission bits mode & 0777 less the umask. Devices need root.
+// kIo where the OS has no such files (Windows).
+Status MakeSpecial(const std::string& path, FileType type, uint32_t mode, uint32_t major,
+                   uint32_t minor);
+// Whether MakeSpecial can work here (POSIX; not Windows).
+bool MakesSpecialFiles();
 // Reads the target of the symlink at path.
 Status ReadSymlink(const std::string& path, std::string* target);
 // Creates one folder (parent must exist); OK if it already is a folder.
@@ -183,8 +196,8 @@ class File : public OwnedHandle<File> {
   // no disk where the file system can), and moves the write position to
   // its end. REQUIRES: size >= the current size.
   Status ExtendTo(uint64_t size);
-  // Sets the open file's permission bits (0777 honoured; no-op where the OS
-  // has none) and modification time. Set the time after the last write.
+  // Sets the open file's permission bits (07777 honoured; no-op where the
+  // OS has none) and modification time. Set the time after the last write.
   Status SetMode(uint32_t mode);
   Status SetMtime(int64_t mtime_ns);
   Status Close();

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -31,6 +32,14 @@ void FillInfo(const struct stat& st, FileInfo* info) {
     info->type = FileType::kDirectory;
   } else if (S_ISLNK(st.st_mode)) {
     info->type = FileType::kSymlink;
+  } else if (S_ISFIFO(st.st_mode)) {
+    info->type = FileType::kFifo;
+  } else if (S_ISSOCK(st.st_mode)) {
+    info->type = FileType::kSocket;
+  } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+    info->type = S_ISCHR(st.st_mode) ? FileType::kCharDevice : FileType::kBlockDevice;
+    info->rdev_major = static_cast<uint32_t>(major(st.st_rdev));
+    info->rdev_minor = static_cast<uint32_t>(minor(st.st_rdev));
   } else {
     info->type = FileType::kOther;
   }
@@ -42,6 +51,8 @@ void FillInfo(const struct stat& st, FileInfo* info) {
   info->inode = static_cast<uint64_t>(st.st_ino);
   info->links = static_cast<uint64_t>(st.st_nlink);
   info->allocated = static_cast<uint64_t>(st.st_blocks) * 512;
+  info->uid = static_cast<uint32_t>(st.st_uid);
+  info->gid = static_cast<uint32_t>(st.st_gid);
 }
 
 // utimensat's pair: access time left alone, modification time set.
@@ -112,11 +123,31 @@ Status SetMtime(const std::string& path, int64_t mtime_ns) {
 }
 
 Status SetMode(const std::string& path, uint32_t mode) {
-  if (::chmod(path.c_str(), static_cast<mode_t>(mode & 0777)) < 0) {
+  if (::chmod(path.c_str(), static_cast<mode_t>(mode & 07777)) < 0) {
     return IoError("chmod", path, errno);
   }
   return Status::Ok();
 }
+
+Status MakeSpecial(const std::string& path, FileType type, uint32_t mode, uint32_t maj,
+                   uint32_t min) {
+  mode_t kind = 0;
+  switch (type) {
+    case FileType::kFifo: kind = S_IFIFO; break;
+    case FileType::kSocket: kind = S_IFSOCK; break;
+    case FileType::kCharDevice: kind = S_IFCHR; break;
+    case FileType::kBlockDevice: kind = S_IFBLK; break;
+    default: return IoError("create", path, EINVAL);
+  }
+  const bool device = type == FileType::kCharDevice || type == FileType::kBlockDevice;
+  dev_t dev = device ? makedev(maj, min) : 0;
+  if (::mknod(path.c_str(), kind | static_cast<mode_t>(mode & 0777), dev) < 0) {
+    return IoError("create", path, errno);
+  }
+  return Status::Ok();
+}
+
+bool MakesSpecialFiles() { return true; }
 
 bool KeepsPermissionBits() { return true; }
 
@@ -324,7 +355,7 @@ Status File::ExtendTo(uint64_t size) {
 }
 
 Status File::SetMode(uint32_t mode) {
-  if (::fchmod(static_cast<int>(fd_), static_cast<mode_t>(mode & 0777)) < 0) {
+  if (::fchmod(static_cast<int>(fd_), static_cast<mode_t>(mode & 07777)) < 0) {
     return IoError("chmod", path_, errno);
   }
   return Status::Ok();

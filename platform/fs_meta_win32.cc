@@ -246,6 +246,12 @@ std::string LocalNameProblem(const std::string& name) {
   return std::string();
 }
 
+bool MakesSpecialFiles() { return false; }
+
+Status MakeSpecial(const std::string& path, FileType, uint32_t, uint32_t, uint32_t) {
+  return Status::Io("create " + path + ": Windows has no FIFOs, sockets or device nodes");
+}
+
 Status MakeSymlink(const std::string& target, const std::string& path) {
   std::wstring wpath, wtarget;
   if (!WidePath(path, &wpath) || !Widen(target, &wtarget)) return BadName("symlink", path);

@@ -45,6 +45,7 @@ const char kHelp[] =
     "      --legacy-cmb      speak the original CMB protocol to old clients\n"
     "                        (see docs/PROTOCOL.md)\n"
     "      --bwlimit RATE    at most RATE each way per session (KiB/s, or K, M, G)\n"
+    "      --devices         pushes may make device nodes in DIR (when root)\n"
     "      --exclude, --include, --exclude-from, --include-from, --filter-file:\n"
     "                        as for pull, about DIR: what they exclude is never\n"
     "                        offered, reachable as a sub-folder, written or deleted\n"
@@ -98,6 +99,14 @@ const char kHelp[] =
     "      --size-only       a file of the same size is current, whatever its mtime\n"
     "      --ignore-existing never update a file the destination has\n"
     "      -u, --update      keep destination files newer than the source's\n"
+    "      --no-owner, --no-group  leave owners / groups as the receiver makes them\n"
+    "                        (kept by default where the receiver is root, by name)\n"
+    "      --numeric-ids     owners and groups by number, not by name\n"
+    "      --no-specials     leave out FIFOs, sockets and device nodes\n"
+    "      --devices         pull: make device nodes the server lists (as root;\n"
+    "                        without it they are skipped with a warning)\n"
+    "      --chown USER:GROUP  give every entry this owner and group (either part\n"
+    "                        may be left out; a name or a number)\n"
     "      -c, --checksum    compare contents (hashes), not size and mtime\n"
     "      -n, --dry-run     list what would change; change nothing\n"
     "      --timeout SECS    give up when the peer is silent for SECS (default: never)\n"
@@ -279,6 +288,8 @@ int RunServe(const std::vector<std::string>& argv) {
       if (!error.empty()) return UsageError(error);
     } else if (arg == "--bwlimit") {
       if (!RateOption(&a, arg, &o.bwlimit, &error)) return UsageError(error);
+    } else if (arg == "--devices") {
+      o.devices = true;
     } else {
       return UsageError("serve: unknown option " + arg);
     }
@@ -355,6 +366,31 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
       o.ignore_existing = true;
     } else if (arg == "-u" || arg == "--update") {
       o.update = true;
+    } else if (arg == "--no-specials") {
+      o.specials = false;
+    } else if (arg == "--devices" && direction != Direction::kPush) {
+      o.devices = true;
+    } else if (arg == "--no-owner") {
+      o.owner = false;
+    } else if (arg == "--no-group") {
+      o.group = false;
+    } else if (arg == "--numeric-ids") {
+      o.numeric_ids = true;
+    } else if (arg == "--chown") {
+      std::string spec;
+      if (!a.Value(arg, &spec, &error)) return UsageError(error);
+      size_t colon = spec.find(':');
+      o.chown_user = spec.substr(0, colon);
+      o.chown_group = colon == std::string::npos ? std::string() : spec.substr(colon + 1);
+      if (o.chown_user.empty() && o.chown_group.empty()) {
+        return UsageError("--chown needs USER, USER:GROUP or :GROUP");
+      }
+      for (int part = 0; part < 2; ++part) {
+        int64_t id;
+        std::string unused;
+        Status st = ResolveChown(part == 0 ? o.chown_user : o.chown_group, part == 0, &id, &unused);
+        if (!st.ok()) return UsageError(st.message());
+      }
     } else if (FilterOption(&a, arg, &o.rules, &error)) {
       if (!error.empty()) return UsageError(error);
     } else if (arg == "--timeout") {
@@ -408,8 +444,8 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
     return UsageError("--delete-excluded deletes, --no-delete keeps: choose one");
   }
   if (legacy && (!o.rules.empty() || o.bwlimit > 0 || o.delete_excluded || o.max_delete >= 0 || o.size_only ||
-                 o.ignore_existing || o.update)) {
-    return UsageError("--legacy-cmb pulls everything: no filters, limits or skip options");
+                 o.ignore_existing || o.update || !o.chown_user.empty() || !o.chown_group.empty())) {
+    return UsageError("--legacy-cmb pulls everything: no filters, limits, skip options or --chown");
   }
   if (legacy && !o.backup_dir.empty()) {
     return UsageError("--legacy-cmb keeps no backups (--backup-dir)");

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "fs_meta.h"
+#include "owners.h"
 #include "path.h"
 #include "receive_session.h"
 #include "remote_report.h"
@@ -120,7 +121,8 @@ Status PullSession(Connection* conn, Receiver* rx, uint32_t hello_flags,
 }
 
 Status PushSession(Connection* conn, const std::string& dir, uint32_t hello_flags,
-                   const SessionRequest& request, Reporter* reporter, PullStats* stats) {
+                   const SessionRequest& request, Reporter* reporter, PullStats* stats,
+                   const OwnerListing& owners) {
   uint32_t granted = 0;
   TS_RETURN_IF_ERROR(Handshake(conn, hello_flags | kHelloPush, &request, &granted));
   if ((granted & kHelloPush) == 0) return Status::Refused("the server does not accept pushes");
@@ -132,7 +134,8 @@ Status PushSession(Connection* conn, const std::string& dir, uint32_t hello_flag
     filter->AddList(request.rules);
   }
   TS_RETURN_IF_ERROR(
-      RunSender(conn, dir, nullptr, std::move(filter), granted, on_event, reporter, &sent));
+      RunSender(conn, dir, nullptr, std::move(filter), granted, on_event, reporter, &sent,
+                owners));
   // After Done the receiver finishes (deletions, folder times) and says how
   // it went.
   for (;;) {
@@ -167,8 +170,54 @@ ReceiverOptions ReceiverOptionsFor(const TransferOptions& options) {
   ro.update = options.update;
   ro.backup_dir = options.backup_dir;
   ro.suffix = options.suffix;
+  ro.owners = options.owner && platform::CanChown();
+  ro.groups = options.group && platform::CanChown();
+  ro.numeric_ids = options.numeric_ids;
+  ro.devices = options.devices;
+  std::string unused;
+  // The CLI resolved both parts already; a failure here leaves them -1.
+  ResolveChown(options.chown_user, true, &ro.chown_uid, &unused);
+  ResolveChown(options.chown_group, false, &ro.chown_gid, &unused);
   return ro;
 }
+
+Status ResolveChown(const std::string& part, bool user, int64_t* id, std::string* name) {
+  *id = -1;
+  name->clear();
+  if (part.empty()) return Status::Ok();
+  if (part.find_first_not_of("0123456789") == std::string::npos && part.size() <= 10) {
+    uint64_t n = std::stoull(part);
+    if (n >= platform::kKeep) return Status::Usage("--chown: " + part + " is out of range");
+    *id = static_cast<int64_t>(n);
+    return Status::Ok();
+  }
+  uint32_t found = 0;
+  if (!(user ? platform::FindUser(part, &found) : platform::FindGroup(part, &found))) {
+    return Status::Usage("--chown: no " + std::string(user ? "user" : "group") + " named " +
+                         Printable(part) + " here; give its number");
+  }
+  *id = found;
+  *name = part;
+  return Status::Ok();
+}
+
+namespace {
+
+// Whether this side asks for owners in the listing: as a receiver only
+// where it may set them, as a sender whenever the user keeps them.
+uint32_t OwnerFlag(const TransferOptions& options, bool receiving) {
+  if (!options.owner && !options.group) return 0;
+  return !receiving || platform::CanChown() ? kHelloOwners : 0;
+}
+
+// The Hello flags either role asks for by these options.
+uint32_t AskedFlags(const TransferOptions& options, bool receiving) {
+  return kClientFlags | OwnerFlag(options, receiving) |
+         (options.specials && (!receiving || platform::MakesSpecialFiles()) ? kHelloSpecials : 0) |
+         (options.checksum ? kHelloWantHashes : 0);
+}
+
+}  // namespace
 
 Status OpenAndConnect(const TransferOptions& options, Receiver* rx, platform::Socket* sock) {
   TS_RETURN_IF_ERROR(rx->Open());
@@ -199,8 +248,7 @@ Status RunPull(const TransferOptions& options, Reporter* reporter, PullStats* st
       request.path = options.remote_folder;
       request.rules = options.rules;
       Status pulled =
-          PullSession(conn, &rx, kClientFlags | (options.checksum ? kHelloWantHashes : 0),
-                      request);
+          PullSession(conn, &rx, AskedFlags(options, true), request);
       if (CutOff(pulled)) rx.KeepPartial();
       return pulled;
     });
@@ -225,7 +273,13 @@ Status RunPush(const TransferOptions& options, Reporter* reporter, PullStats* st
                     (options.delete_excluded ? kSessionDeleteExcluded : 0) |
                     (options.size_only ? kSessionSizeOnly : 0) |
                     (options.ignore_existing ? kSessionIgnoreExisting : 0) |
-                    (options.update ? kSessionUpdate : 0);
+                    (options.update ? kSessionUpdate : 0) |
+                    (options.owner ? 0 : kSessionNoOwner) | (options.group ? 0 : kSessionNoGroup) |
+                    (options.numeric_ids ? kSessionNumericIds : 0);
+  OwnerListing owners;
+  owners.numeric_ids = options.numeric_ids;
+  if (s.ok()) s = ResolveChown(options.chown_user, true, &owners.uid, &owners.user);
+  if (s.ok()) s = ResolveChown(options.chown_group, false, &owners.gid, &owners.group);
   request.rules = options.rules;
   request.max_delete = options.max_delete;
   request.backup_dir = options.backup_dir;
@@ -233,9 +287,8 @@ Status RunPush(const TransferOptions& options, Reporter* reporter, PullStats* st
 
   if (s.ok()) {
     s = OverTransport(options, stats, [&](Connection* conn) {
-      return PushSession(conn, options.dir,
-                         kClientFlags | (options.checksum ? kHelloWantHashes : 0), request,
-                         reporter, stats);
+      return PushSession(conn, options.dir, AskedFlags(options, false), request, reporter, stats,
+                         owners);
     });
   }
   stats->elapsed_ms = MsSince(start);

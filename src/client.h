@@ -16,6 +16,7 @@
 #include "protocol.h"
 #include "receiver.h"
 #include "report.h"
+#include "send_session.h"
 #include "status.h"
 
 namespace treesync {
@@ -39,7 +40,7 @@ struct TransferOptions {
   int contimeout_ms = -1;
   uint64_t bwlimit = 0;
   std::string backup_dir;  // replaced and deleted entries go here (--backup-dir)
-  std::string suffix;      // added to their names there (--suffix)  // bytes a second each way (--bwlimit); 0: no limit
+  std::string suffix;      // added to their names there (--suffix)
   // What to leave out (--exclude and the rest), in command-line order: the
   // receiver's rules travel to the sender, so both sides apply them.
   FilterList rules;
@@ -48,7 +49,21 @@ struct TransferOptions {
   bool size_only = false;        // same size is current, whatever the mtime
   bool ignore_existing = false;  // never update a file the receiver has
   bool update = false;           // keep receiver files newer than the sender's
+  // Owners and groups, kept where the receiver may set them (root): by
+  // name unless numeric_ids; --no-owner and --no-group leave them out.
+  bool owner = true, group = true;
+  bool numeric_ids = false;
+  bool specials = true;   // FIFOs, sockets and devices travel (--no-specials)
+  bool devices = false;   // a pull makes device nodes (--devices, as root)
+  // --chown USER:GROUP, each part a name or a number ("" when not given).
+  std::string chown_user, chown_group;
 };
+
+// One part of --chown as the receiver (pull: this host) or the sender
+// (push) gives it: a number, or a name known here, to its number (*id)
+// and name (*name: "" for a number). "" is *id -1. kUsage for a name
+// unknown here.
+Status ResolveChown(const std::string& part, bool user, int64_t* id, std::string* name);
 
 // The receiver's share of the options.
 ReceiverOptions ReceiverOptionsFor(const TransferOptions& options);
@@ -82,7 +97,8 @@ Status PullSession(Connection* conn, Receiver* receiver, uint32_t hello_flags,
 // The protocol part of a push of the local folder dir, likewise: the
 // server's receiver takes request (its options and sub-folder).
 Status PushSession(Connection* conn, const std::string& dir, uint32_t hello_flags,
-                   const SessionRequest& request, Reporter* reporter, PullStats* stats);
+                   const SessionRequest& request, Reporter* reporter, PullStats* stats,
+                   const OwnerListing& owners = OwnerListing());
 
 }  // namespace treesync
 

@@ -40,7 +40,11 @@ void Installer::Run() {
     changed_.notify_all();
     lock.unlock();
     Status s;
-    if (job.set_mode) s = job.file.SetMode(job.mode);
+    // The owner first: a change of owner clears set-uid and set-gid bits.
+    if (job.uid != platform::kKeep || job.gid != platform::kKeep) {
+      s = platform::SetOwner(job.folder->PathOf(job.temp_name), job.uid, job.gid);
+    }
+    if (s.ok() && job.set_mode) s = job.file.SetMode(job.mode);
     if (s.ok()) s = job.file.SetMtime(job.mtime_ns);
     Status closed = job.file.Close();  // Windows can't rename an open file
     if (s.ok()) s = closed;

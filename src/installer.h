@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "fs_meta.h"
+#include "owners.h"
 #include "status.h"
 
 namespace treesync {
@@ -26,6 +27,8 @@ struct InstallJob {
   std::string temp_name;  // in folder
   std::string final_name;
   bool set_mode = false;  // the temporary's mode is not mode yet
+  // The owner and group to give it first (platform::kKeep: as it is).
+  uint32_t uid = 0xFFFFFFFFu, gid = 0xFFFFFFFFu;
   uint32_t mode = 0;
   int64_t mtime_ns = 0;
 };

@@ -14,6 +14,12 @@ namespace {
 constexpr uint8_t kTypeMask = 3;
 constexpr uint8_t kHasHash = 4;   // a File: 16 hash bytes follow its size
 constexpr uint8_t kSameMode = 8;  // the mode is the previous entry's (omitted)
+// With the Owners flag: an owner record follows the mode (uid, user name,
+// gid, group name); without it the owner is the previous entry's.
+constexpr uint8_t kNewOwner = 16;
+// With the Specials flag: type bits 0, a special file (its kind after the
+// mtime, then a device's numbers).
+constexpr uint8_t kSpecialEntry = 32;
 
 void PutVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
@@ -82,6 +88,9 @@ Status CheckEntry(Entry* e) {
   if (e->type == EntryType::kSymlink && e->target.empty()) {
     return Status::Protocol("symlink with an empty target: " + Printable(e->path));
   }
+  if (e->user.find('\0') != std::string::npos || e->group.find('\0') != std::string::npos) {
+    return Status::Protocol("owner or group name contains a NUL byte: " + Printable(e->path));
+  }
   if (e->target.find('\0') != std::string::npos) {
     return Status::Protocol("symlink target contains a NUL byte: " + Printable(e->path));
   }
@@ -141,6 +150,7 @@ const char* EntryTypeName(EntryType t) {
     case EntryType::kFolder: return "folder";
     case EntryType::kFile: return "file";
     case EntryType::kSymlink: return "symlink";
+    case EntryType::kSpecial: return "special file";
   }
   return "?";
 }
@@ -149,7 +159,9 @@ FrameType EntryFrameType(EntryType t) {
   switch (t) {
     case EntryType::kFolder: return FrameType::kFolder;
     case EntryType::kSymlink: return FrameType::kSymlink;
-    case EntryType::kFile: break;
+    case EntryType::kFile:
+    case EntryType::kSpecial:  // none of its own: listed only packed
+      break;
   }
   return FrameType::kFile;
 }
@@ -201,14 +213,29 @@ void EntryPacker::Add(const Entry& e) {
   size_t shared = 0;
   size_t most = std::min(prev_path_.size(), e.path.size());
   while (shared < most && prev_path_[shared] == e.path[shared]) ++shared;
-  uint8_t head = static_cast<uint8_t>(e.type);
+  uint8_t head = e.type == EntryType::kSpecial ? kSpecialEntry : static_cast<uint8_t>(e.type);
   if (e.type == EntryType::kFile && e.has_hash) head |= kHasHash;
   if (!out_.empty() && e.mode == prev_mode_) head |= kSameMode;
+  const bool new_owner = owners_ && (out_.empty() || e.uid != prev_uid_ || e.gid != prev_gid_ ||
+                                     e.user != prev_user_ || e.group != prev_group_);
+  if (new_owner) head |= kNewOwner;
   out_.push_back(static_cast<char>(head));
   PutVarint(&out_, shared);
   PutVarint(&out_, e.path.size() - shared);
   out_.append(e.path, shared, std::string::npos);
   if (!(head & kSameMode)) PutVarint(&out_, e.mode);
+  if (new_owner) {
+    PutVarint(&out_, e.uid);
+    PutVarint(&out_, e.user.size());
+    out_ += e.user;
+    PutVarint(&out_, e.gid);
+    PutVarint(&out_, e.group.size());
+    out_ += e.group;
+    prev_uid_ = e.uid;
+    prev_gid_ = e.gid;
+    prev_user_ = e.user;
+    prev_group_ = e.group;
+  }
   // Two's complement difference: wraps, and unwraps, the same on both ends.
   PutVarint(&out_, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(e.mtime_ns) -
                                                static_cast<uint64_t>(prev_mtime_ns_))));
@@ -224,6 +251,13 @@ void EntryPacker::Add(const Entry& e) {
     PutVarint(&out_, e.target.size());
     out_ += e.target;
   }
+  if (e.type == EntryType::kSpecial) {
+    PutVarint(&out_, static_cast<uint8_t>(e.special));
+    if (IsDevice(e.special)) {
+      PutVarint(&out_, e.rdev_major);
+      PutVarint(&out_, e.rdev_minor);
+    }
+  }
   prev_path_.assign(e.path);
   prev_mode_ = e.mode;
   prev_mtime_ns_ = e.mtime_ns;
@@ -238,12 +272,15 @@ std::string EntryPacker::Take() {
   return out;
 }
 
-Status DecodeEntries(const char* data, size_t n, const std::function<Status(Entry& e)>& visit) {
+Status DecodeEntries(const char* data, size_t n, const std::function<Status(Entry& e)>& visit,
+                     bool owners, bool specials) {
   if (n == 0) return Status::Protocol("bad Entries frame: empty");
   PackedReader r(data, n);
   std::string prev_path;
   uint32_t prev_mode = 0;
   int64_t prev_mtime_ns = 0;
+  uint64_t uid = 0, gid = 0;
+  std::string user, group;
   bool first = true;
   while (!r.AtEnd()) {
     Entry e;
@@ -251,18 +288,39 @@ Status DecodeEntries(const char* data, size_t n, const std::function<Status(Entr
     uint64_t shared = 0, mode = prev_mode, mtime_diff = 0;
     r.U8(&head);
     uint8_t type = head & kTypeMask;
-    if (r.failed() || type == 0 || (head & ~(kTypeMask | kHasHash | kSameMode)) != 0 ||
+    const uint8_t known =
+        kTypeMask | kHasHash | kSameMode | (owners ? kNewOwner : 0) | (specials ? kSpecialEntry : 0);
+    const bool special = (head & kSpecialEntry) != 0;
+    if (r.failed() || (type == 0) != special || (head & ~known) != 0 ||
         ((head & kHasHash) && type != static_cast<uint8_t>(EntryType::kFile)) ||
-        ((head & kSameMode) && first)) {
+        ((head & kSameMode) && first) || (owners && first && !(head & kNewOwner))) {
       return Status::Protocol("bad Entries frame: bad entry header");
     }
-    e.type = static_cast<EntryType>(type);
+    e.type = special ? EntryType::kSpecial : static_cast<EntryType>(type);
     if (!r.Varint(&shared) || shared > prev_path.size()) {
       return Status::Protocol("bad Entries frame: shares more than the previous path");
     }
     e.path.assign(prev_path, 0, static_cast<size_t>(shared));
     r.Append(&e.path, kMaxPathBytes - shared);
     if (!(head & kSameMode)) r.Varint(&mode);
+    if (head & kNewOwner) {
+      user.clear();
+      group.clear();
+      r.Varint(&uid);
+      r.Append(&user, kMaxOwnerNameBytes);
+      r.Varint(&gid);
+      r.Append(&group, kMaxOwnerNameBytes);
+      if (!r.failed() && (uid > 0xFFFFFFFFu || gid > 0xFFFFFFFFu)) {
+        return Status::Protocol("bad Entries frame: owner or group number out of range");
+      }
+    }
+    if (owners) {
+      e.has_owner = true;
+      e.uid = static_cast<uint32_t>(uid);
+      e.gid = static_cast<uint32_t>(gid);
+      e.user = user;
+      e.group = group;
+    }
     r.Varint(&mtime_diff);
     if (e.type == EntryType::kFile) {
       r.Varint(&e.size);
@@ -273,6 +331,21 @@ Status DecodeEntries(const char* data, size_t n, const std::function<Status(Entr
       }
     }
     if (e.type == EntryType::kSymlink) r.Append(&e.target, kMaxLinkTargetBytes);
+    uint64_t kind = 0, rdev_major = 0, rdev_minor = 0;
+    if (special) {
+      r.Varint(&kind);
+      if (kind < 1 || kind > 4) return Status::Protocol("bad Entries frame: unknown special file");
+      e.special = static_cast<SpecialKind>(kind);
+      if (IsDevice(e.special)) {
+        r.Varint(&rdev_major);
+        r.Varint(&rdev_minor);
+      }
+      if (rdev_major > 0xFFFFFFFFu || rdev_minor > 0xFFFFFFFFu) {
+        return Status::Protocol("bad Entries frame: device number out of range");
+      }
+      e.rdev_major = static_cast<uint32_t>(rdev_major);
+      e.rdev_minor = static_cast<uint32_t>(rdev_minor);
+    }
     if (r.failed() || mode > 0xFFFFFFFFu) {
       return Status::Protocol("bad Entries frame: truncated or out-of-range field");
     }

@@ -14,7 +14,14 @@
 
 namespace treesync {
 
-enum class EntryType : uint8_t { kFolder = 1, kFile = 2, kSymlink = 3 };
+// kSpecial: a FIFO, socket or device node, listed only with the Specials
+// flag (docs/PROTOCOL.md, "Special files").
+enum class EntryType : uint8_t { kFolder = 1, kFile = 2, kSymlink = 3, kSpecial = 4 };
+// What a kSpecial entry is.
+enum class SpecialKind : uint8_t { kFifo = 1, kSocket = 2, kCharDevice = 3, kBlockDevice = 4 };
+inline bool IsDevice(SpecialKind k) {
+  return k == SpecialKind::kCharDevice || k == SpecialKind::kBlockDevice;
+}
 
 // Most entries a listing may hold when the sender must keep an index of it
 // (a session that is not streaming, the legacy server): each costs roughly
@@ -32,7 +39,18 @@ struct Entry {
   std::string target;      // symlinks only: the link's text, not checked
   bool has_hash = false;   // files only: content hash known (--checksum)
   Hash128 hash;
+  // Owner and group (with the Owners flag): numbers as the sender has
+  // them, and their names there ("" when it has none, or --numeric-ids).
+  bool has_owner = false;
+  uint32_t uid = 0, gid = 0;
+  std::string user, group;
+  // kSpecial only: what it is, and for a device the device it stands for.
+  SpecialKind special = SpecialKind::kFifo;
+  uint32_t rdev_major = 0, rdev_minor = 0;
 };
+
+// Longest user or group name a listing may carry.
+constexpr size_t kMaxOwnerNameBytes = 255;
 
 // A file being received lives under kTempPrefix + 16 hex digits +
 // kTempSuffix in its own folder until it is complete and verified. The hex
@@ -79,7 +97,11 @@ constexpr size_t kPackedListingBytes = 16 * 1024;
 // one entry (about 8 KiB at most), far below kMaxFramePayload.
 class EntryPacker {
  public:
-  // Appends e. REQUIRES: e passed the checks DecodeEntry makes.
+  // owners: the Owners flag was granted, so every entry carries its owner
+  // and group (written only where they change).
+  explicit EntryPacker(bool owners = false) : owners_(owners) {}
+  // Appends e. REQUIRES: e passed the checks DecodeEntry makes; a kSpecial
+  // entry only in a session that granted the Specials flag.
   void Add(const Entry& e);
   bool full() const { return out_.size() >= kPackedListingBytes; }
   bool empty() const { return out_.empty(); }
@@ -87,18 +109,26 @@ class EntryPacker {
   std::string Take();
 
  private:
+  bool owners_;
   std::string out_;
   std::string prev_path_;
   uint32_t prev_mode_ = 0;
   int64_t prev_mtime_ns_ = 0;
+  uint32_t prev_uid_ = 0, prev_gid_ = 0;
+  std::string prev_user_, prev_group_;
 };
 
 // Decodes an Entries payload, handing each entry to visit in order. Every
 // entry is checked as DecodeEntry checks it; a malformed one (a shared
 // prefix longer than the previous path, an overlong varint, unknown flag
 // bits, a truncated field) is kProtocol. Stops at the first error, the
-// visitor's included.
-Status DecodeEntries(const char* data, size_t n, const std::function<Status(Entry& e)>& visit);
+// visitor's included. owners: the Owners flag was granted: each entry has
+// an owner (a name over kMaxOwnerNameBytes is kProtocol, and so is a first
+// entry without one); without it an owner record is a bad header.
+// specials: the Specials flag was granted; without it a special entry is a
+// bad header.
+Status DecodeEntries(const char* data, size_t n, const std::function<Status(Entry& e)>& visit,
+                     bool owners = false, bool specials = false);
 
 }  // namespace treesync
 

@@ -26,7 +26,10 @@ bool SameMtime(int64_t a_ns, int64_t b_ns, int64_t granularity_ns) {
 EntryPlan PlanEntry(const Entry& r, const Entry* l, const PlanOptions& options) {
   EntryPlan p;
   if (l != nullptr &&
-      (l->type != r.type || (r.type == EntryType::kSymlink && l->target != r.target))) {
+      (l->type != r.type || (r.type == EntryType::kSymlink && l->target != r.target) ||
+       (r.type == EntryType::kSpecial &&
+        (l->special != r.special || l->rdev_major != r.rdev_major ||
+         l->rdev_minor != r.rdev_minor)))) {
     p.remove_local = true;
     l = nullptr;
   }
@@ -34,6 +37,12 @@ EntryPlan PlanEntry(const Entry& r, const Entry* l, const PlanOptions& options) 
     case EntryType::kFolder:
     case EntryType::kSymlink:
       p.create = l == nullptr;
+      break;
+    case EntryType::kSpecial:
+      p.create = l == nullptr;
+      p.fix_metadata = l != nullptr &&
+                       ((options.compare_mode && (l->mode & 0777) != (r.mode & 0777)) ||
+                        !SameMtime(l->mtime_ns, r.mtime_ns, options.mtime_granularity_ns));
       break;
     case EntryType::kFile:
       if (l != nullptr && (options.ignore_existing ||

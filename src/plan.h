@@ -52,8 +52,9 @@ struct EntryPlan {
 // could be read. A local file is current when its size and mtime equal the
 // listing's (the quick check) or, with checksum, when its size and content
 // hash do (both must carry has_hash, else it is fetched); a symlink when
-// its target does; a folder always (its metadata is set once its contents
-// are in). The rsync options above narrow what is fetched.
+// its target does; a special file when its kind and device numbers do
+// (then fix_metadata for its mode and time); a folder always (its metadata
+// is set once its contents are in). The rsync options above narrow what is fetched.
 EntryPlan PlanEntry(const Entry& remote, const Entry* local, const PlanOptions& options);
 
 }  // namespace treesync

@@ -46,6 +46,13 @@ constexpr uint32_t kHelloSession = 16;
 // File data may come with Hole frames: runs of zeros the sender's file
 // holds as holes, neither sent nor written (docs/PROTOCOL.md, "Holes").
 constexpr uint32_t kHelloHoles = 32;
+// Listing entries carry their owner and group (docs/PROTOCOL.md, "Owners").
+// Granted only with the packed listing; a serving receiver grants it only
+// where it may set owners.
+constexpr uint32_t kHelloOwners = 64;
+// FIFOs, sockets and device nodes are listed, as special entries
+// (docs/PROTOCOL.md, "Special files"). Granted only with the packed listing.
+constexpr uint32_t kHelloSpecials = 128;
 // The other side of a session, for messages: the server unless we are the
 // server of a push (the receiver, kHelloPush granted) or of a pull (the
 // sender, not granted).
@@ -58,7 +65,7 @@ inline const char* PeerOfReceiver(uint32_t granted) {
 
 // The flags a serving side of this version can grant.
 constexpr uint32_t kHelloKnownFlags =
-    kHelloWantHashes | kHelloPackedListing | kHelloStreaming | kHelloPush | kHelloSession | kHelloHoles;
+    kHelloWantHashes | kHelloPackedListing | kHelloStreaming | kHelloPush | kHelloSession | kHelloHoles | kHelloOwners | kHelloSpecials;
 
 // Streaming: the listing credit a session starts with. An entry weighs
 // kEntryWeightBase plus its path's length; the receiver grants credit back
@@ -87,7 +94,10 @@ constexpr uint32_t kSessionDeleteExcluded = 16;  // push --delete-excluded
 constexpr uint32_t kSessionSizeOnly = 32;        // push --size-only
 constexpr uint32_t kSessionIgnoreExisting = 64;  // push --ignore-existing
 constexpr uint32_t kSessionUpdate = 128;         // push --update
-constexpr uint32_t kSessionKnownOptions = 255;
+constexpr uint32_t kSessionNoOwner = 256;       // push --no-owner
+constexpr uint32_t kSessionNoGroup = 512;       // push --no-group
+constexpr uint32_t kSessionNumericIds = 1024;   // push --numeric-ids
+constexpr uint32_t kSessionKnownOptions = 2047;
 // Keys of the settings list (docs/PROTOCOL.md, "Settings").
 enum SettingKey : uint8_t {
   kSettingExclude = 1,     // a filter rule: FilterRule::kExclude

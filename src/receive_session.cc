@@ -40,7 +40,9 @@ class ReceiveLoop {
         streaming_((granted & kHelloStreaming) != 0),
         hashes_((granted & kHelloWantHashes) != 0),
         packed_((granted & kHelloPackedListing) != 0),
-        holes_((granted & kHelloHoles) != 0) {}
+        holes_((granted & kHelloHoles) != 0),
+        owners_((granted & kHelloOwners) != 0),
+        specials_((granted & kHelloSpecials) != 0) {}
 
   Status Run(bool* complete);
 
@@ -67,6 +69,8 @@ class ReceiveLoop {
   const bool hashes_;
   const bool packed_;
   const bool holes_;  // Hole frames were granted
+  const bool owners_;    // entries carry owners
+  const bool specials_;  // special files are listed
   uint64_t credit_ = kInitialListCredit;  // what the sender may still send
   uint64_t owed_ = 0;                     // credit finished with, not yet granted
   uint64_t count_ = 0;                    // entries received
@@ -191,7 +195,8 @@ Status ReceiveLoop::OnListing(const Frame& f) {
     case FrameType::kEntries:
       if (!packed_) return Status::Protocol("Entries frame the client did not ask for");
       return DecodeEntries(f.payload.data(), f.payload.size(),
-                           [this](Entry& e) { return TakeEntry(e); });
+                           [this](Entry& e) { return TakeEntry(e); }, owners_,
+                           specials_);
     case FrameType::kGap: {
       if (!streaming_) return Status::Protocol("Gap frame outside a streaming session");
       std::string folder, message;

@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "content_hash.h"
+#include "owners.h"
 #include "path.h"
 #include "sparse.h"
 #include "walk.h"
@@ -30,8 +31,31 @@ EntryType TypeOf(platform::FileType t) {
   switch (t) {
     case platform::FileType::kDirectory: return EntryType::kFolder;
     case platform::FileType::kSymlink: return EntryType::kSymlink;
+    case platform::FileType::kFifo:
+    case platform::FileType::kSocket:
+    case platform::FileType::kCharDevice:
+    case platform::FileType::kBlockDevice: return EntryType::kSpecial;
     default: return EntryType::kFile;
   }
+}
+
+SpecialKind SpecialOf(platform::FileType t) {
+  switch (t) {
+    case platform::FileType::kSocket: return SpecialKind::kSocket;
+    case platform::FileType::kCharDevice: return SpecialKind::kCharDevice;
+    case platform::FileType::kBlockDevice: return SpecialKind::kBlockDevice;
+    default: return SpecialKind::kFifo;
+  }
+}
+
+platform::FileType FileTypeOf(SpecialKind k) {
+  switch (k) {
+    case SpecialKind::kSocket: return platform::FileType::kSocket;
+    case SpecialKind::kCharDevice: return platform::FileType::kCharDevice;
+    case SpecialKind::kBlockDevice: return platform::FileType::kBlockDevice;
+    case SpecialKind::kFifo: break;
+  }
+  return platform::FileType::kFifo;
 }
 
 }  // namespace
@@ -42,7 +66,8 @@ Receiver::Receiver(std::string root, const ReceiverOptions& options, Reporter* r
       options_(options),
       reporter_(reporter),
       stats_(stats),
-      creation_mask_(platform::CreationMask()) {
+      creation_mask_(platform::CreationMask()),
+      mode_bits_(options.owners && options.groups ? 07777 : 0777) {
   plan_options_.checksum = options.checksum;
   plan_options_.size_only = options.size_only;
   plan_options_.ignore_existing = options.ignore_existing;
@@ -250,9 +275,101 @@ Status Receiver::AddEntry(Entry e) {
   return Apply(std::move(e), local);
 }
 
+void Receiver::WantedOwner(const Entry& e, uint32_t* uid, uint32_t* gid) {
+  *uid = *gid = platform::kKeep;
+  if (!e.has_owner) return;
+  // By name unless told otherwise; 0 is root everywhere, whatever its name.
+  auto map = [this](uint32_t id, const std::string& name, bool user) {
+    if (options_.numeric_ids || id == 0 || name.empty()) return id;
+    auto& cache = user ? user_ids_ : group_ids_;
+    auto it = cache.find(name);
+    if (it == cache.end()) {
+      uint32_t local = id;  // a name unknown here: its number
+      if (!(user ? platform::FindUser(name, &local) : platform::FindGroup(name, &local))) local = id;
+      it = cache.emplace(name, local).first;
+    }
+    return it->second;
+  };
+  if (options_.owners) {
+    *uid = options_.chown_uid >= 0 ? static_cast<uint32_t>(options_.chown_uid)
+                                   : map(e.uid, e.user, true);
+  }
+  if (options_.groups) {
+    *gid = options_.chown_gid >= 0 ? static_cast<uint32_t>(options_.chown_gid)
+                                   : map(e.gid, e.group, false);
+  }
+}
+
+Status Receiver::FixOwner(const std::string& rel, const platform::FileInfo& info, uint32_t uid,
+                          uint32_t gid, bool* changed) {
+  *changed = false;
+  if (uid == info.uid) uid = platform::kKeep;
+  if (gid == info.gid) gid = platform::kKeep;
+  if (uid == platform::kKeep && gid == platform::kKeep) return Status::Ok();
+  Status s = platform::SetOwner(Full(rel), uid, gid);
+  if (!s.ok()) {
+    EntryError(rel, Printable(s.message()));
+    return Status::Ok();
+  }
+  *changed = true;
+  return Status::Ok();
+}
+
+Status Receiver::ApplyOwner(const Entry& e, const platform::FileInfo* info, uint32_t uid,
+                            uint32_t gid, bool report) {
+  if (uid == platform::kKeep && gid == platform::kKeep) return Status::Ok();
+  platform::FileInfo now;
+  if (info == nullptr) {
+    TS_RETURN_IF_ERROR(platform::Lstat(Full(e.path), &now));
+    info = &now;
+  }
+  bool changed = false;
+  TS_RETURN_IF_ERROR(FixOwner(e.path, *info, uid, gid, &changed));
+  if (changed && report) reporter_->OnChange(Change::kMetadata, e.type, e.path, 0);
+  return Status::Ok();
+}
+
+Status Receiver::ApplySpecial(const Entry& e, const EntryPlan& p,
+                              const platform::FolderEntry* local, uint32_t uid, uint32_t gid) {
+  const std::string full = Full(e.path);
+  if (p.create || local == nullptr) {
+    // A device node is a door to the hardware it names: only where asked.
+    if (IsDevice(e.special) && !(options_.devices && platform::CanChown())) {
+      reporter_->OnWarning("device node skipped: " + Printable(e.path) +
+                           (platform::CanChown() ? " (pass --devices to make device nodes)"
+                                                 : " (only root makes device nodes)"));
+      return Status::Ok();
+    }
+    Status st = platform::MakeSpecial(full, FileTypeOf(e.special), e.mode, e.rdev_major,
+                                      e.rdev_minor);
+    if (st.ok()) st = platform::SetMode(full, e.mode);
+    if (st.ok()) st = platform::SetMtime(full, e.mtime_ns);
+    if (!st.ok()) {
+      EntryError(e.path, Printable(st.message()));
+      return Status::Ok();
+    }
+    reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
+    return ApplyOwner(e, nullptr, uid, gid, false);
+  }
+  if (p.fix_metadata) {
+    Status st = platform::SetMode(full, e.mode);
+    if (st.ok()) st = platform::SetMtime(full, e.mtime_ns);
+    if (!st.ok()) {
+      EntryError(e.path, Printable(st.message()));
+      return Status::Ok();
+    }
+    reporter_->OnChange(Change::kMetadata, e.type, e.path, 0);
+  }
+  return ApplyOwner(e, &local->info, uid, gid, !p.fix_metadata);
+}
+
 Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
   const uint64_t weight = EntryWeight(e.path);
   const std::string full = Full(e.path);
+  // Set-uid and the rest only with owners (the listing's and ours to set).
+  e.mode &= e.has_owner ? mode_bits_ : 0777;
+  uint32_t want_uid, want_gid;
+  WantedOwner(e, &want_uid, &want_gid);
   Entry l;
   bool local_other = false;
   if (local != nullptr) {
@@ -261,6 +378,9 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
     l.mode = local->info.mode;
     l.mtime_ns = local->info.mtime_ns;
     l.size = local->info.size;
+    l.special = SpecialOf(local->info.type);
+    l.rdev_major = local->info.rdev_major;
+    l.rdev_minor = local->info.rdev_minor;
     local_other = local->info.type == platform::FileType::kOther;
     if (e.type == EntryType::kSymlink && l.type == EntryType::kSymlink) {
       platform::ReadSymlink(full, &l.target);
@@ -301,12 +421,13 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
         ++stats_->dirs_created;
         reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
       }
+      TS_RETURN_IF_ERROR(ApplyOwner(e, made ? nullptr : &local->info, want_uid, want_gid, !made));
       credit_ += weight;
       return PushFolder(e, made, false);
     }
     case EntryType::kSymlink: {
       credit_ += weight;
-      if (!p.create && !remove) return Status::Ok();
+      if (!p.create && !remove) return ApplyOwner(e, &local->info, want_uid, want_gid, true);
       Status st = platform::MakeSymlink(e.target, full);
       if (!st.ok()) {
         if (st.kind() == ErrorKind::kLocalName) {
@@ -324,14 +445,24 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
       if (!st.ok()) reporter_->OnWarning("symlink time not kept: " + st.message());
       ++stats_->symlinks_created;
       reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
-      return Status::Ok();
+      return ApplyOwner(e, nullptr, want_uid, want_gid, false);
     }
+    case EntryType::kSpecial:
+      credit_ += weight;
+      return ApplySpecial(e, p, remove ? nullptr : local, want_uid, want_gid);
     case EntryType::kFile:
       break;
   }
   if (!p.fetch) {
     ++stats_->files_skipped;
     credit_ += weight;
+    // A change of owner clears set-uid and set-gid: the mode goes after it.
+    bool owner_changed = false;
+    if (local != nullptr) {
+      TS_RETURN_IF_ERROR(FixOwner(e.path, local->info, want_uid, want_gid, &owner_changed));
+    }
+    if (owner_changed && (e.mode & 07000) != 0) p.fix_metadata = true;
+    if (owner_changed && !p.fix_metadata) reporter_->OnChange(Change::kMetadata, e.type, e.path, 0);
     if (p.fix_metadata) {
       Status s = platform::SetMode(full, e.mode);
       if (s.ok()) s = platform::SetMtime(full, e.mtime_ns);
@@ -347,6 +478,8 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
   }
   Fetch f;
   f.existing = p.existing && !remove;
+  f.uid = want_uid;
+  f.gid = want_gid;
   OpenFolder& folder = open_.back();
   auto t = folder.temps.find(TempNameFor(e));
   if (t != folder.temps.end()) {
@@ -583,8 +716,8 @@ Status Receiver::ApplyFolderMetadata(const std::string& rel, uint32_t mode, int6
   TS_RETURN_IF_ERROR(platform::Lstat(full, &info));
   if (info.type != platform::FileType::kDirectory) return Status::Ok();
   // Owner rwx always stays, so the next pull can write into the folder.
-  uint32_t want = (mode & 0777) | 0700;
-  if ((info.mode & 0777) != want) TS_RETURN_IF_ERROR(platform::SetMode(full, want));
+  uint32_t want = (mode & mode_bits_) | 0700;
+  if ((info.mode & mode_bits_) != want) TS_RETURN_IF_ERROR(platform::SetMode(full, want));
   if (!SameMtime(info.mtime_ns, mtime_ns, platform::MtimeGranularityNs())) {
     TS_RETURN_IF_ERROR(platform::SetMtime(full, mtime_ns));
   }
@@ -920,8 +1053,11 @@ Status Receiver::EndFile(const End& end, EndResult* result) {
   job.folder = parent_folder_;
   job.temp_name = temp_name_;
   job.final_name = BaseName(e.path);
-  job.set_mode = (end.mode & 0777) != created_mode_;
-  job.mode = end.mode;
+  job.mode = end.mode & (e.has_owner ? mode_bits_ : 0777);
+  job.uid = fetches_.at(index).uid;
+  job.gid = fetches_.at(index).gid;
+  const bool owned = job.uid != platform::kKeep || job.gid != platform::kKeep;
+  job.set_mode = job.mode != created_mode_ || (owned && (job.mode & 07000) != 0);
   job.mtime_ns = end.mtime_ns;
   // Its data is all here: its listing weight goes back now, and the
   // installer's result is taken later.

@@ -65,6 +65,19 @@ struct ReceiverOptions {
   std::string backup_dir;
   std::string suffix;
 
+  // Owners (from listings that carry them, and only where this process may
+  // set them): owner and group as the listing names them, mapped by name
+  // unless numeric_ids (uid and gid 0 always stay 0); chown_uid/gid (-1:
+  // none) instead of the listing's. Set-uid, set-gid and sticky bits are
+  // kept only where both owner and group are.
+  bool owners = false;
+  bool groups = false;
+  // Device nodes listed are made (only where owners can be set: root);
+  // otherwise each is skipped with a warning. FIFOs and sockets always are.
+  bool devices = false;
+  bool numeric_ids = false;
+  int64_t chown_uid = -1, chown_gid = -1;
+
   // Entries whose paths differ only in ASCII case are refused after the
   // first (the target's file system would make them one).
   bool names_ignore_case = platform::NamesIgnoreCase();
@@ -204,6 +217,7 @@ class Receiver {
     bool existing = false;
     uint64_t offset = 0;
     std::string basis;  // full path, or empty
+    uint32_t uid = 0xFFFFFFFFu, gid = 0xFFFFFFFFu;  // to give it (WantedOwner)
   };
   // A folder whose listing ended while files in it were still to come.
   struct Unfinished {
@@ -240,6 +254,21 @@ class Receiver {
   // The folder on top ends: its extraneous entries go (or wait), temporaries
   // nobody resumes are removed, and its metadata is set once its files are in.
   Status CloseFolder();
+  // The owner and group entry e is to have here (platform::kKeep for what
+  // is left as it is), by the owner options.
+  void WantedOwner(const Entry& e, uint32_t* uid, uint32_t* gid);
+  // Gives rel owner uid and group gid where info (what it has) differs.
+  // *changed: it did. A refusal is an entry error, not the session's.
+  Status FixOwner(const std::string& rel, const platform::FileInfo& info, uint32_t uid,
+                  uint32_t gid, bool* changed);
+  // FixOwner for entry e, just made (info null: read now) or as the target
+  // had it; report: say so when it changed.
+  Status ApplyOwner(const Entry& e, const platform::FileInfo* info, uint32_t uid, uint32_t gid,
+                    bool report);
+  // Makes (or brings up to date) the special file e, as planned; local is
+  // what the target has there (null: nothing, or removed).
+  Status ApplySpecial(const Entry& e, const EntryPlan& p, const platform::FolderEntry* local,
+                      uint32_t uid, uint32_t gid);
   // Sets a folder's mode and time (owner rwx always kept).
   Status ApplyFolderMetadata(const std::string& rel, uint32_t mode, int64_t mtime_ns);
   // Applies an entry under the open folder on top; local is what the target
@@ -279,6 +308,8 @@ class Receiver {
   uint64_t CountRemoval(const std::string& rel, EntryType type);
   bool complete_ = true;  // as EndListing was told
   uint32_t creation_mask_;  // the umask
+  uint32_t mode_bits_;      // what of a listed mode is kept: 0777, or 07777 with owners
+  std::unordered_map<std::string, uint32_t> user_ids_, group_ids_;  // names mapped so far
 
   std::vector<OpenFolder> open_;  // the root, then each open folder below it
   std::unordered_map<uint32_t, Fetch> fetches_;

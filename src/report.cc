@@ -42,7 +42,10 @@ std::string ItemizeCode(Change change, EntryType type) {
     case Change::kDelete: code = "-"; break;
     case Change::kMetadata: code = "."; break;
   }
-  code += type == EntryType::kFolder ? 'd' : type == EntryType::kSymlink ? 'l' : 'f';
+  code += type == EntryType::kFolder    ? 'd'
+          : type == EntryType::kSymlink ? 'l'
+          : type == EntryType::kSpecial ? 'S'
+                                        : 'f';
   return code;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "clock.h"
@@ -10,6 +11,7 @@
 #include "delta.h"
 #include "fs_meta.h"
 #include "manifest.h"
+#include "owners.h"
 #include "path.h"
 #include "sparse.h"
 #include "walk.h"
@@ -208,7 +210,8 @@ class Sender {
  public:
   Sender(Connection* conn, const std::string& root, HashCache* cache,
          std::shared_ptr<const Filter> filter, uint32_t flags,
-         const EventHandler& on_event, Reporter* local, SendSummary* summary)
+         const EventHandler& on_event, Reporter* local, SendSummary* summary,
+         const OwnerListing& owners)
       : conn_(conn),
         peer_(PeerOfSender(flags)),
         on_event_(on_event),
@@ -219,9 +222,13 @@ class Sender {
         packed_((flags & kHelloPackedListing) != 0),
         streaming_((flags & kHelloStreaming) != 0),
         holes_((flags & kHelloHoles) != 0),
+        owners_((flags & kHelloOwners) != 0 && (flags & kHelloPackedListing) != 0),
+        specials_((flags & kHelloSpecials) != 0 && (flags & kHelloPackedListing) != 0),
+        owner_listing_(owners),
         summary_(summary),
         filter_(std::move(filter)),
-        walk_(root, filter_),
+        walk_(root, filter_, specials_),
+        packer_(owners_),
         buf_(kDataChunk) {}
   ~Sender() {
     if (conn_->budget() != nullptr) conn_->budget()->Give(taken_);
@@ -250,7 +257,11 @@ class Sender {
   Reporter* local_;
   const std::string& root_;
   HashCache* cache_;
-  const bool hashes_, packed_, streaming_, holes_;
+  const bool hashes_, packed_, streaming_, holes_, owners_, specials_;
+  // Sets e's owner and group as the listing gives them.
+  void ListOwner(Entry* e);
+  const OwnerListing owner_listing_;
+  std::unordered_map<uint32_t, std::string> user_names_, group_names_;  // looked up so far
   SendSummary* summary_;
   // What the listing leaves out; a path asked for by name is checked
   // against it (the walk never listed it, but a peer may ask anyway).
@@ -281,7 +292,25 @@ Status Sender::FlushPacker() {
   return packer_.empty() ? Status::Ok() : conn_->Send(FrameType::kEntries, packer_.Take());
 }
 
+void Sender::ListOwner(Entry* e) {
+  const OwnerListing& o = owner_listing_;
+  e->has_owner = true;
+  if (o.uid >= 0) e->uid = static_cast<uint32_t>(o.uid);
+  if (o.gid >= 0) e->gid = static_cast<uint32_t>(o.gid);
+  if (o.numeric_ids) return;
+  auto name = [](std::unordered_map<uint32_t, std::string>* cache, uint32_t id, bool user) {
+    auto it = cache->find(id);
+    if (it == cache->end()) {
+      it = cache->emplace(id, user ? platform::UserName(id) : platform::GroupName(id)).first;
+    }
+    return it->second;
+  };
+  e->user = o.uid >= 0 ? o.user : name(&user_names_, e->uid, true);
+  e->group = o.gid >= 0 ? o.group : name(&group_names_, e->gid, false);
+}
+
 Status Sender::SendEntry(Entry& e) {
+  if (owners_) ListOwner(&e);
   if (hashes_ && e.type == EntryType::kFile) {
     platform::FileInfo info;
     // A file that can't be hashed goes without: the client then fetches
@@ -528,11 +557,12 @@ Status PeerError(const Frame& f, const std::string& peer) {
 
 Status RunSender(Connection* conn, const std::string& root, HashCache* cache,
                  std::shared_ptr<const Filter> filter, uint32_t flags,
-                 const EventHandler& on_event, Reporter* local, SendSummary* summary) {
+                 const EventHandler& on_event, Reporter* local, SendSummary* summary,
+                 const OwnerListing& owners) {
   SyncStart sync;
   TS_RETURN_IF_ERROR(RootInfo(root, &sync.mode, &sync.mtime_ns));
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kSync, EncodeSync(sync)));
-  Sender sender(conn, root, cache, std::move(filter), flags, on_event, local, summary);
+  Sender sender(conn, root, cache, std::move(filter), flags, on_event, local, summary, owners);
   return sender.Run();
 }
 

@@ -26,6 +26,14 @@ struct SendSummary {
   uint64_t file_errors = 0;
 };
 
+// How a sender gives owners in its listing, when the Owners flag is granted.
+struct OwnerListing {
+  bool numeric_ids = false;  // no names: the receiver goes by the numbers
+  // --chown on a push: this owner / group for every entry (-1: its own).
+  int64_t uid = -1, gid = -1;
+  std::string user, group;
+};
+
 // Takes an Event frame from the receiver (push); an error ends the session.
 using EventHandler = std::function<Status(const Frame& f)>;
 
@@ -41,10 +49,11 @@ using EventHandler = std::function<Status(const Frame& f)>;
 // pushing client; a folder it can't read comes back from the receiver as
 // an entry error). filter (may be null): what the listing leaves out (the
 // walk neither reports nor enters excluded entries, so nobody can ask for
-// them).
+// them). owners: how owners are listed.
 Status RunSender(Connection* conn, const std::string& root, HashCache* cache,
                  std::shared_ptr<const Filter> filter, uint32_t flags,
-                 const EventHandler& on_event, Reporter* local, SendSummary* summary);
+                 const EventHandler& on_event, Reporter* local, SendSummary* summary,
+                 const OwnerListing& owners = OwnerListing());
 
 // A fatal Error frame from the peer as our error of the same kind, its
 // message prefixed with peer and ": ".

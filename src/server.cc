@@ -19,6 +19,7 @@
 #include "fs_meta.h"
 #include "lobby.h"
 #include "memory_budget.h"
+#include "owners.h"
 #include "path.h"
 #include "protocol.h"
 #include "receive_session.h"
@@ -110,7 +111,8 @@ void SendError(Connection* conn, const Status& s) {
 // The receiving half of a push, from the Hello reply on. Everything that
 // could refuse the push (the folder, another session's hold on it) is
 // settled before the reply, so a refused push moves no data.
-Status ServePush(Connection* conn, const std::string& folder, const SessionRequest& request,
+Status ServePush(Connection* conn, const std::string& folder, bool devices,
+                 const SessionRequest& request,
                  std::shared_ptr<const Filter> filter, uint32_t flags, SessionSummary* summary) {
   summary->push = true;
   ReceiverOptions ro;
@@ -121,6 +123,10 @@ Status ServePush(Connection* conn, const std::string& folder, const SessionReque
   ro.size_only = (request.options & kSessionSizeOnly) != 0;
   ro.ignore_existing = (request.options & kSessionIgnoreExisting) != 0;
   ro.update = (request.options & kSessionUpdate) != 0;
+  ro.owners = (flags & kHelloOwners) != 0 && (request.options & kSessionNoOwner) == 0;
+  ro.groups = (flags & kHelloOwners) != 0 && (request.options & kSessionNoGroup) == 0;
+  ro.numeric_ids = (request.options & kSessionNumericIds) != 0;
+  ro.devices = devices;
   ro.max_delete = request.max_delete;
   ro.backup_dir = request.backup_dir;  // a wire path: inside the target
   ro.suffix = request.suffix;
@@ -204,7 +210,15 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
     SendError(conn, s);
     return s;
   }
-  const uint32_t flags = hello.flags & kHelloKnownFlags;
+  uint32_t flags = hello.flags & kHelloKnownFlags;
+  // Owners travel in the packed listing only, and into a receiver here
+  // only where it may set them.
+  if ((flags & kHelloPackedListing) == 0 || (push && !platform::CanChown())) {
+    flags &= ~kHelloOwners;
+  }
+  if ((flags & kHelloPackedListing) == 0 || (push && !platform::MakesSpecialFiles())) {
+    flags &= ~kHelloSpecials;
+  }
   if (push) {
     const bool dry_run = (request.options & kSessionDryRun) != 0;
     // The same grace as the receiver's lock (Receiver::Open): a push whose
@@ -220,7 +234,7 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
       SendError(conn, s);
       return s;
     }
-    s = ServePush(conn, folder, request, std::move(filter), flags, summary);
+    s = ServePush(conn, folder, tree.devices, request, std::move(filter), flags, summary);
     if (tree.pushes != nullptr && !dry_run) tree.pushes->Release(request.path);
     return s;
   }
@@ -428,7 +442,7 @@ Status RunServer(const ServeOptions& options, FILE* log) {
                       Connection conn(std::move(stream), options.timeout_ms, budget.get());
                       RunSession(&conn, peer, hello,
                                  ServedTree{options.root, options.writable, cache.get(),
-                                            pushes.get(), options.rules},
+                                            pushes.get(), options.rules, options.devices},
                                  log);
                     });
 }
@@ -441,7 +455,7 @@ Status RunStdioServer(const ServeOptions& options) {
   Connection conn(std::move(stream), options.timeout_ms);
   HashCache cache;
   SessionSummary summary;
-  Status s = ServeAndLinger(&conn, ServedTree{options.root, options.writable, &cache, nullptr, options.rules},
+  Status s = ServeAndLinger(&conn, ServedTree{options.root, options.writable, &cache, nullptr, options.rules, options.devices},
                             &summary,
                             nullptr);
   // Whoever started us shows our stderr to the user (ssh does), who has the

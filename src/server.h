@@ -34,6 +34,7 @@ struct ServeOptions {
   int timeout_ms = 300000;  // a client silent this long is dropped
   FilterList rules;         // the server's own filters (ServedTree::rules)
   uint64_t bwlimit = 0;     // bytes a second each way, per session; 0: no limit
+  bool devices = false;     // pushes may make device nodes (ServedTree::devices)
 };
 
 // What one session did, for the server's log line.
@@ -73,6 +74,8 @@ struct ServedTree {
   // whole served folder: nothing they exclude is offered, asked for (by
   // index or sub-folder), written or deleted.
   FilterList rules = FilterList();
+  // serve --devices: a push may create device nodes here (when root).
+  bool devices = false;
 };
 
 // Serves one session over a connection: the Hellos (and the client's

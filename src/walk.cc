@@ -123,6 +123,8 @@ Status WalkTree(const std::string& root, WalkVisitor* visitor, const Filter* fil
     e.path = rel;
     e.mode = info.mode;
     e.mtime_ns = info.mtime_ns;
+    e.uid = info.uid;
+    e.gid = info.gid;
     switch (info.type) {
       case platform::FileType::kRegular:
         e.type = EntryType::kFile;
@@ -140,6 +142,22 @@ Status WalkTree(const std::string& root, WalkVisitor* visitor, const Filter* fil
         }
         break;
       }
+      case platform::FileType::kFifo:
+      case platform::FileType::kSocket:
+      case platform::FileType::kCharDevice:
+      case platform::FileType::kBlockDevice:
+        if (visitor->WantsSpecials()) {
+          e.type = EntryType::kSpecial;
+          e.special = info.type == platform::FileType::kFifo     ? SpecialKind::kFifo
+                      : info.type == platform::FileType::kSocket ? SpecialKind::kSocket
+                      : info.type == platform::FileType::kCharDevice ? SpecialKind::kCharDevice
+                                                                     : SpecialKind::kBlockDevice;
+          e.rdev_major = info.rdev_major;
+          e.rdev_minor = info.rdev_minor;
+          break;
+        }
+        TS_RETURN_IF_ERROR(visitor->OnSkipped(rel));
+        continue;
       default:
         TS_RETURN_IF_ERROR(visitor->OnSkipped(rel));
         continue;
@@ -206,6 +224,7 @@ Status WalkTree(const std::string& root, WalkResult* out, const Filter* filter) 
 class BackgroundWalk::Feeder : public WalkVisitor {
  public:
   explicit Feeder(BackgroundWalk* w) : w_(w) { batch_.reserve(kBatchItems); }
+  bool WantsSpecials() const override { return w_->specials_; }
   Status OnEntry(Entry& e) override {
     batch_.emplace_back();
     batch_.back().entry = std::move(e);
@@ -244,8 +263,9 @@ class BackgroundWalk::Feeder : public WalkVisitor {
   std::vector<WalkItem> batch_;
 };
 
-BackgroundWalk::BackgroundWalk(std::string root, std::shared_ptr<const Filter> filter)
-    : root_(std::move(root)), filter_(std::move(filter)) {
+BackgroundWalk::BackgroundWalk(std::string root, std::shared_ptr<const Filter> filter,
+                               bool specials)
+    : root_(std::move(root)), filter_(std::move(filter)), specials_(specials) {
   thread_ = std::thread([this] { Run(); });
 }
 

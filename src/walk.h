@@ -32,8 +32,10 @@ class WalkVisitor {
   // can't be read, or has a path or link target too long to send. message
   // is one line naming the entry.
   virtual Status OnGap(const std::string& folder, const std::string& message) = 0;
-  // A FIFO, socket or device: never opened, only noted.
+  // A FIFO, socket or device, unless WantsSpecials(): never opened, only
+  // noted. With WantsSpecials() it is an OnEntry of type kSpecial.
   virtual Status OnSkipped(const std::string& path) = 0;
+  virtual bool WantsSpecials() const { return false; }
 };
 
 // Walks root (a symlink to a folder is followed; nothing below it is). Fails
@@ -83,7 +85,10 @@ class BackgroundWalk {
   static constexpr size_t kBatchItems = 256;
   static constexpr size_t kMaxQueued = 8 * kBatchItems;
 
-  explicit BackgroundWalk(std::string root, std::shared_ptr<const Filter> filter = nullptr);
+  // specials: FIFOs, sockets and devices come as kSpecial entries, not
+  // kSkipped items.
+  explicit BackgroundWalk(std::string root, std::shared_ptr<const Filter> filter = nullptr,
+                          bool specials = false);
   // Stops the walk where it is and waits for its thread.
   ~BackgroundWalk();
   BackgroundWalk(const BackgroundWalk&) = delete;
@@ -100,6 +105,7 @@ class BackgroundWalk {
 
   std::string root_;
   std::shared_ptr<const Filter> filter_;
+  bool specials_;
   std::mutex mu_;
   std::condition_variable changed_;
   std::deque<std::vector<WalkItem>> queue_;

@@ -26,6 +26,29 @@ TEST(Plan, CreatesWhatTheTargetLacks) {
   EXPECT_FALSE(file.existing);
 }
 
+TEST(Plan, ReplacesASpecialFileOfAnotherKindOrDevice) {
+  Entry fifo;
+  fifo.path = "x";
+  fifo.type = EntryType::kSpecial;
+  fifo.special = SpecialKind::kFifo;
+  fifo.mode = 0644;
+  Entry same = fifo;
+  EntryPlan p = PlanEntry(fifo, &same, PlanOptions());
+  EXPECT_FALSE(p.remove_local || p.create || p.fix_metadata);
+  same.mode = 0600;
+  EXPECT_TRUE(PlanEntry(fifo, &same, PlanOptions()).fix_metadata);
+  Entry sock = fifo;
+  sock.special = SpecialKind::kSocket;
+  p = PlanEntry(fifo, &sock, PlanOptions());
+  EXPECT_TRUE(p.remove_local && p.create);
+  Entry dev = fifo, other = fifo;
+  dev.special = other.special = SpecialKind::kBlockDevice;
+  dev.rdev_minor = 1;
+  other.rdev_minor = 2;
+  p = PlanEntry(dev, &other, PlanOptions());
+  EXPECT_TRUE(p.remove_local && p.create);
+}
+
 TEST(Plan, SkipsFilesWithEqualSizeAndMtime) {
   Entry f = FileEntry("f", 10, kT1);
   EntryPlan p = PlanEntry(f, &f, PlanOptions());

@@ -356,6 +356,111 @@ std::vector<Entry> Unpack(const std::string& payload, Status* s) {
   return out;
 }
 
+std::vector<Entry> UnpackOwners(const std::string& payload, Status* s) {
+  std::vector<Entry> out;
+  *s = DecodeEntries(payload.data(), payload.size(), [&](Entry& e) {
+    out.push_back(e);
+    return Status::Ok();
+  }, true);
+  return out;
+}
+
+Entry Owned(Entry e, uint32_t uid, const std::string& user, uint32_t gid,
+            const std::string& group) {
+  e.has_owner = true;
+  e.uid = uid;
+  e.user = user;
+  e.gid = gid;
+  e.group = group;
+  return e;
+}
+
+TEST(Protocol, PackedOwnersRoundTripAndAreWrittenOnlyWhereTheyChange) {
+  const std::vector<Entry> entries = {
+      Owned(test::FolderEntry("d"), 0, "root", 0, "root"),
+      Owned(test::FileEntry("d/a", 1, 1), 65534, "nobody", 65534, "nogroup"),
+      Owned(test::FileEntry("d/b", 1, 1), 65534, "nobody", 65534, "nogroup"),
+      Owned(test::SymlinkEntry("d/c", "a", 1), 12345, "", 0xFFFFFFFEu,
+            std::string(kMaxOwnerNameBytes, 'g')),
+  };
+  EntryPacker packer(true);
+  for (const Entry& e : entries) packer.Add(e);
+  std::string payload = packer.Take();
+  Status s;
+  std::vector<Entry> got = UnpackOwners(payload, &s);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(got.size(), entries.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_TRUE(got[i].has_owner);
+    EXPECT_EQ(got[i].uid, entries[i].uid) << i;
+    EXPECT_EQ(got[i].user, entries[i].user) << i;
+    EXPECT_EQ(got[i].gid, entries[i].gid) << i;
+    EXPECT_EQ(got[i].group, entries[i].group) << i;
+  }
+  // The third entry repeats the second's owner: it costs what it costs
+  // without owners. Without the flag, owner records are a bad header.
+  auto packed_size = [](bool owners, size_t n, const std::vector<Entry>& list) {
+    EntryPacker p(owners);
+    for (size_t i = 0; i < n; ++i) p.Add(list[i]);
+    return p.Take().size();
+  };
+  EXPECT_EQ(packed_size(true, 3, entries) - packed_size(true, 2, entries),
+            packed_size(false, 3, entries) - packed_size(false, 2, entries));
+  Unpack(payload, &s);
+  EXPECT_EQ(s.kind(), ErrorKind::kProtocol);
+}
+
+TEST(Protocol, PackedOwnersRefuseOverlongNamesAndAFirstEntryWithoutOne) {
+  EntryPacker packer(true);
+  packer.Add(Owned(test::FileEntry("f", 1, 1), 1, std::string(10000, 'u'), 1, "g"));
+  Status s;
+  UnpackOwners(packer.Take(), &s);
+  EXPECT_EQ(s.kind(), ErrorKind::kProtocol);
+  EntryPacker plain;  // no owner records at all
+  plain.Add(test::FileEntry("f", 1, 1));
+  UnpackOwners(plain.Take(), &s);
+  EXPECT_EQ(s.kind(), ErrorKind::kProtocol);
+  EntryPacker nul(true);
+  nul.Add(Owned(test::FileEntry("f", 1, 1), 1, std::string("ro\0ot", 5), 1, "g"));
+  UnpackOwners(nul.Take(), &s);
+  EXPECT_EQ(s.kind(), ErrorKind::kProtocol);
+}
+
+TEST(Protocol, PackedSpecialFilesRoundTripOnlyWithTheirFlag) {
+  Entry fifo = test::FileEntry("fifo", 0, 5, 0640);
+  fifo.type = EntryType::kSpecial;
+  fifo.special = SpecialKind::kFifo;
+  Entry dev = fifo;
+  dev.path = "null";
+  dev.special = SpecialKind::kCharDevice;
+  dev.rdev_major = 1;
+  dev.rdev_minor = 0xFFFFFFFFu;
+  EntryPacker packer;
+  packer.Add(fifo);
+  packer.Add(dev);
+  const std::string payload = packer.Take();
+  std::vector<Entry> got;
+  Status s = DecodeEntries(payload.data(), payload.size(), [&](Entry& e) {
+    got.push_back(e);
+    return Status::Ok();
+  }, false, true);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].type, EntryType::kSpecial);
+  EXPECT_EQ(got[0].special, SpecialKind::kFifo);
+  EXPECT_EQ(got[0].mode, 0640u);
+  EXPECT_EQ(got[1].special, SpecialKind::kCharDevice);
+  EXPECT_EQ(got[1].rdev_major, 1u);
+  EXPECT_EQ(got[1].rdev_minor, 0xFFFFFFFFu);
+  Unpack(payload, &s);  // no Specials flag
+  EXPECT_EQ(s.kind(), ErrorKind::kProtocol);
+  // head 0x20 (special), shares 0, path "x", mode 0644, mtime 0, kind 9.
+  const std::string unknown("\x20\x00\x01x\xa4\x03\x00\x09", 8);
+  s = DecodeEntries(unknown.data(), unknown.size(), [](Entry&) { return Status::Ok(); }, false,
+                    true);
+  EXPECT_EQ(s.kind(), ErrorKind::kProtocol);
+}
+
 TEST(Protocol, PackedEntriesRoundTrip) {
   Entry hashed = test::FileEntry("a dir/h", 3, 7);
   hashed.has_hash = true;
@@ -551,7 +656,7 @@ TEST(Protocol, SessionRoundTripsAndRefusesUnsafePathsAndUnknownOptions) {
         << bad;
   }
   r.path = "";
-  r.options = 1u << 9;
+  r.options = 1u << 11;
   EXPECT_EQ(DecodeSession(Frame{FrameType::kSession, EncodeSession(r)}, &back).kind(),
             ErrorKind::kProtocol);
 }
