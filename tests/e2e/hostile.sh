@@ -26,9 +26,14 @@ mkdir -p "$WORK/outside"
 for s in dotdot absolute dot empty-component nul dup-types symlink-parent file-parent \
          unlisted-parent temp-name count-mismatch bad-magic oversized-frame \
          unknown-frame-type begin-unrequested data-outside packed-dotdot packed-unasked \
-         packed-overshare hole-past-end hole-ungranted; do
+         packed-overshare hole-past-end hole-ungranted owner-name-10k; do
   hostile "$s" 12
 done
+if [ "$(id -u)" = 0 ]; then
+  hostile device-node 0
+  check "hostile device-node: a root client makes no device node it was not told to" \
+    test ! -e "$WORK/target-device-node/f" -a -n "$(grep 'device node skipped: f' "$WORK/last.err")"
+fi
 check "hostile hole-past-end: no 1 TiB file, no temporary" \
   test -z "$(find "$WORK/target-hole-past-end" -type f -size +1M)" -a ! -e "$WORK/target-hole-past-end/good"
 check "hostile: nothing written outside the targets" \

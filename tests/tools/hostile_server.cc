@@ -95,6 +95,36 @@ Status Play(const std::string& scenario, Connection* c) {
     reply.flags = kHelloPackedListing;
   }
   if (scenario == "hole-past-end") reply.flags = kHelloHoles;
+  if (scenario == "owner-name-10k") reply.flags = kHelloPackedListing | kHelloOwners;
+  if (scenario == "device-node") reply.flags = kHelloPackedListing | kHelloSpecials;
+  if (scenario == "owner-name-10k" || scenario == "device-node") {
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kHello, EncodeHello(reply)));
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kSync, EncodeSync(SyncStart{0755, 0})));
+    Entry e = MakeEntry(EntryType::kFile, "f", 0);
+    EntryPacker packer(scenario == "owner-name-10k");
+    if (scenario == "owner-name-10k") {
+      // A 10 KB name, and a 4 GiB uid: the client refuses the frame.
+      e.has_owner = true;
+      e.user = std::string(10000, 'u');
+      e.uid = 0xFFFFFFFEu;
+    } else {
+      // The host's first disk, open to everyone, from a server the client
+      // trusts with bytes only.
+      e.type = EntryType::kSpecial;
+      e.special = SpecialKind::kBlockDevice;
+      e.rdev_major = 8;
+      e.rdev_minor = 0;
+      e.mode = 0666;
+    }
+    packer.Add(e);
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kEntries, packer.Take()));
+    ListEnd end;
+    end.count = 1;
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kListEnd, EncodeListEnd(end)));
+    std::vector<Want> wants;
+    TS_RETURN_IF_ERROR(ReadWants(c, &wants));
+    return c->Send(FrameType::kDone, std::string());
+  }
   TS_RETURN_IF_ERROR(c->Send(FrameType::kHello, EncodeHello(reply)));
   if (scenario == "stall") {
     std::this_thread::sleep_for(std::chrono::seconds(8));
