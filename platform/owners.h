@@ -14,6 +14,10 @@ using treesync::Status;
 // Whether this process may give files any owner and group (POSIX: euid 0;
 // never on Windows, whose files have no POSIX owners).
 bool CanChown();
+// The owner and group this process gives the files it creates (POSIX: its
+// effective ids; 0 on Windows). A folder with the set-gid bit gives its own
+// group instead.
+void ProcessOwner(uint32_t* uid, uint32_t* gid);
 // The name of user uid / group gid here, or "" if it has none.
 std::string UserName(uint32_t uid);
 std::string GroupName(uint32_t gid);

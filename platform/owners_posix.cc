@@ -21,6 +21,11 @@ constexpr size_t kLookupBuffer = 16 * 1024;
 
 bool CanChown() { return ::geteuid() == 0; }
 
+void ProcessOwner(uint32_t* uid, uint32_t* gid) {
+  *uid = static_cast<uint32_t>(::geteuid());
+  *gid = static_cast<uint32_t>(::getegid());
+}
+
 std::string UserName(uint32_t uid) {
   std::vector<char> buf(kLookupBuffer);
   struct passwd pw, *found = nullptr;

@@ -197,6 +197,7 @@ class Receiver {
     int64_t mtime_ns = 0;
     bool skip = false;  // this target can't hold it: nothing below is applied
     bool gap = false;   // the sender could not list it all: delete nothing
+    bool setgid = false;  // with groups: the target's folder is set-gid now
     std::string last_name;
     bool any_child = false;
     // The target's entries here, sorted by name, temporaries left out; a
@@ -218,6 +219,7 @@ class Receiver {
     uint64_t offset = 0;
     std::string basis;  // full path, or empty
     uint32_t uid = 0xFFFFFFFFu, gid = 0xFFFFFFFFu;  // to give it (WantedOwner)
+    bool setgid_folder = false;  // its folder gives new files its group
   };
   // A folder whose listing ended while files in it were still to come.
   struct Unfinished {
@@ -309,6 +311,7 @@ class Receiver {
   bool complete_ = true;  // as EndListing was told
   uint32_t creation_mask_;  // the umask
   uint32_t mode_bits_;      // what of a listed mode is kept: 0777, or 07777 with owners
+  uint32_t my_uid_ = 0, my_gid_ = 0;  // what files this process creates get
   std::unordered_map<std::string, uint32_t> user_ids_, group_ids_;  // names mapped so far
 
   std::vector<OpenFolder> open_;  // the root, then each open folder below it

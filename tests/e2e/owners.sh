@@ -28,6 +28,11 @@ else
   expect_exit "after a change of owner alone: exit 0" 0 mirror -i "$WORK/odst"
   check "it is reported as a metadata change" grep -q '^\.f sub/root' "$WORK/last.out"
   check "and mirrored" test "$(stat -c %U "$WORK/odst/sub/root")" = daemon
+  # A new root:root file in a set-gid folder of group nogroup: the folder
+  # would give it nogroup; it still gets root.
+  echo new > "$O/sub/new"; chgrp root "$O/sub/new"  # the folder gave it nogroup
+  expect_exit "a new file in a set-gid folder: exit 0" 0 mirror "$WORK/odst"
+  check "it keeps its own group, not the folder's" test "$(stat -c %G "$WORK/odst/sub/new")" = root
 
   rm -rf "$WORK/odst2"
   expect_exit "--no-owner: exit 0" 0 mirror --no-owner "$WORK/odst2"
