@@ -103,6 +103,8 @@ const char kHelp[] =
     "                        (kept by default where the receiver is root, by name)\n"
     "      --numeric-ids     owners and groups by number, not by name\n"
     "      --no-specials     leave out FIFOs, sockets and device nodes\n"
+    "      --no-xattrs       leave out extended attributes (user.*; as root also\n"
+    "                        trusted.*, security.* and POSIX ACLs)\n"
     "      --devices         pull: make device nodes the server lists (as root;\n"
     "                        without it they are skipped with a warning)\n"
     "      --chown USER:GROUP  give every entry this owner and group (either part\n"
@@ -366,6 +368,8 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
       o.ignore_existing = true;
     } else if (arg == "-u" || arg == "--update") {
       o.update = true;
+    } else if (arg == "--no-xattrs") {
+      o.xattrs = false;
     } else if (arg == "--no-specials") {
       o.specials = false;
     } else if (arg == "--devices" && direction != Direction::kPush) {

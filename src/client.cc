@@ -8,6 +8,7 @@
 
 #include "fs_meta.h"
 #include "owners.h"
+#include "xattrs.h"
 #include "path.h"
 #include "receive_session.h"
 #include "remote_report.h"
@@ -174,6 +175,7 @@ ReceiverOptions ReceiverOptionsFor(const TransferOptions& options) {
   ro.groups = options.group && platform::CanChown();
   ro.numeric_ids = options.numeric_ids;
   ro.devices = options.devices;
+  ro.xattrs = options.xattrs && platform::HasXattrs();
   std::string unused;
   // The CLI resolved both parts already; a failure here leaves them -1.
   ResolveChown(options.chown_user, true, &ro.chown_uid, &unused);
@@ -214,6 +216,7 @@ uint32_t OwnerFlag(const TransferOptions& options, bool receiving) {
 uint32_t AskedFlags(const TransferOptions& options, bool receiving) {
   return kClientFlags | OwnerFlag(options, receiving) |
          (options.specials && (!receiving || platform::MakesSpecialFiles()) ? kHelloSpecials : 0) |
+         (options.xattrs && (!receiving || platform::HasXattrs()) ? kHelloXattrs : 0) |
          (options.checksum ? kHelloWantHashes : 0);
 }
 

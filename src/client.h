@@ -55,6 +55,7 @@ struct TransferOptions {
   bool numeric_ids = false;
   bool specials = true;   // FIFOs, sockets and devices travel (--no-specials)
   bool devices = false;   // a pull makes device nodes (--devices, as root)
+  bool xattrs = true;     // extended attributes and ACLs travel (--no-xattrs)
   // --chown USER:GROUP, each part a name or a number ("" when not given).
   std::string chown_user, chown_group;
 };

@@ -20,6 +20,8 @@ constexpr uint8_t kNewOwner = 16;
 // With the Specials flag: type bits 0, a special file (its kind after the
 // mtime, then a device's numbers).
 constexpr uint8_t kSpecialEntry = 32;
+// With the Xattrs flag: the entry's attributes follow its type's fields.
+constexpr uint8_t kHasXattrs = 64;
 
 void PutVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
@@ -219,6 +221,7 @@ void EntryPacker::Add(const Entry& e) {
   const bool new_owner = owners_ && (out_.empty() || e.uid != prev_uid_ || e.gid != prev_gid_ ||
                                      e.user != prev_user_ || e.group != prev_group_);
   if (new_owner) head |= kNewOwner;
+  if (!e.xattrs.empty()) head |= kHasXattrs;
   out_.push_back(static_cast<char>(head));
   PutVarint(&out_, shared);
   PutVarint(&out_, e.path.size() - shared);
@@ -258,6 +261,15 @@ void EntryPacker::Add(const Entry& e) {
       PutVarint(&out_, e.rdev_minor);
     }
   }
+  if (!e.xattrs.empty()) {
+    PutVarint(&out_, e.xattrs.size());
+    for (const platform::Xattr& x : e.xattrs) {
+      PutVarint(&out_, x.name.size());
+      out_ += x.name;
+      PutVarint(&out_, x.value.size());
+      out_ += x.value;
+    }
+  }
   prev_path_.assign(e.path);
   prev_mode_ = e.mode;
   prev_mtime_ns_ = e.mtime_ns;
@@ -272,8 +284,14 @@ std::string EntryPacker::Take() {
   return out;
 }
 
+size_t XattrBytes(const Entry& e) {
+  size_t n = 0;
+  for (const platform::Xattr& x : e.xattrs) n += x.name.size() + x.value.size();
+  return n;
+}
+
 Status DecodeEntries(const char* data, size_t n, const std::function<Status(Entry& e)>& visit,
-                     bool owners, bool specials) {
+                     bool owners, bool specials, bool xattrs) {
   if (n == 0) return Status::Protocol("bad Entries frame: empty");
   PackedReader r(data, n);
   std::string prev_path;
@@ -289,7 +307,8 @@ Status DecodeEntries(const char* data, size_t n, const std::function<Status(Entr
     r.U8(&head);
     uint8_t type = head & kTypeMask;
     const uint8_t known =
-        kTypeMask | kHasHash | kSameMode | (owners ? kNewOwner : 0) | (specials ? kSpecialEntry : 0);
+        kTypeMask | kHasHash | kSameMode | (owners ? kNewOwner : 0) |
+        (specials ? kSpecialEntry : 0) | (xattrs ? kHasXattrs : 0);
     const bool special = (head & kSpecialEntry) != 0;
     if (r.failed() || (type == 0) != special || (head & ~known) != 0 ||
         ((head & kHasHash) && type != static_cast<uint8_t>(EntryType::kFile)) ||
@@ -345,6 +364,29 @@ Status DecodeEntries(const char* data, size_t n, const std::function<Status(Entr
       }
       e.rdev_major = static_cast<uint32_t>(rdev_major);
       e.rdev_minor = static_cast<uint32_t>(rdev_minor);
+    }
+    if (head & kHasXattrs) {
+      uint64_t count = 0;
+      size_t bytes = 0;
+      if (!r.Varint(&count) || count == 0 || count > kMaxXattrs) {
+        return Status::Protocol("bad Entries frame: attribute count out of range");
+      }
+      for (uint64_t i = 0; i < count; ++i) {
+        platform::Xattr x;
+        if (!r.Append(&x.name, kMaxXattrNameBytes) || !r.Append(&x.value, kMaxXattrValueBytes) ||
+            x.name.empty() || x.name.find('\0') != std::string::npos) {
+          return Status::Protocol("bad Entries frame: an attribute too long, empty or truncated");
+        }
+        bytes += x.name.size() + x.value.size();
+        if (bytes > kMaxXattrBytes) {
+          return Status::Protocol("bad Entries frame: attributes over " +
+                                  std::to_string(kMaxXattrBytes) + " bytes");
+        }
+        if (!e.xattrs.empty() && !(e.xattrs.back().name < x.name)) {
+          return Status::Protocol("bad Entries frame: attributes out of order or repeated");
+        }
+        e.xattrs.push_back(std::move(x));
+      }
     }
     if (r.failed() || mode > 0xFFFFFFFFu) {
       return Status::Protocol("bad Entries frame: truncated or out-of-range field");

@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "frame.h"
 #include "status.h"
+#include "xattrs.h"
 #include "xxh3.h"
 
 namespace treesync {
@@ -44,6 +46,8 @@ struct Entry {
   bool has_owner = false;
   uint32_t uid = 0, gid = 0;
   std::string user, group;
+  // Extended attributes (with the Xattrs flag), sorted by name.
+  std::vector<platform::Xattr> xattrs;
   // kSpecial only: what it is, and for a device the device it stands for.
   SpecialKind special = SpecialKind::kFifo;
   uint32_t rdev_major = 0, rdev_minor = 0;
@@ -51,6 +55,15 @@ struct Entry {
 
 // Longest user or group name a listing may carry.
 constexpr size_t kMaxOwnerNameBytes = 255;
+// Extended attributes of one entry, at most: this many, names this long,
+// values this long, and this many bytes of names and values in all (the
+// listing credit counts them, so they never pass a sixteenth of it).
+constexpr size_t kMaxXattrs = 1024;
+constexpr size_t kMaxXattrNameBytes = 255;
+constexpr size_t kMaxXattrValueBytes = 64 * 1024;
+constexpr size_t kMaxXattrBytes = 128 * 1024;
+// The bytes e's attributes take: names and values.
+size_t XattrBytes(const Entry& e);
 
 // A file being received lives under kTempPrefix + 16 hex digits +
 // kTempSuffix in its own folder until it is complete and verified. The hex
@@ -126,9 +139,10 @@ class EntryPacker {
 // an owner (a name over kMaxOwnerNameBytes is kProtocol, and so is a first
 // entry without one); without it an owner record is a bad header.
 // specials: the Specials flag was granted; without it a special entry is a
-// bad header.
+// bad header. xattrs: likewise for attributes, which must keep the limits
+// above and come sorted by name, each name once.
 Status DecodeEntries(const char* data, size_t n, const std::function<Status(Entry& e)>& visit,
-                     bool owners = false, bool specials = false);
+                     bool owners = false, bool specials = false, bool xattrs = false);
 
 }  // namespace treesync
 

@@ -53,6 +53,9 @@ constexpr uint32_t kHelloOwners = 64;
 // FIFOs, sockets and device nodes are listed, as special entries
 // (docs/PROTOCOL.md, "Special files"). Granted only with the packed listing.
 constexpr uint32_t kHelloSpecials = 128;
+// Listing entries carry their extended attributes (docs/PROTOCOL.md,
+// "Extended attributes"). Granted only with the packed listing.
+constexpr uint32_t kHelloXattrs = 256;
 // The other side of a session, for messages: the server unless we are the
 // server of a push (the receiver, kHelloPush granted) or of a pull (the
 // sender, not granted).
@@ -65,7 +68,7 @@ inline const char* PeerOfReceiver(uint32_t granted) {
 
 // The flags a serving side of this version can grant.
 constexpr uint32_t kHelloKnownFlags =
-    kHelloWantHashes | kHelloPackedListing | kHelloStreaming | kHelloPush | kHelloSession | kHelloHoles | kHelloOwners | kHelloSpecials;
+    kHelloWantHashes | kHelloPackedListing | kHelloStreaming | kHelloPush | kHelloSession | kHelloHoles | kHelloOwners | kHelloSpecials | kHelloXattrs;
 
 // Streaming: the listing credit a session starts with. An entry weighs
 // kEntryWeightBase plus its path's length; the receiver grants credit back
@@ -75,7 +78,10 @@ constexpr uint32_t kHelloKnownFlags =
 // in flight, enough to keep a 20 ms round trip busy.
 constexpr uint64_t kInitialListCredit = 2u << 20;
 constexpr uint64_t kEntryWeightBase = 128;
-inline uint64_t EntryWeight(const std::string& path) { return kEntryWeightBase + path.size(); }
+// An entry's attributes weigh what their names and values take.
+inline uint64_t EntryWeight(const Entry& e) {
+  return kEntryWeightBase + e.path.size() + XattrBytes(e);
+}
 
 struct Hello {
   uint32_t version = kProtocolVersion;

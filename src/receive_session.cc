@@ -42,7 +42,10 @@ class ReceiveLoop {
         packed_((granted & kHelloPackedListing) != 0),
         holes_((granted & kHelloHoles) != 0),
         owners_((granted & kHelloOwners) != 0),
-        specials_((granted & kHelloSpecials) != 0) {}
+        specials_((granted & kHelloSpecials) != 0),
+        xattrs_((granted & kHelloXattrs) != 0) {
+    rx_->SetXattrsListed(xattrs_ && packed_);
+  }
 
   Status Run(bool* complete);
 
@@ -71,6 +74,7 @@ class ReceiveLoop {
   const bool holes_;  // Hole frames were granted
   const bool owners_;    // entries carry owners
   const bool specials_;  // special files are listed
+  const bool xattrs_;    // entries carry attributes
   uint64_t credit_ = kInitialListCredit;  // what the sender may still send
   uint64_t owed_ = 0;                     // credit finished with, not yet granted
   uint64_t count_ = 0;                    // entries received
@@ -166,7 +170,7 @@ Status ReceiveLoop::TakeEntry(Entry& e) {
     return Status::Protocol(peer_ + " sent a content hash that was not asked for");
   }
   if (streaming_) {
-    uint64_t weight = EntryWeight(e.path);
+    uint64_t weight = EntryWeight(e);
     if (weight > credit_) return Status::Protocol(peer_ + " sent more listing than it was granted");
     credit_ -= weight;
   }
@@ -196,7 +200,7 @@ Status ReceiveLoop::OnListing(const Frame& f) {
       if (!packed_) return Status::Protocol("Entries frame the client did not ask for");
       return DecodeEntries(f.payload.data(), f.payload.size(),
                            [this](Entry& e) { return TakeEntry(e); }, owners_,
-                           specials_);
+                           specials_, xattrs_);
     case FrameType::kGap: {
       if (!streaming_) return Status::Protocol("Gap frame outside a streaming session");
       std::string folder, message;

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "content_hash.h"
 #include "owners.h"
+#include "xattrs.h"
 #include "path.h"
 #include "sparse.h"
 #include "walk.h"
@@ -149,6 +150,9 @@ Status Receiver::PushFolder(const Entry& e, bool made, bool skip) {
   f.mode = e.mode;
   f.mtime_ns = e.mtime_ns;
   f.skip = skip;
+  for (const platform::Xattr& x : e.xattrs) {
+    if (x.name == "system.posix_acl_default") f.default_acl = true;
+  }
   if (!skip && !options_.dry_run && options_.groups) {
     platform::FileInfo info;
     f.setgid = platform::Lstat(Full(e.path), &info).ok() && (info.mode & 02000) != 0;
@@ -238,7 +242,7 @@ Status Receiver::AddEntry(Entry e) {
   if (IsBackupFolder(e.path) ||
       (options_.filter != nullptr &&
        options_.filter->Refused(e.path, e.type == EntryType::kFolder, f.rules.get()))) {
-    credit_ += EntryWeight(e.path);
+    credit_ += EntryWeight(e);
     return e.type == EntryType::kFolder ? PushFolder(e, true, true) : Status::Ok();
   }
   if (e.type == EntryType::kFile) ++stats_->files_total;
@@ -274,7 +278,7 @@ Status Receiver::AddEntry(Entry e) {
     }
   }
   if (skip) {
-    credit_ += EntryWeight(e.path);
+    credit_ += EntryWeight(e);
     return e.type == EntryType::kFolder ? PushFolder(e, true, true) : Status::Ok();
   }
   return Apply(std::move(e), local);
@@ -320,6 +324,57 @@ Status Receiver::FixOwner(const std::string& rel, const platform::FileInfo& info
   return Status::Ok();
 }
 
+bool Receiver::MirrorsXattrs(const Entry& e) const {
+  return options_.xattrs && xattrs_listed_ && !options_.dry_run && e.type != EntryType::kSymlink;
+}
+
+bool Receiver::ManagesXattr(const std::string& name) const {
+  if (name.compare(0, 5, "user.") == 0) return true;
+  if (!platform::CanChown()) return false;
+  return name.compare(0, 8, "trusted.") == 0 || name.compare(0, 9, "security.") == 0 ||
+         name == "system.posix_acl_access" || name == "system.posix_acl_default";
+}
+
+void Receiver::SyncXattrs(const Entry& e, const std::string& full, bool fresh, bool* changed) {
+  *changed = false;
+  std::vector<platform::Xattr> local;
+  if (!fresh) {
+    Status s = platform::ListXattrs(full, &local);
+    if (!s.ok()) {
+      EntryError(e.path, Printable(s.message()));
+      return;
+    }
+  }
+  // Both lists are sorted by name: one pass over the two.
+  size_t i = 0, j = 0;
+  Status s;
+  while (s.ok() && (i < e.xattrs.size() || j < local.size())) {
+    const platform::Xattr* want = i < e.xattrs.size() ? &e.xattrs[i] : nullptr;
+    const platform::Xattr* have = j < local.size() ? &local[j] : nullptr;
+    if (have == nullptr || (want != nullptr && want->name < have->name)) {
+      if (ManagesXattr(want->name)) {
+        s = platform::SetXattr(full, *want);
+        *changed = true;
+      }
+      ++i;
+    } else if (want == nullptr || have->name < want->name) {
+      if (ManagesXattr(have->name)) {
+        s = platform::RemoveXattr(full, have->name);
+        *changed = true;
+      }
+      ++j;
+    } else {
+      if (want->value != have->value && ManagesXattr(want->name)) {
+        s = platform::SetXattr(full, *want);
+        *changed = true;
+      }
+      ++i;
+      ++j;
+    }
+  }
+  if (!s.ok()) EntryError(e.path, Printable(s.message()));
+}
+
 Status Receiver::ApplyOwner(const Entry& e, const platform::FileInfo* info, uint32_t uid,
                             uint32_t gid, bool report) {
   if (uid == platform::kKeep && gid == platform::kKeep) return Status::Ok();
@@ -354,6 +409,10 @@ Status Receiver::ApplySpecial(const Entry& e, const EntryPlan& p,
       return Status::Ok();
     }
     reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
+    if (MirrorsXattrs(e)) {
+      bool changed = false;
+      SyncXattrs(e, full, !NewEntriesInherit(), &changed);
+    }
     return ApplyOwner(e, nullptr, uid, gid, false);
   }
   if (p.fix_metadata) {
@@ -369,7 +428,7 @@ Status Receiver::ApplySpecial(const Entry& e, const EntryPlan& p,
 }
 
 Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
-  const uint64_t weight = EntryWeight(e.path);
+  const uint64_t weight = EntryWeight(e);
   const std::string full = Full(e.path);
   // Set-uid and the rest only with owners (the listing's and ours to set).
   e.mode &= e.has_owner ? mode_bits_ : 0777;
@@ -427,6 +486,11 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
         reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
       }
       TS_RETURN_IF_ERROR(ApplyOwner(e, made ? nullptr : &local->info, want_uid, want_gid, !made));
+      if (MirrorsXattrs(e)) {
+        bool changed = false;
+        SyncXattrs(e, full, made && !NewEntriesInherit(), &changed);
+        if (changed && !made) reporter_->OnChange(Change::kMetadata, e.type, e.path, 0);
+      }
       credit_ += weight;
       return PushFolder(e, made, false);
     }
@@ -467,6 +531,11 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
       TS_RETURN_IF_ERROR(FixOwner(e.path, local->info, want_uid, want_gid, &owner_changed));
     }
     if (owner_changed && (e.mode & 07000) != 0) p.fix_metadata = true;
+    if (local != nullptr && MirrorsXattrs(e)) {
+      bool changed = false;
+      SyncXattrs(e, full, false, &changed);
+      owner_changed = owner_changed || changed;  // reported as a change of metadata
+    }
     if (owner_changed && !p.fix_metadata) reporter_->OnChange(Change::kMetadata, e.type, e.path, 0);
     if (p.fix_metadata) {
       Status s = platform::SetMode(full, e.mode);
@@ -486,6 +555,7 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
   f.uid = want_uid;
   f.gid = want_gid;
   f.setgid_folder = open_.back().setgid;
+  f.inherits = NewEntriesInherit();
   OpenFolder& folder = open_.back();
   auto t = folder.temps.find(TempNameFor(e));
   if (t != folder.temps.end()) {
@@ -532,11 +602,11 @@ void Receiver::QueueFetch(uint32_t index, Fetch f, bool hold_back) {
   }
   bytes_total_ += f.entry.size - f.offset;
   ++files_wanted_;
-  outstanding_weight_ += EntryWeight(f.entry.path);
+  outstanding_weight_ += EntryWeight(f.entry);
   Want w{index, f.offset};
   if (hold_back) {
     held_back_.push_back(index);
-    held_back_weight_ += EntryWeight(f.entry.path);
+    held_back_weight_ += EntryWeight(f.entry);
   } else {
     ready_.push_back(w);
   }
@@ -797,8 +867,8 @@ const std::string& Receiver::BasisFor(uint32_t index) const {
 Status Receiver::Finished(uint32_t index, bool credit) {
   auto it = fetches_.find(index);
   if (it == fetches_.end()) return Status::Ok();
-  if (credit) credit_ += EntryWeight(it->second.entry.path);
-  outstanding_weight_ -= EntryWeight(it->second.entry.path);
+  if (credit) credit_ += EntryWeight(it->second.entry);
+  outstanding_weight_ -= EntryWeight(it->second.entry);
   std::string parent = ParentOf(it->second.entry.path);
   fetches_.erase(it);
   ++files_done_;
@@ -1066,12 +1136,16 @@ Status Receiver::EndFile(const End& end, EndResult* result) {
   // is set-gid: a chown per file is a tenth of a small file's work.
   if (job.uid == my_uid_) job.uid = platform::kKeep;
   if (job.gid == my_gid_ && !fetches_.at(index).setgid_folder) job.gid = platform::kKeep;
+  if (MirrorsXattrs(e)) {
+    bool changed = false;
+    SyncXattrs(e, temp_path_, !fetches_.at(index).inherits, &changed);
+  }
   const bool owned = job.uid != platform::kKeep || job.gid != platform::kKeep;
   job.set_mode = job.mode != created_mode_ || (owned && (job.mode & 07000) != 0);
   job.mtime_ns = end.mtime_ns;
   // Its data is all here: its listing weight goes back now, and the
   // installer's result is taken later.
-  credit_ += EntryWeight(e.path);
+  credit_ += EntryWeight(e);
   ++installing_;
   installer_.Hand(std::move(job));
   *result = EndResult::kInstalled;

@@ -75,6 +75,10 @@ struct ReceiverOptions {
   // Device nodes listed are made (only where owners can be set: root);
   // otherwise each is skipped with a warning. FIFOs and sockets always are.
   bool devices = false;
+  // Extended attributes are mirrored (unless --no-xattrs; only where the
+  // OS has them): user.* ones, and where owners can be set (root) also
+  // trusted.*, security.* and POSIX ACLs. Others are left alone.
+  bool xattrs = false;
   bool numeric_ids = false;
   int64_t chown_uid = -1, chown_gid = -1;
 
@@ -100,6 +104,9 @@ class Receiver {
   // each folder's listing completes: for a sender whose listing says only
   // at its end whether it is complete (not streaming, the legacy stream).
   void DeferDeletions() { defer_deletions_ = true; }
+  // Whether the listing carries attributes (the Xattrs flag was granted):
+  // only then are the target's attributes brought in line with it.
+  void SetXattrsListed(bool listed) { xattrs_listed_ = listed; }
   // The served folder's mtime, given to the target folder by Finish().
   void SetRootTime(int64_t mtime_ns) { root_mtime_ns_ = mtime_ns; }
 
@@ -198,6 +205,8 @@ class Receiver {
     bool skip = false;  // this target can't hold it: nothing below is applied
     bool gap = false;   // the sender could not list it all: delete nothing
     bool setgid = false;  // with groups: the target's folder is set-gid now
+    // Its listing gives it a default ACL: what is made in it inherits one.
+    bool default_acl = false;
     std::string last_name;
     bool any_child = false;
     // The target's entries here, sorted by name, temporaries left out; a
@@ -220,6 +229,7 @@ class Receiver {
     std::string basis;  // full path, or empty
     uint32_t uid = 0xFFFFFFFFu, gid = 0xFFFFFFFFu;  // to give it (WantedOwner)
     bool setgid_folder = false;  // its folder gives new files its group
+    bool inherits = false;       // its folder gives new files an ACL
   };
   // A folder whose listing ended while files in it were still to come.
   struct Unfinished {
@@ -271,6 +281,17 @@ class Receiver {
   // what the target has there (null: nothing, or removed).
   Status ApplySpecial(const Entry& e, const EntryPlan& p, const platform::FolderEntry* local,
                       uint32_t uid, uint32_t gid);
+  // Whether this receiver mirrors attributes of entry e, and which.
+  bool MirrorsXattrs(const Entry& e) const;
+  bool ManagesXattr(const std::string& name) const;
+  // Whether what is made in the open folder on top starts with attributes
+  // of its own (a default ACL's).
+  bool NewEntriesInherit() const { return !open_.empty() && open_.back().default_acl; }
+  // Brings the attributes of the entry at rel (full: its path, maybe a
+  // temporary's) in line with e's listing: sets what differs, removes what
+  // the listing lacks; fresh: nothing to compare with or remove. A refusal
+  // is an entry error. *changed: anything was.
+  void SyncXattrs(const Entry& e, const std::string& full, bool fresh, bool* changed);
   // Sets a folder's mode and time (owner rwx always kept).
   Status ApplyFolderMetadata(const std::string& rel, uint32_t mode, int64_t mtime_ns);
   // Applies an entry under the open folder on top; local is what the target
@@ -312,6 +333,7 @@ class Receiver {
   uint32_t creation_mask_;  // the umask
   uint32_t mode_bits_;      // what of a listed mode is kept: 0777, or 07777 with owners
   uint32_t my_uid_ = 0, my_gid_ = 0;  // what files this process creates get
+  bool xattrs_listed_ = false;
   std::unordered_map<std::string, uint32_t> user_ids_, group_ids_;  // names mapped so far
 
   std::vector<OpenFolder> open_;  // the root, then each open folder below it

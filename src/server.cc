@@ -20,6 +20,7 @@
 #include "lobby.h"
 #include "memory_budget.h"
 #include "owners.h"
+#include "xattrs.h"
 #include "path.h"
 #include "protocol.h"
 #include "receive_session.h"
@@ -127,6 +128,7 @@ Status ServePush(Connection* conn, const std::string& folder, bool devices,
   ro.groups = (flags & kHelloOwners) != 0 && (request.options & kSessionNoGroup) == 0;
   ro.numeric_ids = (request.options & kSessionNumericIds) != 0;
   ro.devices = devices;
+  ro.xattrs = (flags & kHelloXattrs) != 0;
   ro.max_delete = request.max_delete;
   ro.backup_dir = request.backup_dir;  // a wire path: inside the target
   ro.suffix = request.suffix;
@@ -218,6 +220,9 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
   }
   if ((flags & kHelloPackedListing) == 0 || (push && !platform::MakesSpecialFiles())) {
     flags &= ~kHelloSpecials;
+  }
+  if ((flags & kHelloPackedListing) == 0 || (push && !platform::HasXattrs())) {
+    flags &= ~kHelloXattrs;
   }
   if (push) {
     const bool dry_run = (request.options & kSessionDryRun) != 0;

@@ -461,6 +461,51 @@ TEST(Protocol, PackedSpecialFilesRoundTripOnlyWithTheirFlag) {
   EXPECT_EQ(s.kind(), ErrorKind::kProtocol);
 }
 
+TEST(Protocol, PackedXattrsRoundTripWithinTheirLimits) {
+  Entry e = test::FileEntry("f", 1, 1);
+  e.xattrs = {{"user.a", std::string("\0\xff", 2)}, {"user.b", std::string(kMaxXattrValueBytes, 'v')}};
+  auto decode = [](const Entry& x, std::vector<Entry>* out) {
+    EntryPacker p;
+    p.Add(x);
+    std::string payload = p.Take();
+    return DecodeEntries(payload.data(), payload.size(), [&](Entry& got) {
+      out->push_back(got);
+      return Status::Ok();
+    }, false, false, true);
+  };
+  std::vector<Entry> got;
+  ASSERT_TRUE(decode(e, &got).ok());
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(got[0].xattrs == e.xattrs);
+  EXPECT_EQ(EntryWeight(got[0]), kEntryWeightBase + 1 + 12 + 2 + kMaxXattrValueBytes);
+  // A 10 MiB value, more than the entry's total, names out of order or
+  // twice, an empty name: each refused.
+  Entry big = e;
+  big.xattrs = {{"user.big", std::string(10 << 20, 'x')}};
+  EXPECT_EQ(decode(big, &got).kind(), ErrorKind::kProtocol);
+  Entry many = e;
+  many.xattrs.clear();
+  for (int i = 0; i < 3; ++i) {
+    many.xattrs.push_back({"user." + std::to_string(i), std::string(kMaxXattrValueBytes, 'v')});
+  }
+  EXPECT_EQ(decode(many, &got).kind(), ErrorKind::kProtocol);
+  Entry unsorted = e;
+  std::swap(unsorted.xattrs[0], unsorted.xattrs[1]);
+  EXPECT_EQ(decode(unsorted, &got).kind(), ErrorKind::kProtocol);
+  Entry twice = e;
+  twice.xattrs[1].name = "user.a";
+  EXPECT_EQ(decode(twice, &got).kind(), ErrorKind::kProtocol);
+  Entry empty = e;
+  empty.xattrs[0].name = "";
+  EXPECT_EQ(decode(empty, &got).kind(), ErrorKind::kProtocol);
+  // Without the flag, attributes are a bad header.
+  Status s;
+  EntryPacker p;
+  p.Add(e);
+  Unpack(p.Take(), &s);
+  EXPECT_EQ(s.kind(), ErrorKind::kProtocol);
+}
+
 TEST(Protocol, PackedEntriesRoundTrip) {
   Entry hashed = test::FileEntry("a dir/h", 3, 7);
   hashed.has_hash = true;

@@ -393,7 +393,9 @@ TEST(Session, ServerSendsNoMoreListingThanItsCredit) {
   TempFolder dir;
   // Names of 200 bytes: 328 bytes of weight each, so the initial credit
   // covers 6,393 of them and no more.
-  const uint64_t weight = EntryWeight(std::string(200, 'n'));
+  Entry probe;
+  probe.path = std::string(200, 'n');
+  const uint64_t weight = EntryWeight(probe);
   const uint64_t fit = kInitialListCredit / weight;
   for (uint64_t i = 0; i < fit + 100; ++i) {
     char n[16];
