@@ -12,7 +12,6 @@
 #include "fs_meta.h"
 #include "manifest.h"
 #include "owners.h"
-#include "xattrs.h"
 #include "path.h"
 #include "sparse.h"
 #include "walk.h"
@@ -229,7 +228,7 @@ class Sender {
         owner_listing_(owners),
         summary_(summary),
         filter_(std::move(filter)),
-        walk_(root, filter_, specials_),
+        walk_(root, filter_, specials_, xattrs_),
         packer_(owners_),
         buf_(kDataChunk) {}
   ~Sender() {
@@ -260,10 +259,6 @@ class Sender {
   const std::string& root_;
   HashCache* cache_;
   const bool hashes_, packed_, streaming_, holes_, owners_, specials_, xattrs_;
-  // Reads e's attributes into it, leaving out (with a Warning each) what
-  // can't be read or would pass the limits in manifest.h.
-  Status ReadXattrs(Entry* e);
-  bool xattrs_read_ = false;  // of the entry waiting for credit
   // Sets e's owner and group as the listing gives them.
   void ListOwner(Entry* e);
   const OwnerListing owner_listing_;
@@ -296,38 +291,6 @@ class Sender {
 
 Status Sender::FlushPacker() {
   return packer_.empty() ? Status::Ok() : conn_->Send(FrameType::kEntries, packer_.Take());
-}
-
-Status Sender::ReadXattrs(Entry* e) {
-  // A symlink's own attributes are the file system's business (Linux
-  // takes no user.* attributes on one).
-  if (e->type == EntryType::kSymlink) return Status::Ok();
-  std::vector<platform::Xattr> all;
-  Status s = platform::ListXattrs(JoinPath(root_, e->path), &all);
-  std::vector<std::string> problems;
-  if (!s.ok()) problems.push_back(Printable(s.message()));
-  size_t bytes = 0;
-  for (platform::Xattr& x : all) {
-    const size_t size = x.name.size() + x.value.size();
-    if (x.name.size() > kMaxXattrNameBytes || x.value.size() > kMaxXattrValueBytes ||
-        bytes + size > kMaxXattrBytes || e->xattrs.size() == kMaxXattrs) {
-      problems.push_back(Printable(e->path) + ": attribute " + Printable(x.name.substr(0, 64)) +
-                         " not sent (" + std::to_string(x.value.size()) +
-                         " bytes; the most an entry carries is " +
-                         std::to_string(kMaxXattrBytes) + ", " +
-                         std::to_string(kMaxXattrValueBytes) + " a value)");
-      continue;
-    }
-    bytes += size;
-    e->xattrs.push_back(std::move(x));
-  }
-  if (problems.empty()) return Status::Ok();
-  TS_RETURN_IF_ERROR(FlushPacker());  // it speaks of entries before it
-  for (const std::string& p : problems) {
-    if (local_ != nullptr) local_->OnWarning(p);
-    TS_RETURN_IF_ERROR(conn_->Send(FrameType::kWarning, EncodeWarning(e->path, FitMessage(p))));
-  }
-  return Status::Ok();
 }
 
 void Sender::ListOwner(Entry* e) {
@@ -400,15 +363,9 @@ Status Sender::SendListing(bool* progress, bool* waiting) {
     WalkItem& item = batch_[batch_pos_];
     switch (item.kind) {
       case WalkItem::kEntry: {
-        // Before weighing: attributes count in an entry's weight.
-        if (xattrs_ && !xattrs_read_) {
-          TS_RETURN_IF_ERROR(ReadXattrs(&item.entry));
-          xattrs_read_ = true;
-        }
         uint64_t weight = EntryWeight(item.entry);
         if (streaming_ && weight > credit_) return Status::Ok();  // until the client grants more
         if (streaming_) credit_ -= weight;
-        xattrs_read_ = false;
         TS_RETURN_IF_ERROR(SendEntry(item.entry));
         break;
       }
@@ -419,6 +376,12 @@ Status Sender::SendListing(bool* progress, bool* waiting) {
                                ? conn_->Send(FrameType::kGap, EncodeGap(item.path, item.message))
                                : conn_->Send(FrameType::kWarning,
                                              EncodeWarning(item.path, item.message)));
+        break;
+      case WalkItem::kWarning:
+        if (local_ != nullptr) local_->OnWarning(item.message);
+        TS_RETURN_IF_ERROR(FlushPacker());  // it speaks of the entry after it
+        TS_RETURN_IF_ERROR(conn_->Send(FrameType::kWarning,
+                                       EncodeWarning(item.path, FitMessage(item.message))));
         break;
       case WalkItem::kSkipped:
         if (local_ != nullptr) local_->OnWarning(Printable(item.path) + ": special file skipped");

@@ -6,6 +6,7 @@
 
 #include "fs_meta.h"
 #include "path.h"
+#include "xattrs.h"
 
 namespace fs = std::filesystem;
 
@@ -90,6 +91,30 @@ std::string Shortened(const std::string& rel) {
 }
 
 }  // namespace
+
+void ReadXattrs(const std::string& full, Entry* e, std::vector<std::string>* problems) {
+  // A symlink's own attributes are the file system's business (Linux
+  // takes no user.* attributes on one).
+  if (e->type == EntryType::kSymlink) return;
+  std::vector<platform::Xattr> all;
+  Status s = platform::ListXattrs(full, &all);
+  if (!s.ok()) problems->push_back(Printable(s.message()));
+  size_t bytes = 0;
+  for (platform::Xattr& x : all) {
+    const size_t size = x.name.size() + x.value.size();
+    if (x.name.size() > kMaxXattrNameBytes || x.value.size() > kMaxXattrValueBytes ||
+        bytes + size > kMaxXattrBytes || e->xattrs.size() == kMaxXattrs) {
+      problems->push_back(Printable(e->path) + ": attribute " + Printable(x.name.substr(0, 64)) +
+                          " not sent (" + std::to_string(x.value.size()) +
+                          " bytes; the most an entry carries is " +
+                          std::to_string(kMaxXattrBytes) + ", " +
+                          std::to_string(kMaxXattrValueBytes) + " a value)");
+      continue;
+    }
+    bytes += size;
+    e->xattrs.push_back(std::move(x));
+  }
+}
 
 Status RootInfo(const std::string& root, uint32_t* mode, int64_t* mtime_ns) {
   platform::FileInfo info;
@@ -225,7 +250,18 @@ class BackgroundWalk::Feeder : public WalkVisitor {
  public:
   explicit Feeder(BackgroundWalk* w) : w_(w) { batch_.reserve(kBatchItems); }
   bool WantsSpecials() const override { return w_->specials_; }
+  std::vector<std::string> problems_;
   Status OnEntry(Entry& e) override {
+    if (w_->xattrs_) {
+      problems_.clear();
+      ReadXattrs(JoinPath(w_->root_, e.path), &e, &problems_);
+      for (std::string& p : problems_) {
+        batch_.emplace_back();
+        batch_.back().kind = WalkItem::kWarning;
+        batch_.back().path = e.path;
+        batch_.back().message = std::move(p);
+      }
+    }
     batch_.emplace_back();
     batch_.back().entry = std::move(e);
     return MaybeHand();
@@ -264,8 +300,8 @@ class BackgroundWalk::Feeder : public WalkVisitor {
 };
 
 BackgroundWalk::BackgroundWalk(std::string root, std::shared_ptr<const Filter> filter,
-                               bool specials)
-    : root_(std::move(root)), filter_(std::move(filter)), specials_(specials) {
+                               bool specials, bool xattrs)
+    : root_(std::move(root)), filter_(std::move(filter)), specials_(specials), xattrs_(xattrs) {
   thread_ = std::thread([this] { Run(); });
 }
 

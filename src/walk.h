@@ -69,11 +69,18 @@ Status RootInfo(const std::string& root, uint32_t* mode, int64_t* mtime_ns);
 
 // One thing a walk reported (see WalkVisitor).
 struct WalkItem {
-  enum Kind : uint8_t { kEntry, kGap, kSkipped } kind = kEntry;
+  // kWarning: something about the entry that follows that it goes without
+  // (an attribute not read).
+  enum Kind : uint8_t { kEntry, kGap, kSkipped, kWarning } kind = kEntry;
   Entry entry;          // kEntry
-  std::string path;     // kGap: the folder; kSkipped: the entry
-  std::string message;  // kGap
+  std::string path;     // kGap: the folder; kSkipped, kWarning: the entry
+  std::string message;  // kGap, kWarning
 };
+
+// Reads the extended attributes of e (at full) into e->xattrs, leaving out
+// what can't be read or would pass manifest.h's limits: one line each into
+// *problems. A symlink's are never read.
+void ReadXattrs(const std::string& full, Entry* e, std::vector<std::string>* problems);
 
 // A walk on a thread of its own, handing its items over in order through a
 // bounded queue: the walker waits while the queue is full, so the walk runs
@@ -86,9 +93,10 @@ class BackgroundWalk {
   static constexpr size_t kMaxQueued = 8 * kBatchItems;
 
   // specials: FIFOs, sockets and devices come as kSpecial entries, not
-  // kSkipped items.
+  // kSkipped items. xattrs: entries come with their attributes (ReadXattrs,
+  // on the walk's thread), each problem a kWarning item before its entry.
   explicit BackgroundWalk(std::string root, std::shared_ptr<const Filter> filter = nullptr,
-                          bool specials = false);
+                          bool specials = false, bool xattrs = false);
   // Stops the walk where it is and waits for its thread.
   ~BackgroundWalk();
   BackgroundWalk(const BackgroundWalk&) = delete;
@@ -106,6 +114,7 @@ class BackgroundWalk {
   std::string root_;
   std::shared_ptr<const Filter> filter_;
   bool specials_;
+  bool xattrs_;
   std::mutex mu_;
   std::condition_variable changed_;
   std::deque<std::vector<WalkItem>> queue_;

@@ -10,6 +10,7 @@
 #include "fs_meta.h"
 #include "path.h"
 #include "test_util.h"
+#include "xattrs.h"
 
 namespace fs = std::filesystem;
 
@@ -270,6 +271,36 @@ TEST(Walk, APathTooLongToSendIsAGapOfItsFolder) {
   EXPECT_NE(w.problems[0].message.find("too long"), std::string::npos);
   EXPECT_LE(w.problems[0].message.size(), 400u);
   EXPECT_EQ(w.entries.back().path, "ok");
+}
+
+TEST(Walk, ReadsAttributesAndLeavesOutWhatPassesTheEntryLimit) {
+  // ext4 keeps a few KiB of attributes a file; tmpfs, where there is one,
+  // holds these.
+  TempFolder t;
+  std::string f = t.Join("f");
+  const std::string shm = "/dev/shm/treesync-walk-test-" + std::to_string(platform::Random64());
+  if (std::filesystem::is_directory("/dev/shm")) f = shm;
+  struct Remove {
+    std::string path;
+    ~Remove() { platform::RemoveEntry(path); }
+  } remove{f};
+  WriteFile(f, "x");
+  const std::string big(60 * 1024, 'v');
+  if (!platform::HasXattrs() || !platform::SetXattr(f, {"user.a", big}).ok()) {
+    GTEST_SKIP() << "no user attributes here";
+  }
+  ASSERT_TRUE(platform::SetXattr(f, {"user.b", big}).ok());
+  if (!platform::SetXattr(f, {"user.c", big}).ok()) GTEST_SKIP() << "no room for 180 KiB";
+  Entry e;
+  e.path = "f";
+  std::vector<std::string> problems;
+  ReadXattrs(f, &e, &problems);
+  // 120 KiB fit in the 128 KiB an entry carries; the third is left out.
+  ASSERT_EQ(e.xattrs.size(), 2u);
+  EXPECT_EQ(e.xattrs[0].name, "user.a");
+  EXPECT_EQ(e.xattrs[1].value, big);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("user.c not sent"), std::string::npos) << problems[0];
 }
 
 }  // namespace
