@@ -424,6 +424,20 @@ TEST(Session, ServerSendsNoMoreListingThanItsCredit) {
   EXPECT_FALSE(served.ok());  // the client went quiet and away
 }
 
+// How a server of root ends a session whose client asks for path by name
+// (WantPaths) and then reads until the server hangs up.
+Status ServeWantingPath(const std::string& root, const std::string& path,
+                        const FilterList& rules = FilterList()) {
+  Status client;
+  return ServeTo(root, [&](Connection* conn) {
+    std::string payload;
+    AppendPathWant(PathWant{0, 0, 1, path}, &payload);
+    TS_RETURN_IF_ERROR(conn->Send(FrameType::kWantPaths, payload));
+    // Until the server hangs up, so it reads the request first.
+    for (Frame f;;) TS_RETURN_IF_ERROR(conn->Receive(&f));
+  }, &client, rules);
+}
+
 TEST(Session, ServerRefusesARequestForAPathOutsideTheRules) {
   TempFolder dir;
   WriteFile(dir.Join("src/a"), "a");
@@ -431,14 +445,7 @@ TEST(Session, ServerRefusesARequestForAPathOutsideTheRules) {
   for (const std::string& path : {std::string("../secret"), std::string("/etc/passwd"),
                                   std::string(".treesync-0123456789abcdef.tmp"),
                                   std::string("a/../../secret")}) {
-    Status client;
-    Status served = ServeTo(dir.Join("src"), [&](Connection* conn) {
-      std::string payload;
-      AppendPathWant(PathWant{0, 0, 1, path}, &payload);
-      TS_RETURN_IF_ERROR(conn->Send(FrameType::kWantPaths, payload));
-      // Until the server hangs up, so it reads the request first.
-      for (Frame f;;) TS_RETURN_IF_ERROR(conn->Receive(&f));
-    }, &client);
+    Status served = ServeWantingPath(dir.Join("src"), path);
     EXPECT_EQ(served.kind(), ErrorKind::kProtocol) << path << ": " << served.message();
   }
 }
@@ -456,13 +463,7 @@ TEST(Session, ServerRefusesARequestForAnEntryItsFiltersExclude) {
   ASSERT_TRUE(rules.AddPerFolderFile(".ignore").ok());
   for (const std::string& path : {std::string("secret/key"), std::string("top.key"),
                                   std::string("pub/hidden.txt")}) {
-    Status client;
-    Status served = ServeTo(dir.Join("src"), [&](Connection* conn) {
-      std::string payload;
-      AppendPathWant(PathWant{0, 0, 1, path}, &payload);
-      TS_RETURN_IF_ERROR(conn->Send(FrameType::kWantPaths, payload));
-      for (Frame f;;) TS_RETURN_IF_ERROR(conn->Receive(&f));
-    }, &client, rules);
+    Status served = ServeWantingPath(dir.Join("src"), path, rules);
     EXPECT_EQ(served.kind(), ErrorKind::kProtocol) << path << ": " << served.message();
     EXPECT_NE(served.message().find("excluded"), std::string::npos) << served.message();
   }
