@@ -40,6 +40,14 @@ EntryType TypeOf(platform::FileType t) {
   }
 }
 
+// Gives the entry at full e's mode, then its time (which the chmod would
+// not move, but a write would).
+Status SetModeAndTime(const Entry& e, const std::string& full) {
+  Status s = platform::SetMode(full, e.mode);
+  if (s.ok()) s = platform::SetMtime(full, e.mtime_ns);
+  return s;
+}
+
 SpecialKind SpecialOf(platform::FileType t) {
   switch (t) {
     case platform::FileType::kSocket: return SpecialKind::kSocket;
@@ -70,6 +78,7 @@ Receiver::Receiver(std::string root, const ReceiverOptions& options, Reporter* r
       creation_mask_(platform::CreationMask()),
       mode_bits_(options.owners && options.groups ? 07777 : 0777) {
   platform::ProcessOwner(&my_uid_, &my_gid_);
+  system_xattrs_ = platform::CanChown();
   plan_options_.checksum = options.checksum;
   plan_options_.size_only = options.size_only;
   plan_options_.ignore_existing = options.ignore_existing;
@@ -330,19 +339,19 @@ bool Receiver::MirrorsXattrs(const Entry& e) const {
 
 bool Receiver::ManagesXattr(const std::string& name) const {
   if (name.compare(0, 5, "user.") == 0) return true;
-  if (!platform::CanChown()) return false;
+  if (!system_xattrs_) return false;
   return name.compare(0, 8, "trusted.") == 0 || name.compare(0, 9, "security.") == 0 ||
          name == "system.posix_acl_access" || name == "system.posix_acl_default";
 }
 
-void Receiver::SyncXattrs(const Entry& e, const std::string& full, bool fresh, bool* changed) {
-  *changed = false;
+bool Receiver::SyncXattrs(const Entry& e, const std::string& full, bool fresh) {
+  bool changed = false;
   std::vector<platform::Xattr> local;
   if (!fresh) {
     Status s = platform::ListXattrs(full, &local);
     if (!s.ok()) {
       EntryError(e.path, Printable(s.message()));
-      return;
+      return false;
     }
   }
   // Both lists are sorted by name: one pass over the two.
@@ -354,25 +363,26 @@ void Receiver::SyncXattrs(const Entry& e, const std::string& full, bool fresh, b
     if (have == nullptr || (want != nullptr && want->name < have->name)) {
       if (ManagesXattr(want->name)) {
         s = platform::SetXattr(full, *want);
-        *changed = true;
+        changed = true;
       }
       ++i;
     } else if (want == nullptr || have->name < want->name) {
       if (ManagesXattr(have->name)) {
         s = platform::RemoveXattr(full, have->name);
-        *changed = true;
+        changed = true;
       }
       ++j;
     } else {
       if (want->value != have->value && ManagesXattr(want->name)) {
         s = platform::SetXattr(full, *want);
-        *changed = true;
+        changed = true;
       }
       ++i;
       ++j;
     }
   }
   if (!s.ok()) EntryError(e.path, Printable(s.message()));
+  return changed;
 }
 
 Status Receiver::ApplyOwner(const Entry& e, const platform::FileInfo* info, uint32_t uid,
@@ -402,22 +412,17 @@ Status Receiver::ApplySpecial(const Entry& e, const EntryPlan& p,
     }
     Status st = platform::MakeSpecial(full, FileTypeOf(e.special), e.mode, e.rdev_major,
                                       e.rdev_minor);
-    if (st.ok()) st = platform::SetMode(full, e.mode);
-    if (st.ok()) st = platform::SetMtime(full, e.mtime_ns);
+    if (st.ok()) st = SetModeAndTime(e, full);
     if (!st.ok()) {
       EntryError(e.path, Printable(st.message()));
       return Status::Ok();
     }
     reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
-    if (MirrorsXattrs(e)) {
-      bool changed = false;
-      SyncXattrs(e, full, !NewEntriesInherit(), &changed);
-    }
+    if (MirrorsXattrs(e)) SyncXattrs(e, full, !NewEntriesInherit());
     return ApplyOwner(e, nullptr, uid, gid, false);
   }
   if (p.fix_metadata) {
-    Status st = platform::SetMode(full, e.mode);
-    if (st.ok()) st = platform::SetMtime(full, e.mtime_ns);
+    Status st = SetModeAndTime(e, full);
     if (!st.ok()) {
       EntryError(e.path, Printable(st.message()));
       return Status::Ok();
@@ -486,10 +491,8 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
         reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
       }
       TS_RETURN_IF_ERROR(ApplyOwner(e, made ? nullptr : &local->info, want_uid, want_gid, !made));
-      if (MirrorsXattrs(e)) {
-        bool changed = false;
-        SyncXattrs(e, full, made && !NewEntriesInherit(), &changed);
-        if (changed && !made) reporter_->OnChange(Change::kMetadata, e.type, e.path, 0);
+      if (MirrorsXattrs(e) && SyncXattrs(e, full, made && !NewEntriesInherit()) && !made) {
+        reporter_->OnChange(Change::kMetadata, e.type, e.path, 0);
       }
       credit_ += weight;
       return PushFolder(e, made, false);
@@ -531,15 +534,12 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
       TS_RETURN_IF_ERROR(FixOwner(e.path, local->info, want_uid, want_gid, &owner_changed));
     }
     if (owner_changed && (e.mode & 07000) != 0) p.fix_metadata = true;
-    if (local != nullptr && MirrorsXattrs(e)) {
-      bool changed = false;
-      SyncXattrs(e, full, false, &changed);
-      owner_changed = owner_changed || changed;  // reported as a change of metadata
+    const bool xattrs_changed = local != nullptr && MirrorsXattrs(e) && SyncXattrs(e, full, false);
+    if ((owner_changed || xattrs_changed) && !p.fix_metadata) {
+      reporter_->OnChange(Change::kMetadata, e.type, e.path, 0);
     }
-    if (owner_changed && !p.fix_metadata) reporter_->OnChange(Change::kMetadata, e.type, e.path, 0);
     if (p.fix_metadata) {
-      Status s = platform::SetMode(full, e.mode);
-      if (s.ok()) s = platform::SetMtime(full, e.mtime_ns);
+      Status s = SetModeAndTime(e, full);
       if (!s.ok()) {
         if (s.kind() != ErrorKind::kLocalName) return s;
         EntryError(e.path, Printable(s.message()));
@@ -1136,10 +1136,7 @@ Status Receiver::EndFile(const End& end, EndResult* result) {
   // is set-gid: a chown per file is a tenth of a small file's work.
   if (job.uid == my_uid_) job.uid = platform::kKeep;
   if (job.gid == my_gid_ && !fetches_.at(index).setgid_folder) job.gid = platform::kKeep;
-  if (MirrorsXattrs(e)) {
-    bool changed = false;
-    SyncXattrs(e, temp_path_, !fetches_.at(index).inherits, &changed);
-  }
+  if (MirrorsXattrs(e)) SyncXattrs(e, temp_path_, !fetches_.at(index).inherits);
   const bool owned = job.uid != platform::kKeep || job.gid != platform::kKeep;
   job.set_mode = job.mode != created_mode_ || (owned && (job.mode & 07000) != 0);
   job.mtime_ns = end.mtime_ns;

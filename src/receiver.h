@@ -290,8 +290,8 @@ class Receiver {
   // Brings the attributes of the entry at rel (full: its path, maybe a
   // temporary's) in line with e's listing: sets what differs, removes what
   // the listing lacks; fresh: nothing to compare with or remove. A refusal
-  // is an entry error. *changed: anything was.
-  void SyncXattrs(const Entry& e, const std::string& full, bool fresh, bool* changed);
+  // is an entry error. Returns whether anything was changed.
+  bool SyncXattrs(const Entry& e, const std::string& full, bool fresh);
   // Sets a folder's mode and time (owner rwx always kept).
   Status ApplyFolderMetadata(const std::string& rel, uint32_t mode, int64_t mtime_ns);
   // Applies an entry under the open folder on top; local is what the target
@@ -334,6 +334,7 @@ class Receiver {
   uint32_t mode_bits_;      // what of a listed mode is kept: 0777, or 07777 with owners
   uint32_t my_uid_ = 0, my_gid_ = 0;  // what files this process creates get
   bool xattrs_listed_ = false;
+  bool system_xattrs_ = false;  // root: trusted.*, security.* and ACLs are ours too
   std::unordered_map<std::string, uint32_t> user_ids_, group_ids_;  // names mapped so far
 
   std::vector<OpenFolder> open_;  // the root, then each open folder below it
