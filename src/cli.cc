@@ -384,17 +384,14 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
       std::string spec;
       if (!a.Value(arg, &spec, &error)) return UsageError(error);
       size_t colon = spec.find(':');
-      o.chown_user = spec.substr(0, colon);
-      o.chown_group = colon == std::string::npos ? std::string() : spec.substr(colon + 1);
-      if (o.chown_user.empty() && o.chown_group.empty()) {
+      const std::string user = spec.substr(0, colon);
+      const std::string group = colon == std::string::npos ? std::string() : spec.substr(colon + 1);
+      if (user.empty() && group.empty()) {
         return UsageError("--chown needs USER, USER:GROUP or :GROUP");
       }
-      for (int part = 0; part < 2; ++part) {
-        int64_t id;
-        std::string unused;
-        Status st = ResolveChown(part == 0 ? o.chown_user : o.chown_group, part == 0, &id, &unused);
-        if (!st.ok()) return UsageError(st.message());
-      }
+      Status st = ResolveChown(user, true, &o.chown_uid, &o.chown_user);
+      if (st.ok()) st = ResolveChown(group, false, &o.chown_gid, &o.chown_group);
+      if (!st.ok()) return UsageError(st.message());
     } else if (FilterOption(&a, arg, &o.rules, &error)) {
       if (!error.empty()) return UsageError(error);
     } else if (arg == "--timeout") {
@@ -448,7 +445,7 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
     return UsageError("--delete-excluded deletes, --no-delete keeps: choose one");
   }
   if (legacy && (!o.rules.empty() || o.bwlimit > 0 || o.delete_excluded || o.max_delete >= 0 || o.size_only ||
-                 o.ignore_existing || o.update || !o.chown_user.empty() || !o.chown_group.empty())) {
+                 o.ignore_existing || o.update || o.chown_uid >= 0 || o.chown_gid >= 0)) {
     return UsageError("--legacy-cmb pulls everything: no filters, limits, skip options or --chown");
   }
   if (legacy && !o.backup_dir.empty()) {

@@ -176,10 +176,8 @@ ReceiverOptions ReceiverOptionsFor(const TransferOptions& options) {
   ro.numeric_ids = options.numeric_ids;
   ro.devices = options.devices;
   ro.xattrs = options.xattrs && platform::HasXattrs();
-  std::string unused;
-  // The CLI resolved both parts already; a failure here leaves them -1.
-  ResolveChown(options.chown_user, true, &ro.chown_uid, &unused);
-  ResolveChown(options.chown_group, false, &ro.chown_gid, &unused);
+  ro.chown_uid = options.chown_uid;
+  ro.chown_gid = options.chown_gid;
   return ro;
 }
 
@@ -281,8 +279,10 @@ Status RunPush(const TransferOptions& options, Reporter* reporter, PullStats* st
                     (options.numeric_ids ? kSessionNumericIds : 0);
   OwnerListing owners;
   owners.numeric_ids = options.numeric_ids;
-  if (s.ok()) s = ResolveChown(options.chown_user, true, &owners.uid, &owners.user);
-  if (s.ok()) s = ResolveChown(options.chown_group, false, &owners.gid, &owners.group);
+  owners.uid = options.chown_uid;
+  owners.gid = options.chown_gid;
+  owners.user = options.chown_user;
+  owners.group = options.chown_group;
   request.rules = options.rules;
   request.max_delete = options.max_delete;
   request.backup_dir = options.backup_dir;
