@@ -105,6 +105,8 @@ const char kHelp[] =
     "      --no-specials     leave out FIFOs, sockets and device nodes\n"
     "      --no-xattrs       leave out extended attributes (user.*; as root also\n"
     "                        trusted.*, security.* and POSIX ACLs)\n"
+    "      --no-hard-links   copy each name of a hard-linked file on its own (by\n"
+    "                        default they arrive linked, their data sent once)\n"
     "      --devices         pull: make device nodes the server lists (as root;\n"
     "                        without it they are skipped with a warning)\n"
     "      --chown USER:GROUP  give every entry this owner and group (either part\n"
@@ -117,7 +119,8 @@ const char kHelp[] =
     "                        35; for ssh use -e 'ssh -o ConnectTimeout=SECS')\n"
     "      -v, --verbose     one line per change, and a summary\n"
     "      -i, --itemize     one line per change: action code and path\n"
-    "                        (+ created, > data sent, - deleted, . metadata only;\n"
+    "                        (+ created, > data sent, - deleted, . metadata only,\n"
+    "                         h hard-linked;\n"
     "                         then f file, d folder, l symlink: \"+f a/b.txt\")\n"
     "      --json            one JSON object per line: events, then a summary\n"
     "      -q, --quiet       no output except errors, no progress line\n"
@@ -370,6 +373,8 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
       o.update = true;
     } else if (arg == "--no-xattrs") {
       o.xattrs = false;
+    } else if (arg == "--no-hard-links") {
+      o.hard_links = false;
     } else if (arg == "--no-specials") {
       o.specials = false;
     } else if (arg == "--devices" && direction != Direction::kPush) {

@@ -215,6 +215,7 @@ uint32_t AskedFlags(const TransferOptions& options, bool receiving) {
   return kClientFlags | OwnerFlag(options, receiving) |
          (options.specials && (!receiving || platform::MakesSpecialFiles()) ? kHelloSpecials : 0) |
          (options.xattrs && (!receiving || platform::HasXattrs()) ? kHelloXattrs : 0) |
+         (options.hard_links ? kHelloHardLinks : 0) |
          (options.checksum ? kHelloWantHashes : 0);
 }
 

@@ -22,6 +22,10 @@ constexpr uint8_t kNewOwner = 16;
 constexpr uint8_t kSpecialEntry = 32;
 // With the Xattrs flag: the entry's attributes follow its type's fields.
 constexpr uint8_t kHasXattrs = 64;
+// With the HardLinks flag, on a File: a link record follows its size and
+// hash (0 and the names for a group's first name, else 1 + the first
+// name's listing index).
+constexpr uint8_t kHasLink = 128;
 
 void PutVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
@@ -222,6 +226,7 @@ void EntryPacker::Add(const Entry& e) {
                                      e.user != prev_user_ || e.group != prev_group_);
   if (new_owner) head |= kNewOwner;
   if (!e.xattrs.empty()) head |= kHasXattrs;
+  if (e.type == EntryType::kFile && e.has_link) head |= kHasLink;
   out_.push_back(static_cast<char>(head));
   PutVarint(&out_, shared);
   PutVarint(&out_, e.path.size() - shared);
@@ -248,6 +253,12 @@ void EntryPacker::Add(const Entry& e) {
       uint8_t h[16];
       Hash128ToBytes(e.hash, h);
       out_.append(reinterpret_cast<const char*>(h), sizeof h);
+    }
+    if (e.has_link && e.link_first == kLinkFirst) {
+      PutVarint(&out_, 0);
+      PutVarint(&out_, e.link_names);
+    } else if (e.has_link) {
+      PutVarint(&out_, uint64_t(e.link_first) + 1);
     }
   }
   if (e.type == EntryType::kSymlink) {
@@ -291,7 +302,7 @@ size_t XattrBytes(const Entry& e) {
 }
 
 Status DecodeEntries(const char* data, size_t n, const std::function<Status(Entry& e)>& visit,
-                     bool owners, bool specials, bool xattrs) {
+                     bool owners, bool specials, bool xattrs, bool links) {
   if (n == 0) return Status::Protocol("bad Entries frame: empty");
   PackedReader r(data, n);
   std::string prev_path;
@@ -308,10 +319,10 @@ Status DecodeEntries(const char* data, size_t n, const std::function<Status(Entr
     uint8_t type = head & kTypeMask;
     const uint8_t known =
         kTypeMask | kHasHash | kSameMode | (owners ? kNewOwner : 0) |
-        (specials ? kSpecialEntry : 0) | (xattrs ? kHasXattrs : 0);
+        (specials ? kSpecialEntry : 0) | (xattrs ? kHasXattrs : 0) | (links ? kHasLink : 0);
     const bool special = (head & kSpecialEntry) != 0;
     if (r.failed() || (type == 0) != special || (head & ~known) != 0 ||
-        ((head & kHasHash) && type != static_cast<uint8_t>(EntryType::kFile)) ||
+        ((head & (kHasHash | kHasLink)) && type != static_cast<uint8_t>(EntryType::kFile)) ||
         ((head & kSameMode) && first) || (owners && first && !(head & kNewOwner))) {
       return Status::Protocol("bad Entries frame: bad entry header");
     }
@@ -347,6 +358,19 @@ Status DecodeEntries(const char* data, size_t n, const std::function<Status(Entr
       if ((head & kHasHash) && r.Raw(h, sizeof h)) {
         e.hash = Hash128FromBytes(h);
         e.has_hash = true;
+      }
+      uint64_t link = 0, names = 0;
+      if ((head & kHasLink) && r.Varint(&link)) {
+        if (link == 0 && (!r.Varint(&names) || names < 2 || names > 0xFFFFFFFFu)) {
+          return Status::Protocol("bad Entries frame: a link group's first name with fewer "
+                                  "than 2 names, or too many");
+        }
+        if (link > 0xFFFFFFFFu) {
+          return Status::Protocol("bad Entries frame: link index out of range");
+        }
+        e.has_link = true;
+        e.link_first = link == 0 ? kLinkFirst : static_cast<uint32_t>(link - 1);
+        e.link_names = static_cast<uint32_t>(names);
       }
     }
     if (e.type == EntryType::kSymlink) r.Append(&e.target, kMaxLinkTargetBytes);

@@ -51,7 +51,21 @@ struct Entry {
   // kSpecial only: what it is, and for a device the device it stands for.
   SpecialKind special = SpecialKind::kFifo;
   uint32_t rdev_major = 0, rdev_minor = 0;
+  // Files only, with the HardLinks flag (docs/PROTOCOL.md, "Hard links"):
+  // the entry is a name of a file that has other names in the listing.
+  // link_first: kLinkFirst for the group's first name, which then gives
+  // link_names (the names the file has on the sender, at least 2); else
+  // the listing index of the group's first name.
+  bool has_link = false;
+  uint32_t link_first = 0;
+  uint32_t link_names = 0;
+  // The sender's own: the file's identity and its number of names, as the
+  // walk found them (never sent).
+  uint64_t device = 0, inode = 0, links = 1;
 };
+
+// Entry::link_first of a link group's first name.
+constexpr uint32_t kLinkFirst = 0xFFFFFFFFu;
 
 // Longest user or group name a listing may carry.
 constexpr size_t kMaxOwnerNameBytes = 255;
@@ -140,9 +154,12 @@ class EntryPacker {
 // entry without one); without it an owner record is a bad header.
 // specials: the Specials flag was granted; without it a special entry is a
 // bad header. xattrs: likewise for attributes, which must keep the limits
-// above and come sorted by name, each name once.
+// above and come sorted by name, each name once. links: likewise for link
+// records, on files only, a first name's with at least 2 names (whether a
+// later name's index names an entry already listed is the receiver's check).
 Status DecodeEntries(const char* data, size_t n, const std::function<Status(Entry& e)>& visit,
-                     bool owners = false, bool specials = false, bool xattrs = false);
+                     bool owners = false, bool specials = false, bool xattrs = false,
+                     bool links = false);
 
 }  // namespace treesync
 

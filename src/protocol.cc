@@ -445,7 +445,7 @@ Status DecodeEvent(const Frame& f, Event* e) {
       r.U64(&e->bytes);
       r.Bytes(&e->path, kMaxPathBytes);
       TS_RETURN_IF_ERROR(r.Finish());
-      if (e->change > 3 || type < 1 || type > 4) return Status::Protocol("bad Event change");
+      if (e->change > 4 || type < 1 || type > 4) return Status::Protocol("bad Event change");
       e->type = static_cast<EntryType>(type);
       return Status::Ok();
     }

@@ -56,6 +56,10 @@ constexpr uint32_t kHelloSpecials = 128;
 // Listing entries carry their extended attributes (docs/PROTOCOL.md,
 // "Extended attributes"). Granted only with the packed listing.
 constexpr uint32_t kHelloXattrs = 256;
+// Files that are names of one another on the sender (one inode) are listed
+// as a link group, and the receiver makes them so from one copy of the data
+// (docs/PROTOCOL.md, "Hard links"). Granted only with the packed listing.
+constexpr uint32_t kHelloHardLinks = 512;
 // The other side of a session, for messages: the server unless we are the
 // server of a push (the receiver, kHelloPush granted) or of a pull (the
 // sender, not granted).
@@ -68,7 +72,8 @@ inline const char* PeerOfReceiver(uint32_t granted) {
 
 // The flags a serving side of this version can grant.
 constexpr uint32_t kHelloKnownFlags =
-    kHelloWantHashes | kHelloPackedListing | kHelloStreaming | kHelloPush | kHelloSession | kHelloHoles | kHelloOwners | kHelloSpecials | kHelloXattrs;
+    kHelloWantHashes | kHelloPackedListing | kHelloStreaming | kHelloPush | kHelloSession | kHelloHoles | kHelloOwners | kHelloSpecials | kHelloXattrs |
+    kHelloHardLinks;
 
 // Streaming: the listing credit a session starts with. An entry weighs
 // kEntryWeightBase plus its path's length; the receiver grants credit back

@@ -43,7 +43,8 @@ class ReceiveLoop {
         holes_((granted & kHelloHoles) != 0),
         owners_((granted & kHelloOwners) != 0),
         specials_((granted & kHelloSpecials) != 0),
-        xattrs_((granted & kHelloXattrs) != 0) {
+        xattrs_((granted & kHelloXattrs) != 0),
+        links_((granted & kHelloHardLinks) != 0) {
     rx_->SetXattrsListed(xattrs_ && packed_);
   }
 
@@ -75,6 +76,7 @@ class ReceiveLoop {
   const bool owners_;    // entries carry owners
   const bool specials_;  // special files are listed
   const bool xattrs_;    // entries carry attributes
+  const bool links_;     // files carry link records
   uint64_t credit_ = kInitialListCredit;  // what the sender may still send
   uint64_t owed_ = 0;                     // credit finished with, not yet granted
   uint64_t count_ = 0;                    // entries received
@@ -200,7 +202,7 @@ Status ReceiveLoop::OnListing(const Frame& f) {
       if (!packed_) return Status::Protocol("Entries frame the client did not ask for");
       return DecodeEntries(f.payload.data(), f.payload.size(),
                            [this](Entry& e) { return TakeEntry(e); }, owners_,
-                           specials_, xattrs_);
+                           specials_, xattrs_, links_);
     case FrameType::kGap: {
       if (!streaming_) return Status::Protocol("Gap frame outside a streaming session");
       std::string folder, message;
@@ -312,6 +314,12 @@ Status ReceiveLoop::Run(bool* complete) {
   TS_RETURN_IF_ERROR(DecodeSync(f, &sync));
   rx_->SetRootTime(sync.mtime_ns);
   for (bool done = false; !done;) {
+    // Names of link groups hold listing credit, and the session's end,
+    // until the installer has put their file in place: with nothing else
+    // to wait for, wait for that.
+    if (asked_.empty() && unsent_.empty() && !in_file_ && rx_->LinksWaitOnInstalls()) {
+      TS_RETURN_IF_ERROR(rx_->DrainInstalls(true));
+    }
     TS_RETURN_IF_ERROR(SendRequests());
     TS_RETURN_IF_ERROR(GrantCredit());
     // File data is written straight from the receive buffer; the other

@@ -223,6 +223,10 @@ Status Receiver::AddEntry(Entry e) {
   if (++entries_added_ > max_entries_) {
     return Status::Protocol("listing has more than " + std::to_string(max_entries_) + " entries");
   }
+  if (e.has_link && e.link_first != kLinkFirst && e.link_first >= entries_added_ - 1) {
+    return Status::Protocol(Printable(e.path) + " is listed as a hard link of entry #" +
+                            std::to_string(e.link_first) + ", which is not listed before it");
+  }
   const std::string parent = ParentOf(e.path);
   const std::string name = BaseName(e.path);
   // The parent must be the folder listed last or one of its ancestors: the
@@ -433,6 +437,7 @@ Status Receiver::ApplySpecial(const Entry& e, const EntryPlan& p,
 }
 
 Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
+  const uint32_t index = static_cast<uint32_t>(entries_added_ - 1);
   const uint64_t weight = EntryWeight(e);
   const std::string full = Full(e.path);
   // Set-uid and the rest only with owners (the listing's and ours to set).
@@ -466,6 +471,13 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
   if (options_.dry_run) {
     if (remove) reporter_->OnChange(Change::kDelete, l.type, e.path, 0);
     if (p.create) reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
+    AddLinkGroup(e, index, true);
+    if (GroupFor(e, remove ? nullptr : local) != nullptr) {
+      Fetch f;
+      f.entry = e;
+      bool copy = false;
+      return JoinGroup(e.link_first, f, index, &copy);
+    }
     if (p.fetch) {
       reporter_->OnChange(p.existing ? Change::kUpdate : Change::kCreate, e.type, e.path, e.size);
     }
@@ -525,6 +537,33 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
     case EntryType::kFile:
       break;
   }
+  Fetch f;
+  f.existing = p.existing && !remove;
+  f.uid = want_uid;
+  f.gid = want_gid;
+  f.setgid_folder = open_.back().setgid;
+  f.inherits = NewEntriesInherit();
+  OpenFolder& folder = open_.back();
+  AddLinkGroup(e, index, !p.fetch);
+  if (GroupFor(e, remove ? nullptr : local) != nullptr) {
+    // Its data comes once, for the group's first name: this name becomes a
+    // link of that file. A partial download under its own name is of no use.
+    auto t = folder.temps.find(TempNameFor(e));
+    if (t != folder.temps.end()) {
+      TS_RETURN_IF_ERROR(platform::RemoveEntry(Full(JoinRel(folder.path, t->first))));
+      folder.temps.erase(t);
+    }
+    f.entry = e;
+    f.existing = local != nullptr && !remove && l.type == EntryType::kFile && !local_other;
+    if (f.existing && e.size >= kMinDeltaBasis) f.basis = full;
+    bool copy = false;
+    TS_RETURN_IF_ERROR(JoinGroup(e.link_first, f, index, &copy));
+    if (!copy) return Status::Ok();
+    // No link to be had here: a file of its own after all.
+    f.entry = Entry();
+    f.basis.clear();
+    f.existing = p.existing && !remove;
+  }
   if (!p.fetch) {
     ++stats_->files_skipped;
     credit_ += weight;
@@ -550,13 +589,6 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
     if (e.size >= kMinDeltaBasis) AddCandidate(e.size, e.path);
     return Status::Ok();
   }
-  Fetch f;
-  f.existing = p.existing && !remove;
-  f.uid = want_uid;
-  f.gid = want_gid;
-  f.setgid_folder = open_.back().setgid;
-  f.inherits = NewEntriesInherit();
-  OpenFolder& folder = open_.back();
   auto t = folder.temps.find(TempNameFor(e));
   if (t != folder.temps.end()) {
     // Partial data of this very version (same name, size and mtime):
@@ -571,6 +603,9 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
     folder.temps.erase(t);
   }
   bool hold_back = false;
+  // A link group's first name is never held back: its other names wait
+  // for it, holding listing credit the end of the listing may need.
+  const bool first_name = e.has_link && e.link_first == kLinkFirst;
   if (e.size >= kMinDeltaBasis) {
     if (f.existing) {
       f.basis = full;
@@ -578,21 +613,20 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
       auto c = candidates_.find(e.size);
       if (c != candidates_.end()) {
         f.basis = Full(c->second);
-      } else if (held_back_weight_ + weight <= kMaxHeldBackWeight) {
+      } else if (!first_name && held_back_weight_ + weight <= kMaxHeldBackWeight) {
         // A renamed file's old name may come later in the listing: wait
         // for its end before deciding this one has no basis.
         hold_back = true;
       }
     }
   }
-  const uint32_t index = static_cast<uint32_t>(entries_added_ - 1);
   f.entry = std::move(e);
   QueueFetch(index, std::move(f), hold_back);
   return Status::Ok();
 }
 
-void Receiver::QueueFetch(uint32_t index, Fetch f, bool hold_back) {
-  const std::string parent = ParentOf(f.entry.path);
+void Receiver::Hold(const Entry& e) {
+  const std::string parent = ParentOf(e.path);
   if (!parent.empty()) {
     const OpenFolder& folder = open_.back();
     Unfinished& u = unfinished_[parent];
@@ -600,9 +634,31 @@ void Receiver::QueueFetch(uint32_t index, Fetch f, bool hold_back) {
     u.mtime_ns = folder.mtime_ns;
     ++u.outstanding;
   }
+  outstanding_weight_ += EntryWeight(e);
+}
+
+Status Receiver::Release(const Entry& e, bool credit) {
+  if (credit) credit_ += EntryWeight(e);
+  outstanding_weight_ -= EntryWeight(e);
+  const std::string parent = ParentOf(e.path);
+  if (parent.empty()) return Status::Ok();
+  auto u = unfinished_.find(parent);
+  if (u == unfinished_.end() || --u->second.outstanding > 0 || !u->second.closed) {
+    return Status::Ok();
+  }
+  Status s = ApplyFolderMetadata(parent, u->second.mode, u->second.mtime_ns);
+  unfinished_.erase(u);
+  return s;
+}
+
+void Receiver::QueueFetch(uint32_t index, Fetch f, bool hold_back) {
+  Hold(f.entry);
+  Enqueue(index, std::move(f), hold_back);
+}
+
+void Receiver::Enqueue(uint32_t index, Fetch f, bool hold_back) {
   bytes_total_ += f.entry.size - f.offset;
   ++files_wanted_;
-  outstanding_weight_ += EntryWeight(f.entry);
   Want w{index, f.offset};
   if (hold_back) {
     held_back_.push_back(index);
@@ -867,19 +923,176 @@ const std::string& Receiver::BasisFor(uint32_t index) const {
 Status Receiver::Finished(uint32_t index, bool credit) {
   auto it = fetches_.find(index);
   if (it == fetches_.end()) return Status::Ok();
-  if (credit) credit_ += EntryWeight(it->second.entry);
-  outstanding_weight_ -= EntryWeight(it->second.entry);
-  std::string parent = ParentOf(it->second.entry.path);
+  Entry e = std::move(it->second.entry);
   fetches_.erase(it);
   ++files_done_;
-  if (parent.empty()) return Status::Ok();
-  auto u = unfinished_.find(parent);
-  if (u == unfinished_.end() || --u->second.outstanding > 0 || !u->second.closed) {
+  return Release(e, credit);
+}
+
+void Receiver::AddLinkGroup(const Entry& e, uint32_t index, bool in_place) {
+  if (e.type != EntryType::kFile || !e.has_link || e.link_first != kLinkFirst) return;
+  const uint64_t bytes = e.path.size() + 64;
+  if (link_group_bytes_ + bytes > kMaxLinkGroupBytes) {
+    if (!links_warned_) {
+      links_warned_ = true;
+      reporter_->OnWarning("more hard-linked files at once than fit in " +
+                           std::to_string(kMaxLinkGroupBytes >> 20) + " MiB: other names of " +
+                           Printable(e.path) + " and of files after it arrive as copies");
+    }
+    return;
+  }
+  LinkGroup g;
+  g.path = e.path;
+  g.size = e.size;
+  g.mtime_ns = e.mtime_ns;
+  g.in_place = in_place;
+  g.names_left = e.link_names - 1;
+  link_group_bytes_ += bytes;
+  link_groups_.emplace(index, std::move(g));
+}
+
+void Receiver::DropLinkGroup(std::unordered_map<uint32_t, LinkGroup>::iterator g) {
+  link_group_bytes_ -= g->second.path.size() + 64;
+  link_groups_.erase(g);
+}
+
+Receiver::LinkGroup* Receiver::GroupFor(const Entry& e, const platform::FolderEntry* local) {
+  if (e.type != EntryType::kFile || !e.has_link || e.link_first == kLinkFirst) return nullptr;
+  auto g = link_groups_.find(e.link_first);
+  // One inode has one size and mtime: a name listed otherwise changed in
+  // between, and goes as a file of its own.
+  if (g == link_groups_.end() || g->second.size != e.size || g->second.mtime_ns != e.mtime_ns) {
+    return nullptr;
+  }
+  // What the options keep as it is stays so, linked or not.
+  const bool have_file = local != nullptr && local->info.type == platform::FileType::kRegular;
+  if (have_file && (options_.ignore_existing ||
+                    (options_.update && local->info.mtime_ns > e.mtime_ns))) {
+    return nullptr;
+  }
+  return &g->second;
+}
+
+Status Receiver::JoinGroup(uint32_t first, const Fetch& f, uint32_t index, bool* copy) {
+  *copy = false;
+  auto g = link_groups_.find(first);
+  LinkGroup& group = g->second;
+  if (group.names_left > 0) --group.names_left;
+  if (!group.in_place) {
+    Hold(f.entry);
+    group.waiting.push_back({index, f});
+    ++link_waiters_;
     return Status::Ok();
   }
-  Status s = ApplyFolderMetadata(parent, u->second.mode, u->second.mtime_ns);
-  unfinished_.erase(u);
+  Status s = LinkName(group.path, f, copy);
+  if (group.names_left == 0) DropLinkGroup(g);
+  if (s.ok() && !*copy) credit_ += EntryWeight(f.entry);
   return s;
+}
+
+Status Receiver::LinkName(const std::string& first, const Fetch& f, bool* copy) {
+  *copy = false;
+  const Entry& e = f.entry;
+  const std::string full = Full(e.path);
+  const std::string target_path = Full(first);
+  platform::FileInfo target, have;
+  TS_RETURN_IF_ERROR(platform::Lstat(target_path, &target));
+  TS_RETURN_IF_ERROR(platform::Lstat(full, &have));
+  if (target.type == platform::FileType::kRegular && have.type == platform::FileType::kRegular &&
+      have.device == target.device && have.inode == target.inode) {
+    ++stats_->files_skipped;
+    return Status::Ok();
+  }
+  if (options_.dry_run) {
+    reporter_->OnChange(Change::kLink, e.type, e.path, 0);
+    return Status::Ok();
+  }
+  if (target.type != platform::FileType::kRegular) {
+    *copy = true;  // the first name is no file here (its name refused, say)
+    return Status::Ok();
+  }
+  TS_RETURN_IF_ERROR(CheckParentIsFolder(first));
+  TS_RETURN_IF_ERROR(CheckParentIsFolder(e.path));
+  if (!backup_root_.empty() && have.type == platform::FileType::kRegular) {
+    TS_RETURN_IF_ERROR(BackUp(e.path, true));
+  }
+  // Made under a temporary name and renamed over the old file, so the name
+  // always holds one whole version.
+  const std::string temp = Full(JoinRel(ParentOf(e.path), TempNameFor(e)));
+  TS_RETURN_IF_ERROR(platform::RemoveEntry(temp));
+  std::error_code ec;
+  fs::create_hard_link(platform::FsPath(target_path), platform::FsPath(temp), ec);
+  if (ec) {
+    if (!links_warned_) {
+      links_warned_ = true;
+      reporter_->OnWarning("hard links can't be made in " + Printable(root_) + " (" +
+                           ec.message() + "): linked files arrive as copies");
+    }
+    *copy = true;
+    return Status::Ok();
+  }
+  Status s = platform::Rename(temp, full);
+  if (!s.ok()) {
+    platform::RemoveEntry(temp);
+    if (s.kind() != ErrorKind::kLocalName) return s;
+    EntryError(e.path, Printable(s.message()));
+    return Status::Ok();
+  }
+  reporter_->OnChange(Change::kLink, e.type, e.path, 0);
+  return Status::Ok();
+}
+
+Status Receiver::GroupInPlace(uint32_t index) {
+  auto g = link_groups_.find(index);
+  if (g == link_groups_.end()) return Status::Ok();
+  g->second.in_place = true;
+  std::vector<LinkWaiter> waiting = std::move(g->second.waiting);
+  g->second.waiting.clear();
+  const std::string first = g->second.path;
+  if (g->second.names_left == 0) DropLinkGroup(g);
+  for (LinkWaiter& w : waiting) {
+    --link_waiters_;
+    bool copy = false;
+    TS_RETURN_IF_ERROR(LinkName(first, w.fetch, &copy));
+    if (copy && !finishing_) {
+      Enqueue(w.index, std::move(w.fetch), false);
+      continue;
+    }
+    if (copy) {
+      EntryError(w.fetch.entry.path,
+                 Printable(w.fetch.entry.path) + ": not received: it could not be made a hard "
+                 "link of " + Printable(first) + ", whose data came for both");
+    }
+    TS_RETURN_IF_ERROR(Release(w.fetch.entry, true));
+  }
+  return Status::Ok();
+}
+
+Status Receiver::GroupFailed(uint32_t index) {
+  auto g = link_groups_.find(index);
+  if (g == link_groups_.end()) return Status::Ok();
+  LinkGroup group = std::move(g->second);
+  DropLinkGroup(g);
+  if (group.waiting.empty()) return Status::Ok();
+  if (finishing_) {
+    for (LinkWaiter& w : group.waiting) {
+      --link_waiters_;
+      EntryError(w.fetch.entry.path, Printable(w.fetch.entry.path) + ": not received: " +
+                                         Printable(group.path) + ", of which it is a hard "
+                                         "link, failed");
+      TS_RETURN_IF_ERROR(Release(w.fetch.entry, true));
+    }
+    return Status::Ok();
+  }
+  // The first name waiting is fetched in its place, and leads the rest.
+  LinkWaiter lead = std::move(group.waiting.front());
+  group.waiting.erase(group.waiting.begin());
+  --link_waiters_;
+  group.path = lead.fetch.entry.path;
+  link_group_bytes_ += group.path.size() + 64;
+  link_groups_.emplace(lead.index, std::move(group));
+  Enqueue(lead.index, std::move(lead.fetch), false);
+  return Status::Ok();
 }
 
 namespace {
@@ -1169,6 +1382,8 @@ Status Receiver::DrainInstalls(bool wait) {
     }
     Status s = Finished(r.index, false);
     if (fatal.ok()) fatal = s;
+    s = r.status.ok() ? GroupInPlace(r.index) : GroupFailed(r.index);
+    if (fatal.ok()) fatal = s;
   }
   ReportProgress();
   return fatal;
@@ -1184,11 +1399,23 @@ void Receiver::FileFailed(uint32_t index, const std::string& message) {
   // The folder's metadata is set all the same; a failure to set it shows
   // again at the next pull.
   Finished(index);
+  GroupFailed(index);
 }
 
 Status Receiver::Finish() {
   basis_file_.Close();
+  finishing_ = true;
   TS_RETURN_IF_ERROR(DrainInstalls(true));
+  // Names still waiting for a file that never came (the session ended
+  // without it) are not in place: say so.
+  for (auto& g : link_groups_) {
+    for (const LinkWaiter& w : g.second.waiting) {
+      EntryError(w.fetch.entry.path, Printable(w.fetch.entry.path) + ": not received: " +
+                                         Printable(g.second.path) +
+                                         ", of which it is a hard link, never came");
+    }
+  }
+  link_groups_.clear();
   if (options_.dry_run) return Status::Ok();
   if (complete_ || !defer_deletions_) {
     for (const Deferred& d : deferred_removals_) {

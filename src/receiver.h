@@ -38,6 +38,10 @@ constexpr size_t kMaxBasisCandidates = 65536;
 // be found: a quarter of the listing credit (some 3,000 files), so the
 // listing never stalls on them.
 constexpr uint64_t kMaxHeldBackWeight = kInitialListCredit / 4;
+// Most memory the link groups still expecting names may take (their first
+// names' paths, and 64 bytes each): some 50,000 groups of short paths. A
+// group listed past it is not kept: its later names arrive as copies.
+constexpr uint64_t kMaxLinkGroupBytes = 8u << 20;
 
 // How long Open() waits for another session's hold on the target folder
 // before refusing: one that just lost its peer lets go within this.
@@ -143,6 +147,9 @@ class Receiver {
   // the listing weight of the files not yet finished.
   size_t outstanding() const { return fetches_.size() - installing_; }
   uint64_t outstanding_weight() const { return outstanding_weight_; }
+  // Names of link groups wait for a file the installer has not yet put in
+  // place: DrainInstalls(true) lets them (and their listing weight) go.
+  bool LinksWaitOnInstalls() const { return link_waiters_ > 0 && installing_ > 0; }
 
   // The local file a requested file can be rebuilt from with a delta: the
   // old version at the same path, or a same-size file elsewhere (a rename
@@ -231,6 +238,22 @@ class Receiver {
     bool setgid_folder = false;  // its folder gives new files its group
     bool inherits = false;       // its folder gives new files an ACL
   };
+  // A later name of a link group, waiting for the group's file to be in
+  // place; fetch: what fetching it as a file of its own would take.
+  struct LinkWaiter {
+    uint32_t index = 0;  // its place in the listing
+    Fetch fetch;
+  };
+  // A link group whose first name this receiver applied (docs/PROTOCOL.md,
+  // "Hard links"): its later names become links of the file there.
+  struct LinkGroup {
+    std::string path;  // wire path of the first name
+    uint64_t size = 0;
+    int64_t mtime_ns = 0;
+    bool in_place = false;   // the file is there: current, or installed
+    uint64_t names_left = 0;  // names still to come in the listing
+    std::vector<LinkWaiter> waiting;  // until in_place
+  };
   // A folder whose listing ended while files in it were still to come.
   struct Unfinished {
     uint32_t mode = 0;
@@ -298,9 +321,37 @@ class Receiver {
   // holds at its path (or null).
   Status Apply(Entry e, const platform::FolderEntry* local);
   void QueueFetch(uint32_t index, Fetch f, bool hold_back);
+  // QueueFetch for a file already held (Hold).
+  void Enqueue(uint32_t index, Fetch f, bool hold_back);
+  // Counts e as still to come in its folder (whose metadata then waits)
+  // and holds its listing weight; Release undoes it (credit: the weight is
+  // given back now), setting the folder's metadata if it was the last.
+  void Hold(const Entry& e);
+  Status Release(const Entry& e, bool credit);
   // The file index has finished (installed or failed); credit: its weight
   // is given back now (not when it was handed to the installer).
   Status Finished(uint32_t index, bool credit = true);
+
+  // Link groups. Records e (listed at index) as a group's first name if it
+  // is one and there is room; in_place: it needs no data.
+  void AddLinkGroup(const Entry& e, uint32_t index, bool in_place);
+  // The group e is a later name of, if this receiver keeps it and e can
+  // join it (same size and mtime; not a file the options keep as it is).
+  LinkGroup* GroupFor(const Entry& e, const platform::FolderEntry* local);
+  // f's file (listed at index) joins the group whose first name is listed
+  // at first: made a link now if the group's file is in place, else waits
+  // for it. *copy: it must be fetched as a file of its own after all (the
+  // link could not be made).
+  Status JoinGroup(uint32_t first, const Fetch& f, uint32_t index, bool* copy);
+  // Makes f's file a hard link of the file at first (a wire path), unless
+  // it already is one; *copy as above.
+  Status LinkName(const std::string& first, const Fetch& f, bool* copy);
+  // The group whose first name is index: its file is in place (its waiting
+  // names are linked), or it failed (the first waiting name is fetched
+  // instead and leads the rest).
+  Status GroupInPlace(uint32_t index);
+  Status GroupFailed(uint32_t index);
+  void DropLinkGroup(std::unordered_map<uint32_t, LinkGroup>::iterator g);
   void AddCandidate(uint64_t size, const std::string& rel);
   // Adds the large files below local folder rel as candidates; *found: any.
   Status FindCandidates(const std::string& rel, bool* found);
@@ -343,6 +394,11 @@ class Receiver {
   std::vector<uint32_t> held_back_;  // new large files waiting for a basis
   uint64_t held_back_weight_ = 0;
   std::unordered_map<std::string, Unfinished> unfinished_;  // by wire path
+  std::unordered_map<uint32_t, LinkGroup> link_groups_;  // by their first name's index
+  uint64_t link_group_bytes_ = 0;  // what they take, against kMaxLinkGroupBytes
+  size_t link_waiters_ = 0;        // names waiting in them
+  bool links_warned_ = false;      // that links can't be made here, or kept
+  bool finishing_ = false;         // Finish: nothing more can be fetched
   std::unordered_map<uint64_t, std::string> candidates_;    // size -> wire path
   std::vector<Deferred> deferred_removals_;  // delta bases, removed by Finish
   std::vector<Deferred> waiting_removals_;   // with DeferDeletions

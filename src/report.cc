@@ -15,6 +15,7 @@ const char* ChangeName(Change c) {
     case Change::kUpdate: return "update";
     case Change::kDelete: return "delete";
     case Change::kMetadata: return "touch";
+    case Change::kLink: return "link";
   }
   return "?";
 }
@@ -41,6 +42,7 @@ std::string ItemizeCode(Change change, EntryType type) {
     case Change::kUpdate: code = ">"; break;
     case Change::kDelete: code = "-"; break;
     case Change::kMetadata: code = "."; break;
+    case Change::kLink: code = "h"; break;
   }
   code += type == EntryType::kFolder    ? 'd'
           : type == EntryType::kSymlink ? 'l'

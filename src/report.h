@@ -20,12 +20,13 @@ struct ReportOptions {
   bool progress = false;  // a live progress line on err (a terminal)
 };
 
-// kMetadata: content already current, only mode or time fixed.
-enum class Change { kCreate, kUpdate, kDelete, kMetadata };
+// kMetadata: content already current, only mode or time fixed. kLink: a
+// file made a hard link of another name of its link group (no data).
+enum class Change { kCreate, kUpdate, kDelete, kMetadata, kLink };
 
 // The -i action code: a change character (+ created, > data transferred,
-// - deleted, . metadata only) and a type character (f file, d folder,
-// l symlink), e.g. "+f".
+// - deleted, . metadata only, h hard-linked) and a type character (f file,
+// d folder, l symlink, S special file), e.g. "+f".
 std::string ItemizeCode(Change change, EntryType type);
 
 struct PullStats {

@@ -203,6 +203,28 @@ constexpr size_t kMaxQueuedRequestBytes = 16 << 20;
 constexpr size_t kRequestFloor = 256 << 10;
 constexpr size_t kRequestStep = 1 << 20;
 
+// Link groups whose names have not all been listed yet, at most: about
+// 4 MiB. A file with more names past that is listed as a file of its own
+// (the receiver then gets a copy, not a link).
+constexpr size_t kMaxOpenLinkGroups = 65536;
+
+// A file's identity, for its link group.
+struct FileId {
+  uint64_t device, inode;
+  bool operator==(const FileId& o) const { return device == o.device && inode == o.inode; }
+};
+struct FileIdHash {
+  size_t operator()(const FileId& id) const {
+    return std::hash<uint64_t>()(id.inode * 0x9E3779B97F4A7C15ull ^ id.device);
+  }
+};
+// A link group being listed: its first name's index, and how many of the
+// file's names are still to come.
+struct OpenLinkGroup {
+  uint32_t first;
+  uint64_t names_left;
+};
+
 // One session after the Hello: the walk on a thread of its own, the listing
 // sent as it comes (within the client's credit when streaming), requests
 // answered between listing frames.
@@ -225,6 +247,7 @@ class Sender {
         owners_((flags & kHelloOwners) != 0 && (flags & kHelloPackedListing) != 0),
         specials_((flags & kHelloSpecials) != 0 && (flags & kHelloPackedListing) != 0),
         xattrs_((flags & kHelloXattrs) != 0 && (flags & kHelloPackedListing) != 0),
+        links_((flags & kHelloHardLinks) != 0 && (flags & kHelloPackedListing) != 0),
         owner_listing_(owners),
         summary_(summary),
         filter_(std::move(filter)),
@@ -258,7 +281,10 @@ class Sender {
   Reporter* local_;
   const std::string& root_;
   HashCache* cache_;
-  const bool hashes_, packed_, streaming_, holes_, owners_, specials_, xattrs_;
+  const bool hashes_, packed_, streaming_, holes_, owners_, specials_, xattrs_, links_;
+  // Gives e (listed at index) its link record, if it has other names.
+  void ListLink(Entry* e, uint64_t index);
+  std::unordered_map<FileId, OpenLinkGroup, FileIdHash> link_groups_;
   // Sets e's owner and group as the listing gives them.
   void ListOwner(Entry* e);
   const OwnerListing owner_listing_;
@@ -310,8 +336,27 @@ void Sender::ListOwner(Entry* e) {
   e->group = o.gid >= 0 ? o.group : name(&group_names_, e->gid, false);
 }
 
+void Sender::ListLink(Entry* e, uint64_t index) {
+  if (e->type != EntryType::kFile || e->links < 2) return;
+  const FileId id{e->device, e->inode};
+  auto it = link_groups_.find(id);
+  if (it != link_groups_.end()) {
+    e->has_link = true;
+    e->link_first = it->second.first;
+    // Its last name: nothing more can join the group.
+    if (--it->second.names_left == 0) link_groups_.erase(it);
+    return;
+  }
+  if (link_groups_.size() >= kMaxOpenLinkGroups || index >= kLinkFirst) return;
+  e->has_link = true;
+  e->link_first = kLinkFirst;
+  e->link_names = static_cast<uint32_t>(std::min<uint64_t>(e->links, 0xFFFFFFFFu));
+  link_groups_.emplace(id, OpenLinkGroup{static_cast<uint32_t>(index), e->links - 1});
+}
+
 Status Sender::SendEntry(Entry& e) {
   if (owners_) ListOwner(&e);
+  if (links_) ListLink(&e, count_);
   if (hashes_ && e.type == EntryType::kFile) {
     platform::FileInfo info;
     // A file that can't be hashed goes without: the client then fetches

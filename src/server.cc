@@ -224,6 +224,7 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
   if ((flags & kHelloPackedListing) == 0 || (push && !platform::HasXattrs())) {
     flags &= ~kHelloXattrs;
   }
+  if ((flags & kHelloPackedListing) == 0) flags &= ~kHelloHardLinks;
   if (push) {
     const bool dry_run = (request.options & kSessionDryRun) != 0;
     // The same grace as the receiver's lock (Receiver::Open): a push whose

@@ -154,6 +154,9 @@ Status WalkTree(const std::string& root, WalkVisitor* visitor, const Filter* fil
       case platform::FileType::kRegular:
         e.type = EntryType::kFile;
         e.size = info.size;
+        e.device = info.device;
+        e.inode = info.inode;
+        e.links = info.links;
         break;
       case platform::FileType::kDirectory:
         e.type = EntryType::kFolder;

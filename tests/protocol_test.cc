@@ -461,6 +461,53 @@ TEST(Protocol, PackedSpecialFilesRoundTripOnlyWithTheirFlag) {
   EXPECT_EQ(s.kind(), ErrorKind::kProtocol);
 }
 
+TEST(Protocol, PackedLinkRecordsRoundTripOnlyWithTheirFlag) {
+  Entry first = test::FileEntry("a", 10, 5);
+  first.has_link = true;
+  first.link_first = kLinkFirst;
+  first.link_names = 3;
+  Entry later = test::FileEntry("b", 10, 5);
+  later.has_link = true;
+  later.link_first = 0;
+  Entry last = test::FileEntry("c", 10, 5);
+  last.has_link = true;
+  last.link_first = 0xFFFFFFFEu;  // the largest listing index
+  EntryPacker packer;
+  packer.Add(first);
+  packer.Add(later);
+  packer.Add(last);
+  const std::string payload = packer.Take();
+  std::vector<Entry> got;
+  Status s = DecodeEntries(payload.data(), payload.size(), [&](Entry& e) {
+    got.push_back(e);
+    return Status::Ok();
+  }, false, false, false, true);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_TRUE(got[0].has_link);
+  EXPECT_EQ(got[0].link_first, kLinkFirst);
+  EXPECT_EQ(got[0].link_names, 3u);
+  EXPECT_EQ(got[1].link_first, 0u);
+  EXPECT_EQ(got[2].link_first, 0xFFFFFFFEu);
+  Unpack(payload, &s);  // no HardLinks flag: head bit 7 is unknown
+  EXPECT_EQ(s.kind(), ErrorKind::kProtocol);
+  auto decode = [](const std::string& bytes) {
+    return DecodeEntries(bytes.data(), bytes.size(), [](Entry&) { return Status::Ok(); }, false,
+                         false, false, true);
+  };
+  // head 0x82 (file, link), shares 0, path "x", mode 0644, mtime 0, size 0,
+  // then the link record.
+  const std::string prefix("\x82\x00\x01x\xa4\x03\x00\x00", 8);
+  EXPECT_TRUE(decode(prefix + std::string("\x00\x02", 2)).ok());
+  EXPECT_EQ(decode(prefix + std::string("\x00\x01", 2)).kind(), ErrorKind::kProtocol);  // 1 name
+  EXPECT_EQ(decode(prefix + std::string("\x00", 1)).kind(), ErrorKind::kProtocol);  // truncated
+  EXPECT_EQ(decode(prefix + std::string("\x80\x80\x80\x80\x10", 5)).kind(),
+            ErrorKind::kProtocol);  // index 2^32 - 1: past any listing
+  // A link record on a folder (head 0x81): a bad header.
+  EXPECT_EQ(decode(std::string("\x81\x00\x01x\xa4\x03\x00\x00\x02", 9)).kind(),
+            ErrorKind::kProtocol);
+}
+
 TEST(Protocol, PackedXattrsRoundTripWithinTheirLimits) {
   Entry e = test::FileEntry("f", 1, 1);
   e.xattrs = {{"user.a", std::string("\0\xff", 2)}, {"user.b", std::string(kMaxXattrValueBytes, 'v')}};

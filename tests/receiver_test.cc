@@ -761,5 +761,132 @@ TEST_F(ReceiverTest, PullsIntoATargetThatIsASymlinkToAFolder) {
   EXPECT_EQ(ReadFile(dir_.Join("real/f")), "hi");
 }
 
+// ------------------------------------------------------------ hard links
+
+// A file entry that is a name of a link group: the first (names: how many
+// the file has) or a later one naming the first's listing index.
+Entry LinkedEntry(std::string path, uint64_t size, uint32_t first, uint32_t names = 0) {
+  Entry e = FileEntry(std::move(path), size, kMtime);
+  e.has_link = true;
+  e.link_first = first;
+  e.link_names = names;
+  return e;
+}
+
+bool SameInode(const std::string& a, const std::string& b) {
+  platform::FileInfo x, y;
+  return platform::Lstat(a, &x).ok() && platform::Lstat(b, &y).ok() &&
+         x.type == platform::FileType::kRegular && x.device == y.device && x.inode == y.inode;
+}
+
+TEST_F(ReceiverTest, LaterNamesOfALinkGroupBecomeLinksOfItsFileOnceItIsIn) {
+  Receiver* rx = Make();
+  const std::string data = Data(4000);
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("a", 0755, kMtime)).ok());
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("a/f", data.size(), kLinkFirst, 3)).ok());
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("b", 0755, kMtime)).ok());
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("b/g", data.size(), 1)).ok());
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("c", data.size(), 1)).ok());
+  ASSERT_TRUE(rx->EndListing(true).ok());
+  // The data is asked for once; the other names wait for it, holding their
+  // listing weight and their folder's time.
+  ASSERT_EQ(Wants(rx).size(), 1u);
+  EXPECT_EQ(Wants(rx)[0].index, 1u);
+  EXPECT_FALSE(Exists(dir_.Join("target/b/g")));
+  const uint64_t waiting = EntryWeight(LinkedEntry("b/g", 0, 1)) + EntryWeight(LinkedEntry("c", 0, 1));
+  EXPECT_EQ(rx->outstanding_weight(), waiting + EntryWeight(LinkedEntry("a/f", 0, kLinkFirst)));
+  EXPECT_TRUE(Transfer(rx, 1, data, 0644, kMtime));
+  EXPECT_EQ(rx->outstanding_weight(), 0u);
+  ASSERT_TRUE(rx->Finish().ok());
+  EXPECT_TRUE(SameInode(dir_.Join("target/a/f"), dir_.Join("target/b/g")));
+  EXPECT_TRUE(SameInode(dir_.Join("target/a/f"), dir_.Join("target/c")));
+  EXPECT_EQ(ReadFile(dir_.Join("target/c")), data);
+  platform::FileInfo info;
+  ASSERT_TRUE(platform::Lstat(dir_.Join("target/b"), &info).ok());
+  EXPECT_EQ(info.mtime_ns, kMtime);  // set after its link went in
+  EXPECT_TRUE(Temporaries().empty());
+  EXPECT_EQ(stats_.files_transferred, 1u);
+}
+
+TEST_F(ReceiverTest, AFailedFirstNameHandsTheTransferToTheNextName) {
+  Receiver* rx = Make();
+  const std::string data = Data(100);
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("a", data.size(), kLinkFirst, 3)).ok());
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("b", data.size(), 0)).ok());
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("c", data.size(), 0)).ok());
+  ASSERT_TRUE(rx->EndListing(true).ok());
+  ASSERT_EQ(Wants(rx).size(), 1u);
+  rx->FileFailed(0, "a: unreadable");
+  ASSERT_EQ(Wants(rx).size(), 2u);
+  EXPECT_EQ(Wants(rx)[1].index, 1u);
+  EXPECT_TRUE(Transfer(rx, 1, data, 0644, kMtime));
+  ASSERT_TRUE(rx->Finish().ok());
+  EXPECT_FALSE(Exists(dir_.Join("target/a")));
+  EXPECT_TRUE(SameInode(dir_.Join("target/b"), dir_.Join("target/c")));
+  EXPECT_EQ(rx->failures(), 1u);
+}
+
+TEST_F(ReceiverTest, SplitCopiesOfALinkGroupAreLinkedAgain) {
+  WriteFile(dir_.Join("target/a"), "same");
+  WriteFile(dir_.Join("target/b"), "same");
+  ASSERT_TRUE(platform::SetMtime(dir_.Join("target/a"), kMtime).ok());
+  ASSERT_TRUE(platform::SetMtime(dir_.Join("target/b"), kMtime).ok());
+  ASSERT_TRUE(platform::SetMode(dir_.Join("target/a"), 0644).ok());
+  ASSERT_FALSE(SameInode(dir_.Join("target/a"), dir_.Join("target/b")));
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("a", 4, kLinkFirst, 2)).ok());
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("b", 4, 0)).ok());
+  ASSERT_TRUE(rx->EndListing(true).ok());
+  EXPECT_TRUE(Wants(rx).empty());
+  ASSERT_TRUE(rx->Finish().ok());
+  EXPECT_TRUE(SameInode(dir_.Join("target/a"), dir_.Join("target/b")));
+  EXPECT_TRUE(Temporaries().empty());
+}
+
+TEST_F(ReceiverTest, ANameThatDiffersFromItsGroupsFileIsAFileOfItsOwn) {
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("a", 4, kLinkFirst, 2)).ok());
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("b", 5, 0)).ok());  // changed in between
+  ASSERT_TRUE(rx->EndListing(true).ok());
+  ASSERT_EQ(Wants(rx).size(), 2u);
+  EXPECT_TRUE(Transfer(rx, 0, "aaaa", 0644, kMtime));
+  EXPECT_TRUE(Transfer(rx, 1, "bbbbb", 0644, kMtime));
+  ASSERT_TRUE(rx->Finish().ok());
+  EXPECT_FALSE(SameInode(dir_.Join("target/a"), dir_.Join("target/b")));
+}
+
+TEST_F(ReceiverTest, RefusesALinkToAnEntryNotListedBeforeIt) {
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("a", 4, kLinkFirst, 2)).ok());
+  EXPECT_EQ(rx->AddEntry(LinkedEntry("b", 4, 1)).kind(), ErrorKind::kProtocol);  // itself
+  rx = Make();
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("a", 4, kLinkFirst, 2)).ok());
+  EXPECT_EQ(rx->AddEntry(LinkedEntry("b", 4, 7)).kind(), ErrorKind::kProtocol);  // not yet
+  EXPECT_TRUE(Temporaries().empty());
+}
+
+TEST_F(ReceiverTest, ALinkToAnEntryOfNoGroupIsAFileOfItsOwn) {
+  Receiver* rx = Make();
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("d")).ok());
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("d/f", 3, 0)).ok());  // names a folder
+  ASSERT_TRUE(rx->EndListing(true).ok());
+  ASSERT_EQ(Wants(rx).size(), 1u);
+  EXPECT_TRUE(Transfer(rx, 1, "abc", 0644, kMtime));
+  ASSERT_TRUE(rx->Finish().ok());
+  EXPECT_EQ(ReadFile(dir_.Join("target/d/f")), "abc");
+}
+
+TEST_F(ReceiverTest, DryRunOfALinkGroupLinksNothing) {
+  ReceiverOptions o;
+  o.dry_run = true;
+  Receiver* rx = Make(o);
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("a", 4, kLinkFirst, 2)).ok());
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("b", 4, 0)).ok());
+  ASSERT_TRUE(rx->EndListing(true).ok());
+  EXPECT_TRUE(Wants(rx).empty());
+  ASSERT_TRUE(rx->Finish().ok());
+  EXPECT_FALSE(Exists(Root()));
+}
+
 }  // namespace
 }  // namespace treesync

@@ -26,7 +26,8 @@ mkdir -p "$WORK/outside"
 for s in dotdot absolute dot empty-component nul dup-types symlink-parent file-parent \
          unlisted-parent temp-name count-mismatch bad-magic oversized-frame \
          unknown-frame-type begin-unrequested data-outside packed-dotdot packed-unasked \
-         packed-overshare hole-past-end hole-ungranted owner-name-10k; do
+         packed-overshare hole-past-end hole-ungranted owner-name-10k link-not-yet-sent \
+         link-past-listing link-one-name; do
   hostile "$s" 12
 done
 if [ "$(id -u)" = 0 ]; then
@@ -36,6 +37,8 @@ if [ "$(id -u)" = 0 ]; then
 fi
 check "hostile hole-past-end: no 1 TiB file, no temporary" \
   test -z "$(find "$WORK/target-hole-past-end" -type f -size +1M)" -a ! -e "$WORK/target-hole-past-end/good"
+check "hostile link-*: no file of a refused link group is installed" \
+  test -z "$(find "$WORK"/target-link-* -mindepth 1)"
 check "hostile: nothing written outside the targets" \
   test ! -e "$WORK/evil" -a ! -e /tmp/treesync-evil -a -z "$(ls -A "$WORK/outside")"
 check "hostile symlink-parent: no file below the symlink" test ! -e "$WORK/target-symlink-parent/s/evil"

@@ -97,6 +97,32 @@ Status Play(const std::string& scenario, Connection* c) {
   if (scenario == "hole-past-end") reply.flags = kHelloHoles;
   if (scenario == "owner-name-10k") reply.flags = kHelloPackedListing | kHelloOwners;
   if (scenario == "device-node") reply.flags = kHelloPackedListing | kHelloSpecials;
+  const bool link = scenario.compare(0, 5, "link-") == 0;
+  if (link) reply.flags = kHelloPackedListing | kHelloHardLinks;
+  if (link) {
+    // A link group whose later name points past itself: at an entry not yet
+    // sent, or beyond any listing; or a group of one name.
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kHello, EncodeHello(reply)));
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kSync, EncodeSync(SyncStart{0755, 0})));
+    Entry a = MakeEntry(EntryType::kFile, "a", 3);
+    a.has_link = true;
+    a.link_first = kLinkFirst;
+    a.link_names = scenario == "link-one-name" ? 1 : 2;
+    Entry b = MakeEntry(EntryType::kFile, "b", 3);
+    b.has_link = true;
+    b.link_first = scenario == "link-not-yet-sent" ? 2 : 0xFFFFFFFEu;
+    EntryPacker packer;
+    packer.Add(a);
+    packer.Add(b);
+    packer.Add(MakeEntry(EntryType::kFile, "c", 3));
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kEntries, packer.Take()));
+    ListEnd end;
+    end.count = 3;
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kListEnd, EncodeListEnd(end)));
+    std::vector<Want> wants;
+    TS_RETURN_IF_ERROR(ReadWants(c, &wants));
+    return c->Send(FrameType::kDone, std::string());
+  }
   if (scenario == "owner-name-10k" || scenario == "device-node") {
     TS_RETURN_IF_ERROR(c->Send(FrameType::kHello, EncodeHello(reply)));
     TS_RETURN_IF_ERROR(c->Send(FrameType::kSync, EncodeSync(SyncStart{0755, 0})));
