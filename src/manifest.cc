@@ -337,10 +337,14 @@ Status DecodeEntries(const char* data, size_t n, const std::function<Status(Entr
       user.clear();
       group.clear();
       r.Varint(&uid);
-      r.Append(&user, kMaxOwnerNameBytes);
+      bool names = r.Append(&user, kMaxOwnerNameBytes);
       r.Varint(&gid);
-      r.Append(&group, kMaxOwnerNameBytes);
-      if (!r.failed() && (uid > 0xFFFFFFFFu || gid > 0xFFFFFFFFu)) {
+      names = names && r.Append(&group, kMaxOwnerNameBytes);
+      if (!names) {
+        return Status::Protocol("bad Entries frame: an owner or group name over " +
+                                std::to_string(kMaxOwnerNameBytes) + " bytes, or truncated");
+      }
+      if (uid > 0xFFFFFFFFu || gid > 0xFFFFFFFFu) {
         return Status::Protocol("bad Entries frame: owner or group number out of range");
       }
     }

@@ -1,17 +1,33 @@
 # The comparison that sums up exact copies: one tree of owners, set-uid
-# bits, attributes, ACLs, a sparse file, a FIFO, a socket, a device node,
-# symlinks and odd times, copied by `rsync -aAXS --devices --specials` and
-# pulled by treesync --devices: the two copies agree on types, contents,
-# modes, owners, attributes, ACLs, holes and mtimes. (Hard links are not
-# kept yet, so neither copy is asked to: no -H.) Root only.
-# Sourced by tests/e2e.sh.
+# bits, attributes, ACLs, hard links across folders, a sparse file, a FIFO,
+# a socket, a device node, symlinks and odd times, copied by
+# `rsync -aHAXS --devices --specials` and pulled by treesync --devices: the
+# two copies agree on types, contents, modes, owners, link groups,
+# attributes, ACLs, holes and mtimes. On tmpfs, then on ext4 where a loop
+# device can be mounted. Root only. Sourced by tests/e2e.sh.
 
-if [ "$(id -u)" != 0 ] || ! command -v rsync >/dev/null || ! command -v getfattr >/dev/null ||
-   ! command -v setfacl >/dev/null; then
-  echo "SKIP exact: needs root, rsync, getfattr and setfacl"
-else
-  E=$WORK/esrc
-  rm -rf "$E" "$WORK/e-rsync" "$WORK/e-ts"; mkdir -p "$E/d/deeper"
+# exact_listing DIR [notimes]: per entry: type, path, mode, owner, group,
+# size, mtime (unless notimes), link target; each device's numbers; each
+# regular file's checksum; the names of each file with more than one;
+# then every attribute (ACLs too).
+exact_listing() {
+  local fmt='%y %P %m %U %G %s %T@ %l\n'
+  [ "${2:-}" = notimes ] && fmt='%y %P %m %U %G %s %l\n'
+  (cd "$1" && find . -mindepth 1 -printf "$fmt" | sort
+   find . -mindepth 1 -type c -printf '%P ' -exec stat -c '%t:%T' {} \; | sort
+   find . -type f -exec md5sum {} + | sort -k2
+   find . -type f -links +1 -printf '%i %P\n' | sort -k1,1n -k2,2 |
+     awk '$1 != last { if (line != "") print "linked:" line; line = ""; last = $1 }
+          { line = line " " $2 } END { if (line != "") print "linked:" line }' | sort
+   getfattr -R -h -d -m - -e hex . 2>/dev/null | grep -v '^$')
+}
+
+# exact_case BASE NAME: builds the tree in BASE, copies it both ways there,
+# and compares; NAME labels the checks.
+exact_case() {
+  local B=$1 n=$2
+  local E=$B/esrc
+  rm -rf "$E" "$B/e-rsync" "$B/e-ts"; mkdir -p "$E/d/deeper"
   echo plain > "$E/plain"; echo s > "$E/setuid"; chmod 4750 "$E/setuid"; chown nobody:nogroup "$E/setuid"
   echo n > "$E/d/numbers"; chown 4321:8765 "$E/d/numbers"
   chmod 2770 "$E/d"; chown nobody:nogroup "$E/d"
@@ -21,30 +37,43 @@ else
   ln -s plain "$E/link"; ln -s ../../nowhere "$E/d/deeper/dangling"; chown -h nobody "$E/link"
   setfattr -n user.note -v 'kept' "$E/plain"; setfattr -n user.bin -v 0x00ff "$E/d/deeper"
   setfacl -m u:nobody:r "$E/plain"; setfacl -d -m g:nogroup:rwx "$E/d/deeper"
+  ln "$E/plain" "$E/d/deeper/plain-too"; ln "$E/plain" "$E/d/plain-three"
+  ln "$E/d/numbers" "$E/numbers-too"; ln "$E/sparse" "$E/d/sparse-too"
   touch -h -d '1999-12-31 23:59:59.123456789' "$E/plain" "$E/link" "$E/fifo"
   touch -d '2038-01-19 03:14:08' "$E/d/deeper"
-  rsync -aAXS --devices --specials "$E/" "$WORK/e-rsync/"
+  rsync -aHAXS --devices --specials "$E/" "$B/e-rsync/"
   start_server "$E"
-  expect_exit "exact: treesync pull --devices exits 0" 0 "$TS" pull --devices "127.0.0.1:$PORT" "$WORK/e-ts"
+  expect_exit "exact $n: treesync pull --devices exits 0" 0 "$TS" pull --devices "127.0.0.1:$PORT" "$B/e-ts"
   stop_server
-  # exact_listing DIR [notimes]: per entry: type, path, mode, owner, group,
-  # size, mtime (unless notimes), link target; each device's numbers; each
-  # regular file's checksum; then every attribute (ACLs too).
-  exact_listing() {
-    local fmt='%y %P %m %U %G %s %T@ %l\n'
-    [ "${2:-}" = notimes ] && fmt='%y %P %m %U %G %s %l\n'
-    (cd "$1" && find . -mindepth 1 -printf "$fmt" | sort
-     find . -mindepth 1 -type c -printf '%P ' -exec stat -c '%t:%T' {} \; | sort
-     find . -type f -exec md5sum {} + | sort -k2
-     getfattr -R -h -d -m - -e hex . 2>/dev/null | grep -v '^$')
-  }
-  check "treesync's copy is the source: every type, byte, mode, owner, time and attribute" \
-    diff <(exact_listing "$E") <(exact_listing "$WORK/e-ts")
-  check "treesync's copy and rsync -aAXS's agree on all but times" \
-    diff <(exact_listing "$WORK/e-rsync" notimes) <(exact_listing "$WORK/e-ts" notimes)
+  check "exact $n: treesync's copy is the source: every type, byte, mode, owner, link, time and attribute" \
+    diff <(exact_listing "$E") <(exact_listing "$B/e-ts")
+  check "exact $n: treesync's copy and rsync -aHAXS's agree on all but times" \
+    diff <(exact_listing "$B/e-rsync" notimes) <(exact_listing "$B/e-ts" notimes)
+  check "exact $n: both keep the three link groups" \
+    test "$(exact_listing "$B/e-ts" | grep -c "^linked:")" = 3 -a \
+         "$(exact_listing "$B/e-rsync" | grep -c "^linked:")" = 3
   # rsync 3.2 leaves some times behind (sockets, devices, a folder it wrote
   # into after): say which, as a note.
-  echo "NOTE exact: times rsync -aAXS did not keep: $(diff <(exact_listing "$E") <(exact_listing "$WORK/e-rsync") | grep -c '^>')"
-  check "and both keep the holes (50 MiB in under 1 MiB on disk: rsync $(du -k "$WORK/e-rsync/sparse" | cut -f1) KiB, treesync $(du -k "$WORK/e-ts/sparse" | cut -f1) KiB)" \
-    test "$(du -k "$WORK/e-ts/sparse" | cut -f1)" -lt 1024 -a "$(du -k "$WORK/e-rsync/sparse" | cut -f1)" -lt 1024
+  echo "NOTE exact $n: times rsync -aHAXS did not keep: $(diff <(exact_listing "$E") <(exact_listing "$B/e-rsync") | grep -c '^>')"
+  check "exact $n: both keep the holes (50 MiB in under 1 MiB on disk: rsync $(du -k "$B/e-rsync/sparse" | cut -f1) KiB, treesync $(du -k "$B/e-ts/sparse" | cut -f1) KiB)" \
+    test "$(du -k "$B/e-ts/sparse" | cut -f1)" -lt 1024 -a "$(du -k "$B/e-rsync/sparse" | cut -f1)" -lt 1024
+}
+
+if [ "$(id -u)" != 0 ] || ! command -v rsync >/dev/null || ! command -v getfattr >/dev/null ||
+   ! command -v setfacl >/dev/null; then
+  echo "SKIP exact: needs root, rsync, getfattr and setfacl"
+else
+  exact_case "$WORK" "on $(stat -f -c %T "$WORK")"
+  # ext4 keeps attributes, ACLs and holes its own way: the same case on an
+  # image mounted through a loop device, where this host allows one.
+  EXT4=$WORK/ext4
+  mkdir -p "$EXT4"
+  if truncate -s 256M "$WORK/ext4.img" && mkfs.ext4 -q -F "$WORK/ext4.img" 2>/dev/null &&
+     mount -o loop "$WORK/ext4.img" "$EXT4" 2>/dev/null; then
+    exact_case "$EXT4" "on ext4"
+    umount "$EXT4" || umount -l "$EXT4"
+  else
+    echo "SKIP exact on ext4: no loop device can be mounted here (a container without it, or no mkfs.ext4)"
+  fi
+  rm -f "$WORK/ext4.img"
 fi

@@ -246,6 +246,22 @@ for s in huge-frame unknown-type hash-unasked packed-unasked packed-overshare pa
   ph_refused "$s" "$s"
 done
 
+# The optional fields, past their limits: a 10 KB owner name, a link to an
+# entry not listed yet or beyond the listing, a TiB hole in a 10-byte
+# file, a 10 MiB attribute. And a device node, from a pusher trusted with
+# bytes only: never made (the server was not started with --devices).
+for s in owner-name-10k link-not-yet-sent link-outside-listing xattr-10m; do
+  ph_refused "$s" "$s"
+done
+ph_case hole-past-end "error 12" hole-past-end
+check "hole-past-end: no file under the final name" test ! -e "$WORK/hole-past-end/served/f"
+check "hole-past-end: nothing larger than 1 MiB was written" \
+  test -z "$(find "$WORK/hole-past-end/served" -size +1M)"
+if [ "$(id -u)" = 0 ]; then
+  ph_case device-node "summary 0" device-node
+  check "device-node: no device node made" test ! -e "$WORK/device-node/served/disk"
+fi
+
 # ---- Data ------------------------------------------------------------------
 
 for s in oversize-data restart-loop begin-unrequested begin-offset data-outside end-outside \

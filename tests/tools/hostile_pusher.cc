@@ -59,11 +59,12 @@ constexpr uint8_t kHello = 0x01, kError = 0x02, kSession = 0x03, kSync = 0x10, k
                   kEntries = 0x16, kGap = 0x17, kWant = 0x20, kWantEnd = 0x21,
                   kWantDelta = 0x22, kListCredit = 0x23, kWantPaths = 0x24,
                   kWantDeltaPath = 0x25, kBegin = 0x30, kData = 0x31, kEnd = 0x32,
-                  kFileError = 0x33, kCopy = 0x34, kDone = 0x40, kEvent = 0x41,
+                  kFileError = 0x33, kCopy = 0x34, kHole = 0x35, kDone = 0x40, kEvent = 0x41,
                   kSummary = 0x42;
 // Hello flags ("A session", step 1).
 constexpr uint32_t kFlagHash = 1, kFlagPacked = 2, kFlagStreaming = 4, kFlagPush = 8,
-                   kFlagSession = 16;
+                   kFlagSession = 16, kFlagHoles = 32, kFlagOwners = 64, kFlagSpecials = 128,
+                   kFlagXattrs = 256, kFlagHardLinks = 512;
 // Session options ("Roles").
 constexpr uint32_t kOptNoDelete = 1, kOptChecksum = 2, kOptDryRun = 4;
 constexpr int64_t kInitialListCredit = 2097152;
@@ -858,6 +859,10 @@ const char* const kScenarios[] = {
     // Framing and flags.
     "huge-frame", "unknown-type", "hash-unasked", "packed-unasked", "packed-overshare",
     "packed-headbits", "packed-varint", "packed-empty",
+    // The optional fields, each with its flag asked for ("Owners", "Hard
+    // links", "Holes", "Extended attributes", "Special files").
+    "owner-name-10k", "link-not-yet-sent", "link-outside-listing", "hole-past-end", "xattr-10m",
+    "device-node",
     // Data.
     "delta-copy-outside", "delta-copy-overrun", "file-error", "begin-interleave", "short-data",
     "oversize-data", "wrong-hash", "restart-loop", "begin-unrequested", "begin-offset",
@@ -918,6 +923,11 @@ void Prepare(Pusher& p, const Options& o) {
     p.options = kOptChecksum;
   }
   if (s == "packed-unasked") p.flags &= ~kFlagPacked;
+  if (s == "owner-name-10k") p.flags |= kFlagPacked | kFlagOwners;
+  if (s.compare(0, 5, "link-") == 0) p.flags |= kFlagPacked | kFlagHardLinks;
+  if (s == "hole-past-end") p.flags |= kFlagHoles;
+  if (s == "xattr-10m") p.flags |= kFlagPacked | kFlagXattrs;
+  if (s == "device-node") p.flags |= kFlagPacked | kFlagSpecials;
   if (s == "honest-nostream" || s == "gap-nostream" || s == "incomplete-nostream") {
     p.flags &= ~kFlagStreaming;
   }
@@ -1171,6 +1181,71 @@ void Script(Pusher& p, const Options& o) {
     }
     p.Raw(kEntries, payload);
     p.ListEndCount(2);
+    return p.Run();
+  }
+  // The optional fields: records written by hand from "Packed listing".
+  if (s == "owner-name-10k" || s == "link-not-yet-sent" || s == "link-outside-listing" ||
+      s == "xattr-10m" || s == "device-node") {
+    const std::string file_f("\x00\x01" "f" "\xa4\x03", 5);  // shares 0, "f", mode 0644
+    std::string payload;
+    if (s == "owner-name-10k") {
+      PutU8(&payload, kTypeFile | 16);  // an owner record follows the mode
+      payload += file_f;
+      PutVarint(&payload, 1000);
+      PutVarint(&payload, 10000);
+      payload += std::string(10000, 'u');  // a 10 KB user name
+      PutVarint(&payload, 1000);
+      PutVarint(&payload, 0);
+      PutVarint(&payload, 0);  // mtime
+      PutVarint(&payload, 0);  // size
+    } else if (s == "xattr-10m") {
+      PutU8(&payload, kTypeFile | 64);  // attributes follow
+      payload += file_f;
+      PutVarint(&payload, 0);
+      PutVarint(&payload, 0);
+      PutVarint(&payload, 1);
+      PutVarint(&payload, 9);
+      payload += "user.huge";
+      PutVarint(&payload, 10u << 20);  // a 10 MiB value, half a MiB of it here
+      payload += std::string(512 * 1024, 'v');
+    } else if (s == "device-node") {
+      PutU8(&payload, 32);  // a special file: the host's first disk, for all
+      payload += std::string("\x00\x04" "disk", 6);  // shares 0, "disk"
+      PutVarint(&payload, 0666);
+      PutVarint(&payload, 0);
+      PutVarint(&payload, 4);  // block device 8:0
+      PutVarint(&payload, 8);
+      PutVarint(&payload, 0);
+    } else {
+      // "a", the first of two names, then "b", naming entry 5 (not listed
+      // yet) or 1,000,000 (beyond the listing) as its first name.
+      PutU8(&payload, kTypeFile | 128);
+      payload += std::string("\x00\x01" "a" "\xa4\x03", 5);
+      PutVarint(&payload, 0);
+      PutVarint(&payload, 3);
+      PutVarint(&payload, 0);
+      PutVarint(&payload, 2);
+      PutU8(&payload, kTypeFile | 8 | 128);
+      payload += std::string("\x00\x01" "b", 3);
+      PutVarint(&payload, 0);
+      PutVarint(&payload, 3);
+      PutVarint(&payload, 1 + (s == "link-not-yet-sent" ? 5 : 1000000));
+    }
+    p.Sync();
+    p.Raw(kEntries, payload);
+    p.ListEndCount(s.compare(0, 5, "link-") == 0 ? 2 : 1);
+    return p.Run();
+  }
+  if (s == "hole-past-end") {
+    p.Sync();
+    p.Entry(File("f", 10));
+    p.ListEnd();
+    p.answer = [](Pusher& q, const Req& r) {
+      q.Begin(r.tag, 0);
+      std::string h;
+      PutU64(&h, uint64_t(1) << 40);  // a TiB of zeros into a 10-byte file
+      q.Raw(kHole, h);
+    };
     return p.Run();
   }
   // Data.
