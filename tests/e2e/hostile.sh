@@ -27,7 +27,7 @@ for s in dotdot absolute dot empty-component nul dup-types symlink-parent file-p
          unlisted-parent temp-name count-mismatch bad-magic oversized-frame \
          unknown-frame-type begin-unrequested data-outside packed-dotdot packed-unasked \
          packed-overshare hole-past-end hole-ungranted owner-name-10k link-not-yet-sent \
-         link-past-listing link-one-name; do
+         link-past-listing link-one-name xattr-10m; do
   hostile "$s" 12
 done
 if [ "$(id -u)" = 0 ]; then

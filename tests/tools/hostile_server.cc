@@ -97,6 +97,25 @@ Status Play(const std::string& scenario, Connection* c) {
   if (scenario == "hole-past-end") reply.flags = kHelloHoles;
   if (scenario == "owner-name-10k") reply.flags = kHelloPackedListing | kHelloOwners;
   if (scenario == "device-node") reply.flags = kHelloPackedListing | kHelloSpecials;
+  if (scenario == "xattr-10m") {
+    // An attribute claiming 10 MiB, half a MiB of it sent: the client
+    // refuses the record, holding no more than the frame.
+    reply.flags = kHelloPackedListing | kHelloXattrs;
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kHello, EncodeHello(reply)));
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kSync, EncodeSync(SyncStart{0755, 0})));
+    // head: file with attributes; shares 0, "f", mode 0644, mtime 0, size 0;
+    // one attribute "user.huge" of 10 MiB (varint 0x80 0x80 0x80 0x05).
+    std::string payload("\x42\x00\x01" "f" "\xa4\x03\x00\x00\x01\x09" "user.huge"
+                        "\x80\x80\x80\x05", 23);
+    payload += std::string(512 * 1024, 'v');
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kEntries, payload));
+    ListEnd end;
+    end.count = 1;
+    TS_RETURN_IF_ERROR(c->Send(FrameType::kListEnd, EncodeListEnd(end)));
+    std::vector<Want> wants;
+    TS_RETURN_IF_ERROR(ReadWants(c, &wants));
+    return c->Send(FrameType::kDone, std::string());
+  }
   const bool link = scenario.compare(0, 5, "link-") == 0;
   if (link) reply.flags = kHelloPackedListing | kHelloHardLinks;
   if (link) {
