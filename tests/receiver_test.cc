@@ -876,6 +876,32 @@ TEST_F(ReceiverTest, ALinkToAnEntryOfNoGroupIsAFileOfItsOwn) {
   EXPECT_EQ(ReadFile(dir_.Join("target/d/f")), "abc");
 }
 
+TEST_F(ReceiverTest, LinkGroupsPastTheirMemoryBudgetArriveAsCopies) {
+  Receiver* rx = Make();
+  std::string dir;
+  for (int i = 0; i < 15; ++i) {
+    dir += (i > 0 ? "/" : "") + std::string(250, static_cast<char>('a' + i));
+    ASSERT_TRUE(rx->AddEntry(FolderEntry(dir)).ok());
+  }
+  // Paths of about 3.8 KiB: the budget holds some 2,000 such groups.
+  const uint32_t first = 15;
+  const uint32_t groups = static_cast<uint32_t>(kMaxLinkGroupBytes / (dir.size() + 8 + 64)) + 10;
+  auto name = [&](char c, uint32_t i) {
+    char b[16];
+    std::snprintf(b, sizeof b, "/%c%06u", c, i);
+    return dir + b;
+  };
+  for (uint32_t i = 0; i < groups; ++i) {
+    ASSERT_TRUE(rx->AddEntry(LinkedEntry(name('f', i), 3, kLinkFirst, 2)).ok());
+  }
+  ASSERT_EQ(Wants(rx).size(), groups);
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry(name('g', 0), 3, first)).ok());
+  EXPECT_EQ(Wants(rx).size(), groups);  // a kept group's later name waits
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry(name('g', groups - 1), 3, first + groups - 1)).ok());
+  ASSERT_EQ(Wants(rx).size(), groups + 1);  // one past the budget is a copy
+  EXPECT_EQ(Wants(rx).back().index, first + groups + 1);
+}
+
 TEST_F(ReceiverTest, DryRunOfALinkGroupLinksNothing) {
   ReceiverOptions o;
   o.dry_run = true;

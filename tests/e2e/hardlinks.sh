@@ -78,3 +78,36 @@ expect_exit "a dry run of linked files: exit 0" 0 mirror -n -i "$WORK/hdst4"
 check "a dry run says which names it would link" grep -qx 'hf c/zz-third' "$WORK/last.out"
 check "and makes nothing" test ! -e "$WORK/hdst4/c/zz-third"
 stop_server
+
+# Memory: 100,000 files with a second name each in a folder listed after
+# all of them, so every group stays open: the sender keeps 65,536 groups
+# at most (the rest arrive as copies) and neither side passes 64 MiB.
+if pull_only && command -v python3 >/dev/null && [ -x /usr/bin/time ]; then
+  M=$WORK/many-links
+  rm -rf "$M" "$WORK/mdst"
+  python3 - "$M" <<'PY'
+import os, sys
+root = sys.argv[1]
+os.makedirs(root + "/a"); os.makedirs(root + "/z")
+for i in range(100000):
+    p = "%s/a/f%06d" % (root, i)
+    with open(p, "w") as f:
+        f.write("x%d" % i)
+    os.link(p, "%s/z/g%06d" % (root, i))
+PY
+  log=$WORK/many-links.server
+  /usr/bin/time -f 'peak %M' -o "$WORK/many-links.srss" \
+    "$TS" serve --once --port 0 --bind 127.0.0.1 "$M" 2>"$log" &
+  spid=$!
+  mport=$(port_from_log "$log")
+  expect_exit "100,000 open link groups: exit 0" 0 \
+    /usr/bin/time -f 'peak %M' -o "$WORK/many-links.crss" "$TS" pull -q "127.0.0.1:$mport" "$WORK/mdst"
+  exits_within $spid 20
+  crss=$(sed -n 's/^peak //p' "$WORK/many-links.crss"); srss=$(sed -n 's/^peak //p' "$WORK/many-links.srss")
+  check "65,536 of them arrive linked, the rest as copies" \
+    test "$(find "$WORK/mdst" -type f -links 2 | wc -l)" = 131072
+  check "every name's data is exact" diff -r "$M" "$WORK/mdst"
+  check "the client stays within 64 MiB (${crss:-?} KiB)" test "${crss:-999999}" -lt 65536
+  check "the server stays within 64 MiB (${srss:-?} KiB)" test "${srss:-999999}" -lt 65536
+  rm -rf "$M" "$WORK/mdst"
+fi
