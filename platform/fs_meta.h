@@ -154,6 +154,13 @@ class Folder : public OwnedHandle<Folder> {
   Status CreateNew(const std::string& name, File* out, uint32_t mode) const;
   // Rename for two names in this folder.
   Status Rename(const std::string& from, const std::string& to) const;
+  // Why a Link failed, where the caller can do better than report it.
+  enum class LinkFailure { kOther, kNameTaken, kTooManyLinks };
+  // Makes `name` in this folder a new hard link of `from_name` in folder
+  // from (a symlink there is linked as itself, never followed). On failure
+  // *why says whether name was taken or the file has its most names.
+  Status Link(const Folder& from, const std::string& from_name, const std::string& name,
+              LinkFailure* why) const;
   void Close();
 
  private:

@@ -239,6 +239,19 @@ Status Folder::Rename(const std::string& from, const std::string& to) const {
   return Status::Ok();
 }
 
+Status Folder::Link(const Folder& from, const std::string& from_name, const std::string& name,
+                    LinkFailure* why) const {
+  if (::linkat(static_cast<int>(from.fd_), from_name.c_str(), static_cast<int>(fd_),
+               name.c_str(), 0) == 0) {
+    return Status::Ok();
+  }
+  const int err = errno;
+  *why = err == EEXIST ? LinkFailure::kNameTaken
+         : err == EMLINK ? LinkFailure::kTooManyLinks
+                         : LinkFailure::kOther;
+  return IoError("hard link", PathOf(name), err);
+}
+
 void Folder::Close() {
   if (fd_ >= 0) ::close(static_cast<int>(fd_));
   fd_ = -1;

@@ -402,6 +402,20 @@ Status Folder::Rename(const std::string& from, const std::string& to) const {
   return platform::Rename(PathOf(from), PathOf(to));
 }
 
+Status Folder::Link(const Folder& from, const std::string& from_name, const std::string& name,
+                    LinkFailure* why) const {
+  std::wstring existing, link;
+  *why = LinkFailure::kOther;
+  if (!WidePath(from.PathOf(from_name), &existing) || !WidePath(PathOf(name), &link)) {
+    return BadName("hard link", PathOf(name));
+  }
+  if (CreateHardLinkW(link.c_str(), existing.c_str(), nullptr)) return Status::Ok();
+  const DWORD err = GetLastError();
+  if (err == ERROR_ALREADY_EXISTS || err == ERROR_FILE_EXISTS) *why = LinkFailure::kNameTaken;
+  if (err == ERROR_TOO_MANY_LINKS) *why = LinkFailure::kTooManyLinks;
+  return IoError("hard link", PathOf(name), err);
+}
+
 void Folder::Close() { fd_ = -1; }
 
 Status File::Open(const Folder* in, const std::string& name, int flags, const char* what,

@@ -4,7 +4,7 @@
 # each round so a noisy neighbour hurts them alike. Prints medians, each
 # tool's ratio to rsync, bytes on the wire, and treesync's peak RSS.
 #   RUNS (default 5): rounds per case. BENCH_DIR (default /dev/shm/tsbench).
-#   BENCH_CASES (default "1 2 3 4 5 8 9 10 11 12"): which cases to run. Cases 6
+#   BENCH_CASES (default "1 2 3 4 5 8 9 10 11 12 13"): which cases to run. Cases 6
 #   and 7 (1,000,000 files) take minutes and run only when named:
 #   BENCH_CASES="6 7"; BIG_RUNS (default 3) rounds each. They need room
 #   for 2,000,000 inodes in BENCH_DIR.
@@ -24,7 +24,7 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 TS=${TS:-$HERE/build/treesync}
 PROXY=${PROXY:-$HERE/build/tools/fault_proxy}
 B=${BENCH_DIR:-/dev/shm/tsbench}
-CASES=${BENCH_CASES:-1 2 3 4 5 8 9 10 11 12}
+CASES=${BENCH_CASES:-1 2 3 4 5 8 9 10 11 12 13}
 [ -x "$TS" ] || { echo "build first: make (and make build/tools/fault_proxy)" >&2; exit 1; }
 TS=$(cd "$(dirname "$TS")" && pwd)/$(basename "$TS")  # absolute: the ssh cases run it "remotely"
 SSHD_HELPER=$HERE/scripts/loopback-sshd.sh
@@ -407,6 +407,29 @@ sparse_case() {
   rm -rf "$src" "$d"
 }
 
+# 13: hard links: case 2's 20,000 files as two snapshots that share them
+# (cp -al: 40,000 names, 20,000 files), into an empty target: treesync
+# against rsync -H, tar | nc and cp -a, which all keep the links.
+links_case() {
+  local src=$B/linked d=$B/dst; rm -rf "$src"; mkdir -p "$src"; rm -f "$B"/res.*
+  [ -d "$B/small" ] || make_small "$B/small"
+  cp -al "$B/small" "$src/snap1"; cp -al "$B/small" "$src/snap2"
+  start_treesync "$src"; have rsync && start_rsyncd "$src"
+  local ts_files=- rs_files=-
+  for r in $(seq "$RUNS"); do
+    rm -rf "$d"; run_treesync "$TS_PORT" "$d" >> "$B/res.treesync"
+    ts_files=$(find "$d" -type f -links 2 | wc -l)
+    if have rsync; then rm -rf "$d"; run_rsync_from -H "rsync://127.0.0.1:$RS_PORT/src/" "$d/" >> "$B/res.rsync"
+      rs_files=$(find "$d" -type f -links 2 | wc -l); fi
+    if have nc; then rm -rf "$d"; run_tarnc "$src" "$d" >> "$B/res.tarnc"; fi
+    rm -rf "$d"; run_cp "$src" "$d" >> "$B/res.cp"
+  done
+  SERVER_RSS=$(peak_kib "$TS_PID"); stop "$TS_PID" ${RS_PID:-}; RS_PID=
+  report "13. hard links: 20,000 files of 1-8 KiB, each with 2 names in 2 snapshots, into an empty target (rsync -H)"
+  printf '  names with 2 links in the copy: treesync %s, rsync -H %s (of 40,000)\n' "$ts_files" "$rs_files"
+  rm -rf "$src" "$d"
+}
+
 # 9 and 10: each tool into an empty target over ssh; scp in the first
 # scp_rounds rounds only (it takes long on many files).
 ssh_case() { # name src scp_rounds
@@ -451,6 +474,7 @@ for c in $CASES; do
     7) [ -d "$B/million" ] || make_million "$B/million"
        RUNS=${BIG_RUNS:-3} noop_case "7. no-op re-pull of case 6" "$B/million" shared ;;
     12) sparse_case ;;
+    13) links_case ;;
     8) make_large "$B/large"; push_case "8a. push into an empty writable server vs pull, case 1's tree" "$B/large"; rm -rf "$B/large"
        [ -d "$B/small" ] || make_small "$B/small"; push_case "8b. push vs pull, case 2's tree" "$B/small" ;;
     9) if ssh_up 9; then make_large "$B/large1g" 256

@@ -46,12 +46,21 @@ void Installer::Run() {
     }
     if (s.ok() && job.set_mode) s = job.file.SetMode(job.mode);
     if (s.ok()) s = job.file.SetMtime(job.mtime_ns);
+    InstallResult r;
+    r.index = job.index;
+    platform::FileInfo info;
+    if (s.ok() && job.identify && job.file.Stat(&info).ok()) {
+      r.identified = true;
+      r.device = info.device;
+      r.inode = info.inode;
+    }
     Status closed = job.file.Close();  // Windows can't rename an open file
     if (s.ok()) s = closed;
     if (s.ok()) s = job.folder->Rename(job.temp_name, job.final_name);
     if (!s.ok()) platform::RemoveEntry(job.folder->PathOf(job.temp_name));
+    r.status = s;
     lock.lock();
-    done_.push_back({job.index, s});
+    done_.push_back(std::move(r));
     changed_.notify_all();
   }
 }

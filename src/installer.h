@@ -31,6 +31,9 @@ struct InstallJob {
   uint32_t uid = 0xFFFFFFFFu, gid = 0xFFFFFFFFu;
   uint32_t mode = 0;
   int64_t mtime_ns = 0;
+  // Tell the file's identity in the result (a link group's file, which its
+  // other names are then linked to).
+  bool identify = false;
 };
 
 struct InstallResult {
@@ -38,6 +41,9 @@ struct InstallResult {
   // OK: in place. Otherwise the temporary is gone and the final name keeps
   // whatever it had.
   Status status;
+  // With identify, when known: the file's identity.
+  bool identified = false;
+  uint64_t device = 0, inode = 0;
 };
 
 class Installer {

@@ -437,6 +437,7 @@ Status Receiver::ApplySpecial(const Entry& e, const EntryPlan& p,
 }
 
 Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
+  static const platform::FileInfo kNothing;  // what a missing entry has
   const uint32_t index = static_cast<uint32_t>(entries_added_ - 1);
   const uint64_t weight = EntryWeight(e);
   const std::string full = Full(e.path);
@@ -471,12 +472,13 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
   if (options_.dry_run) {
     if (remove) reporter_->OnChange(Change::kDelete, l.type, e.path, 0);
     if (p.create) reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
-    AddLinkGroup(e, index, true);
+    AddLinkGroup(e, index, local != nullptr && !remove ? &local->info : &kNothing);
     if (GroupFor(e, remove ? nullptr : local) != nullptr) {
       Fetch f;
       f.entry = e;
       bool copy = false;
-      return JoinGroup(e.link_first, f, index, &copy);
+      return JoinGroup(e.link_first, f, index, remove || local == nullptr ? &kNothing : &local->info,
+                       &copy);
     }
     if (p.fetch) {
       reporter_->OnChange(p.existing ? Change::kUpdate : Change::kCreate, e.type, e.path, e.size);
@@ -544,7 +546,8 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
   f.setgid_folder = open_.back().setgid;
   f.inherits = NewEntriesInherit();
   OpenFolder& folder = open_.back();
-  AddLinkGroup(e, index, !p.fetch);
+  // Not fetched: in place now, as the target has it.
+  AddLinkGroup(e, index, p.fetch ? nullptr : local != nullptr ? &local->info : &kNothing);
   if (GroupFor(e, remove ? nullptr : local) != nullptr) {
     // Its data comes once, for the group's first name: this name becomes a
     // link of that file. A partial download under its own name is of no use.
@@ -557,7 +560,8 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
     f.existing = local != nullptr && !remove && l.type == EntryType::kFile && !local_other;
     if (f.existing && e.size >= kMinDeltaBasis) f.basis = full;
     bool copy = false;
-    TS_RETURN_IF_ERROR(JoinGroup(e.link_first, f, index, &copy));
+    TS_RETURN_IF_ERROR(JoinGroup(e.link_first, f, index,
+                                 remove || local == nullptr ? &kNothing : &local->info, &copy));
     if (!copy) return Status::Ok();
     // No link to be had here: a file of its own after all.
     f.entry = Entry();
@@ -929,7 +933,7 @@ Status Receiver::Finished(uint32_t index, bool credit) {
   return Release(e, credit);
 }
 
-void Receiver::AddLinkGroup(const Entry& e, uint32_t index, bool in_place) {
+void Receiver::AddLinkGroup(const Entry& e, uint32_t index, const platform::FileInfo* in_place) {
   if (e.type != EntryType::kFile || !e.has_link || e.link_first != kLinkFirst) return;
   const uint64_t bytes = e.path.size() + 64;
   if (link_group_bytes_ + bytes > kMaxLinkGroupBytes) {
@@ -945,7 +949,12 @@ void Receiver::AddLinkGroup(const Entry& e, uint32_t index, bool in_place) {
   g.path = e.path;
   g.size = e.size;
   g.mtime_ns = e.mtime_ns;
-  g.in_place = in_place;
+  g.in_place = in_place != nullptr;
+  if (in_place != nullptr && in_place->type == platform::FileType::kRegular) {
+    g.id_known = true;
+    g.device = in_place->device;
+    g.inode = in_place->inode;
+  }
   g.names_left = e.link_names - 1;
   link_group_bytes_ += bytes;
   link_groups_.emplace(index, std::move(g));
@@ -973,7 +982,8 @@ Receiver::LinkGroup* Receiver::GroupFor(const Entry& e, const platform::FolderEn
   return &g->second;
 }
 
-Status Receiver::JoinGroup(uint32_t first, const Fetch& f, uint32_t index, bool* copy) {
+Status Receiver::JoinGroup(uint32_t first, const Fetch& f, uint32_t index,
+                           const platform::FileInfo* have, bool* copy) {
   *copy = false;
   auto g = link_groups_.find(first);
   LinkGroup& group = g->second;
@@ -984,20 +994,32 @@ Status Receiver::JoinGroup(uint32_t first, const Fetch& f, uint32_t index, bool*
     ++link_waiters_;
     return Status::Ok();
   }
-  Status s = LinkName(group.path, f, copy);
+  Status s = LinkName(group, f, have, copy);
   if (group.names_left == 0) DropLinkGroup(g);
   if (s.ok() && !*copy) credit_ += EntryWeight(f.entry);
   return s;
 }
 
-Status Receiver::LinkName(const std::string& first, const Fetch& f, bool* copy) {
+Status Receiver::LinkName(const LinkGroup& g, const Fetch& f, const platform::FileInfo* have_now,
+                          bool* copy) {
   *copy = false;
   const Entry& e = f.entry;
+  const std::string& first = g.path;
   const std::string full = Full(e.path);
   const std::string target_path = Full(first);
   platform::FileInfo target, have;
-  TS_RETURN_IF_ERROR(platform::Lstat(target_path, &target));
-  TS_RETURN_IF_ERROR(platform::Lstat(full, &have));
+  if (g.id_known) {
+    target.type = platform::FileType::kRegular;
+    target.device = g.device;
+    target.inode = g.inode;
+  } else {
+    TS_RETURN_IF_ERROR(platform::Lstat(target_path, &target));
+  }
+  if (have_now != nullptr) {
+    have = *have_now;
+  } else {
+    TS_RETURN_IF_ERROR(platform::Lstat(full, &have));
+  }
   if (target.type == platform::FileType::kRegular && have.type == platform::FileType::kRegular &&
       have.device == target.device && have.inode == target.inode) {
     ++stats_->files_skipped;
@@ -1011,27 +1033,46 @@ Status Receiver::LinkName(const std::string& first, const Fetch& f, bool* copy) 
     *copy = true;  // the first name is no file here (its name refused, say)
     return Status::Ok();
   }
-  TS_RETURN_IF_ERROR(CheckParentIsFolder(first));
-  TS_RETURN_IF_ERROR(CheckParentIsFolder(e.path));
+  // Linked by name in both folders, held open: no symlink swapped in for
+  // either since it was checked redirects the link.
+  TS_RETURN_IF_ERROR(HoldFolder(first, &link_from_));
+  TS_RETURN_IF_ERROR(HoldFolder(e.path, &link_to_));
+  const platform::Folder& from = *link_from_.folder;
+  const platform::Folder& to = *link_to_.folder;
+  const std::string from_name = BaseName(first), name = BaseName(e.path);
+  platform::Folder::LinkFailure why = platform::Folder::LinkFailure::kOther;
+  auto cannot_link = [&](const Status& s) {
+    // A file at its most names just gets a copy; anything else means this
+    // file system won't link, which is worth saying once.
+    if (!links_warned_ && why != platform::Folder::LinkFailure::kTooManyLinks) {
+      links_warned_ = true;
+      reporter_->OnWarning("hard links can't be made in " + Printable(root_) + " (" +
+                           Printable(s.message()) + "): linked files arrive as copies");
+    }
+    *copy = true;
+    return Status::Ok();
+  };
+  // A new name is linked in place: it appears whole at once.
+  if (have.type == platform::FileType::kMissing) {
+    Status s = to.Link(from, from_name, name, &why);
+    if (s.ok()) {
+      reporter_->OnChange(Change::kLink, e.type, e.path, 0);
+      return Status::Ok();
+    }
+    if (why != platform::Folder::LinkFailure::kNameTaken) return cannot_link(s);
+    // Made meanwhile: replaced as below.
+  }
   if (!backup_root_.empty() && have.type == platform::FileType::kRegular) {
     TS_RETURN_IF_ERROR(BackUp(e.path, true));
   }
   // Made under a temporary name and renamed over the old file, so the name
   // always holds one whole version.
-  const std::string temp = Full(JoinRel(ParentOf(e.path), TempNameFor(e)));
+  const std::string temp_name = TempNameFor(e);
+  const std::string temp = to.PathOf(temp_name);
   TS_RETURN_IF_ERROR(platform::RemoveEntry(temp));
-  std::error_code ec;
-  fs::create_hard_link(platform::FsPath(target_path), platform::FsPath(temp), ec);
-  if (ec) {
-    if (!links_warned_) {
-      links_warned_ = true;
-      reporter_->OnWarning("hard links can't be made in " + Printable(root_) + " (" +
-                           ec.message() + "): linked files arrive as copies");
-    }
-    *copy = true;
-    return Status::Ok();
-  }
-  Status s = platform::Rename(temp, full);
+  Status s = to.Link(from, from_name, temp_name, &why);
+  if (!s.ok()) return cannot_link(s);
+  s = to.Rename(temp_name, name);
   if (!s.ok()) {
     platform::RemoveEntry(temp);
     if (s.kind() != ErrorKind::kLocalName) return s;
@@ -1042,18 +1083,25 @@ Status Receiver::LinkName(const std::string& first, const Fetch& f, bool* copy) 
   return Status::Ok();
 }
 
-Status Receiver::GroupInPlace(uint32_t index) {
+Status Receiver::GroupInPlace(uint32_t index, const InstallResult* installed) {
   auto g = link_groups_.find(index);
   if (g == link_groups_.end()) return Status::Ok();
-  g->second.in_place = true;
-  std::vector<LinkWaiter> waiting = std::move(g->second.waiting);
-  g->second.waiting.clear();
-  const std::string first = g->second.path;
-  if (g->second.names_left == 0) DropLinkGroup(g);
+  LinkGroup& group = g->second;
+  group.in_place = true;
+  if (installed->identified) {
+    group.id_known = true;
+    group.device = installed->device;
+    group.inode = installed->inode;
+  }
+  std::vector<LinkWaiter> waiting = std::move(group.waiting);
+  group.waiting.clear();
+  LinkGroup target = group;  // what linking takes of it, should it go now
+  const std::string& first = target.path;
+  if (group.names_left == 0) DropLinkGroup(g);
   for (LinkWaiter& w : waiting) {
     --link_waiters_;
     bool copy = false;
-    TS_RETURN_IF_ERROR(LinkName(first, w.fetch, &copy));
+    TS_RETURN_IF_ERROR(LinkName(target, w.fetch, nullptr, &copy));
     if (copy && !finishing_) {
       Enqueue(w.index, std::move(w.fetch), false);
       continue;
@@ -1065,6 +1113,18 @@ Status Receiver::GroupInPlace(uint32_t index) {
     }
     TS_RETURN_IF_ERROR(Release(w.fetch.entry, true));
   }
+  return Status::Ok();
+}
+
+Status Receiver::HoldFolder(const std::string& rel, HeldFolder* held) {
+  const std::string parent = ParentOf(rel);
+  if (held->folder != nullptr && held->rel == parent) return Status::Ok();
+  held->folder.reset();
+  TS_RETURN_IF_ERROR(CheckParentIsFolder(rel));
+  auto folder = std::make_shared<platform::Folder>();
+  TS_RETURN_IF_ERROR(platform::Folder::Open(Full(parent), parent.empty(), folder.get()));
+  held->folder = std::move(folder);
+  held->rel = parent;
   return Status::Ok();
 }
 
@@ -1353,6 +1413,7 @@ Status Receiver::EndFile(const End& end, EndResult* result) {
   const bool owned = job.uid != platform::kKeep || job.gid != platform::kKeep;
   job.set_mode = job.mode != created_mode_ || (owned && (job.mode & 07000) != 0);
   job.mtime_ns = end.mtime_ns;
+  job.identify = e.has_link && e.link_first == kLinkFirst;
   // Its data is all here: its listing weight goes back now, and the
   // installer's result is taken later.
   credit_ += EntryWeight(e);
@@ -1382,7 +1443,7 @@ Status Receiver::DrainInstalls(bool wait) {
     }
     Status s = Finished(r.index, false);
     if (fatal.ok()) fatal = s;
-    s = r.status.ok() ? GroupInPlace(r.index) : GroupFailed(r.index);
+    s = r.status.ok() ? GroupInPlace(r.index, &r) : GroupFailed(r.index);
     if (fatal.ok()) fatal = s;
   }
   ReportProgress();

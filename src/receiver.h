@@ -251,6 +251,8 @@ class Receiver {
     uint64_t size = 0;
     int64_t mtime_ns = 0;
     bool in_place = false;   // the file is there: current, or installed
+    bool id_known = false;   // in place, with this identity
+    uint64_t device = 0, inode = 0;
     uint64_t names_left = 0;  // names still to come in the listing
     std::vector<LinkWaiter> waiting;  // until in_place
   };
@@ -333,25 +335,35 @@ class Receiver {
   Status Finished(uint32_t index, bool credit = true);
 
   // Link groups. Records e (listed at index) as a group's first name if it
-  // is one and there is room; in_place: it needs no data.
-  void AddLinkGroup(const Entry& e, uint32_t index, bool in_place);
+  // is one and there is room; in_place (null: its data is to come): what
+  // the target has there, needing no data.
+  void AddLinkGroup(const Entry& e, uint32_t index, const platform::FileInfo* in_place);
   // The group e is a later name of, if this receiver keeps it and e can
   // join it (same size and mtime; not a file the options keep as it is).
   LinkGroup* GroupFor(const Entry& e, const platform::FolderEntry* local);
-  // f's file (listed at index) joins the group whose first name is listed
-  // at first: made a link now if the group's file is in place, else waits
-  // for it. *copy: it must be fetched as a file of its own after all (the
-  // link could not be made).
-  Status JoinGroup(uint32_t first, const Fetch& f, uint32_t index, bool* copy);
-  // Makes f's file a hard link of the file at first (a wire path), unless
-  // it already is one; *copy as above.
-  Status LinkName(const std::string& first, const Fetch& f, bool* copy);
+  // f's file (listed at index; have: what the target has at its path)
+  // joins the group whose first name is listed at first: made a link now
+  // if the group's file is in place, else waits for it. *copy: it must be
+  // fetched as a file of its own after all (the link could not be made).
+  Status JoinGroup(uint32_t first, const Fetch& f, uint32_t index,
+                   const platform::FileInfo* have, bool* copy);
+  // Makes f's file a hard link of group g's file, unless it already is
+  // one; have (null: read now) as above, *copy as above.
+  Status LinkName(const LinkGroup& g, const Fetch& f, const platform::FileInfo* have, bool* copy);
   // The group whose first name is index: its file is in place (its waiting
   // names are linked), or it failed (the first waiting name is fetched
   // instead and leads the rest).
-  Status GroupInPlace(uint32_t index);
+  Status GroupInPlace(uint32_t index, const InstallResult* installed);
   Status GroupFailed(uint32_t index);
   void DropLinkGroup(std::unordered_map<uint32_t, LinkGroup>::iterator g);
+  // A folder held open for making links in or from, and its wire path.
+  struct HeldFolder {
+    std::string rel;
+    std::shared_ptr<platform::Folder> folder;
+  };
+  // Holds the folder rel is in, checked to be a real folder, in *held
+  // (kept if it already holds it).
+  Status HoldFolder(const std::string& rel, HeldFolder* held);
   void AddCandidate(uint64_t size, const std::string& rel);
   // Adds the large files below local folder rel as candidates; *found: any.
   Status FindCandidates(const std::string& rel, bool* found);
@@ -399,6 +411,7 @@ class Receiver {
   size_t link_waiters_ = 0;        // names waiting in them
   bool links_warned_ = false;      // that links can't be made here, or kept
   bool finishing_ = false;         // Finish: nothing more can be fetched
+  HeldFolder link_from_, link_to_;  // the folders of the last link made
   std::unordered_map<uint64_t, std::string> candidates_;    // size -> wire path
   std::vector<Deferred> deferred_removals_;  // delta bases, removed by Finish
   std::vector<Deferred> waiting_removals_;   // with DeferDeletions
