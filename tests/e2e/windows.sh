@@ -139,6 +139,19 @@ if [ "$WINDOWS_SENDER" = 0 ]; then  # Wine hides links
   stop_server
 fi
 
+# Hard links: two names of one file, in two folders, arrive as names of
+# one file (NTFS links them as POSIX does; Wine maps them onto the host's).
+HL=$WORK/hl
+mkdir -p "$HL/a" "$HL/b"
+head -c 100000 /dev/urandom > "$HL/a/first"
+ln "$HL/a/first" "$HL/b/second"
+start_server "$HL"
+expect_exit "hard links: exit 0" 0 mirror "$WORK/hl-copy"
+check "hard links: both names hold the file" \
+  cmp -s "$HL/a/first" "$WORK/hl-copy/b/second"
+check "hard links: and are names of one file" test "$WORK/hl-copy/a/first" -ef "$WORK/hl-copy/b/second"
+stop_server
+
 # --via: the session over a child's pipes, the Windows binary at one end
 # (serving on its stdin/stdout, or spawning the child), both ways.
 if pull_only; then
