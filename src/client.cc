@@ -214,7 +214,9 @@ uint32_t OwnerFlag(const TransferOptions& options, bool receiving) {
 uint32_t AskedFlags(const TransferOptions& options, bool receiving) {
   return kClientFlags | OwnerFlag(options, receiving) |
          (options.specials && (!receiving || platform::MakesSpecialFiles()) ? kHelloSpecials : 0) |
-         (options.xattrs && (!receiving || platform::HasXattrs()) ? kHelloXattrs : 0) |
+         // Asked for even where this OS keeps none, so that a receiver
+         // here can say which entries' attributes it could not keep.
+         (options.xattrs ? kHelloXattrs : 0) |
          (options.hard_links ? kHelloHardLinks : 0) |
          (options.checksum ? kHelloWantHashes : 0);
 }

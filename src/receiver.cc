@@ -438,6 +438,11 @@ Status Receiver::ApplySpecial(const Entry& e, const EntryPlan& p,
 
 Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
   static const platform::FileInfo kNothing;  // what a missing entry has
+  if (!e.xattrs.empty() && !xattrs_warned_ && !platform::HasXattrs()) {
+    xattrs_warned_ = true;
+    reporter_->OnWarning("extended attributes not kept: this system has none (" +
+                         Printable(e.path) + " and others have some)");
+  }
   const uint32_t index = static_cast<uint32_t>(entries_added_ - 1);
   const uint64_t weight = EntryWeight(e);
   const std::string full = Full(e.path);

@@ -397,6 +397,7 @@ class Receiver {
   uint32_t mode_bits_;      // what of a listed mode is kept: 0777, or 07777 with owners
   uint32_t my_uid_ = 0, my_gid_ = 0;  // what files this process creates get
   bool xattrs_listed_ = false;
+  bool xattrs_warned_ = false;  // that this OS keeps none
   bool system_xattrs_ = false;  // root: trusted.*, security.* and ACLs are ours too
   std::unordered_map<std::string, uint32_t> user_ids_, group_ids_;  // names mapped so far
 

@@ -128,7 +128,7 @@ Status ServePush(Connection* conn, const std::string& folder, bool devices,
   ro.groups = (flags & kHelloOwners) != 0 && (request.options & kSessionNoGroup) == 0;
   ro.numeric_ids = (request.options & kSessionNumericIds) != 0;
   ro.devices = devices;
-  ro.xattrs = (flags & kHelloXattrs) != 0;
+  ro.xattrs = (flags & kHelloXattrs) != 0 && platform::HasXattrs();
   ro.max_delete = request.max_delete;
   ro.backup_dir = request.backup_dir;  // a wire path: inside the target
   ro.suffix = request.suffix;
@@ -221,9 +221,7 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
   if ((flags & kHelloPackedListing) == 0 || (push && !platform::MakesSpecialFiles())) {
     flags &= ~kHelloSpecials;
   }
-  if ((flags & kHelloPackedListing) == 0 || (push && !platform::HasXattrs())) {
-    flags &= ~kHelloXattrs;
-  }
+  if ((flags & kHelloPackedListing) == 0) flags &= ~kHelloXattrs;
   if ((flags & kHelloPackedListing) == 0) flags &= ~kHelloHardLinks;
   if (push) {
     const bool dry_run = (request.options & kSessionDryRun) != 0;

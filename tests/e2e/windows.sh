@@ -145,8 +145,17 @@ HL=$WORK/hl
 mkdir -p "$HL/a" "$HL/b"
 head -c 100000 /dev/urandom > "$HL/a/first"
 ln "$HL/a/first" "$HL/b/second"
+# An attribute, which a Windows receiver can't keep: one warning says so.
+attr=0
+command -v setfattr >/dev/null && setfattr -n user.kept -v yes "$HL/a/first" 2>/dev/null && attr=1
 start_server "$HL"
 expect_exit "hard links: exit 0" 0 mirror "$WORK/hl-copy"
+if [ "$attr" = 1 ] && [ "$WINDOWS_RECEIVER" = 1 ]; then
+  check "attributes: a Windows receiver says once that it keeps none" \
+    test "$(grep -c 'extended attributes not kept: this system has none (a/first' "$WORK/last.err")" = 1
+elif [ "$attr" = 1 ] && [ "$WINDOWS_SENDER" = 0 ]; then  # a Windows sender lists none
+  check "attributes: kept" test "$(getfattr --only-values -n user.kept "$WORK/hl-copy/a/first" 2>/dev/null)" = yes
+fi
 check "hard links: both names hold the file" \
   cmp -s "$HL/a/first" "$WORK/hl-copy/b/second"
 check "hard links: and are names of one file" test "$WORK/hl-copy/a/first" -ef "$WORK/hl-copy/b/second"
