@@ -403,7 +403,7 @@ Status Receiver::ApplyOwner(const Entry& e, const platform::FileInfo* info, uint
   return Status::Ok();
 }
 
-Status Receiver::ApplySpecial(const Entry& e, const EntryPlan& p,
+Status Receiver::ApplySpecial(const Entry& e, EntryPlan p,
                               const platform::FolderEntry* local, uint32_t uid, uint32_t gid) {
   const std::string full = Full(e.path);
   if (p.create || local == nullptr) {
@@ -416,24 +416,34 @@ Status Receiver::ApplySpecial(const Entry& e, const EntryPlan& p,
     }
     Status st = platform::MakeSpecial(full, FileTypeOf(e.special), e.mode, e.rdev_major,
                                       e.rdev_minor);
-    if (st.ok()) st = SetModeAndTime(e, full);
+    if (!st.ok()) {
+      EntryError(e.path, Printable(st.message()));
+      return Status::Ok();
+    }
+    // The owner before the mode: a change of owner clears set-uid and
+    // set-gid.
+    TS_RETURN_IF_ERROR(ApplyOwner(e, nullptr, uid, gid, false));
+    st = SetModeAndTime(e, full);
     if (!st.ok()) {
       EntryError(e.path, Printable(st.message()));
       return Status::Ok();
     }
     reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
     if (MirrorsXattrs(e)) SyncXattrs(e, full, !NewEntriesInherit());
-    return ApplyOwner(e, nullptr, uid, gid, false);
+    return Status::Ok();
   }
+  bool owner_changed = false;
+  TS_RETURN_IF_ERROR(FixOwner(e.path, local->info, uid, gid, &owner_changed));
+  if (owner_changed && (e.mode & 07000) != 0) p.fix_metadata = true;
   if (p.fix_metadata) {
     Status st = SetModeAndTime(e, full);
     if (!st.ok()) {
       EntryError(e.path, Printable(st.message()));
       return Status::Ok();
     }
-    reporter_->OnChange(Change::kMetadata, e.type, e.path, 0);
   }
-  return ApplyOwner(e, &local->info, uid, gid, !p.fix_metadata);
+  if (p.fix_metadata || owner_changed) reporter_->OnChange(Change::kMetadata, e.type, e.path, 0);
+  return Status::Ok();
 }
 
 Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
@@ -1237,9 +1247,13 @@ Status Receiver::CopyBlocks(uint32_t first_block, uint32_t block_count) {
     if (got == 0) return Status::Ok();
     // The basis's holes stay holes in the new version.
     const char* data = copy_buf_.data();
+    TS_RETURN_IF_ERROR(CheckRoomFor(got, "data"));
+    // Zeros at a piece's edges are skipped too: a run of them copied to an
+    // offset the basis did not have it at still makes whole holes.
     TS_RETURN_IF_ERROR(SplitHoles(data, got, received_, [&](bool hole, size_t at, size_t n) {
-      return hole ? FileHole(n) : FileData(data + at, n);
-    }));
+      return hole ? WriteHole(n) : WriteData(data + at, n);
+    }, true));
+    ReportProgress();
     offset += got;
     length -= got;
   }
@@ -1290,6 +1304,13 @@ Status Receiver::BeginFile(const Begin& begin, bool with_basis) {
     // A basis that vanished since is no reason to fail: Copy frames will be
     // refused below, and the hash check refetches the file whole.
     platform::File::OpenRead(it->second.basis, &basis_file_);
+  }
+  // A file whose old version has holes is taken to have them still (its
+  // data's zero blocks become holes), as is one that comes with Hole frames.
+  sparse_ = false;
+  platform::FileInfo basis_info;
+  if (basis_file_.valid() && basis_file_.Stat(&basis_info).ok()) {
+    sparse_ = basis_info.allocated < basis_info.size;
   }
   // Files of one folder arrive together: one check per folder run.
   std::string parent = ParentOf(e.path);
@@ -1361,10 +1382,15 @@ Status Receiver::CheckRoomFor(uint64_t n, const char* what) const {
 Status Receiver::FileData(const char* data, size_t n) {
   if (!file_open_) return Status::Protocol("Data frame outside a file");
   TS_RETURN_IF_ERROR(CheckRoomFor(n, "data"));
-  TS_RETURN_IF_ERROR(file_.Write(data, n));
-  hasher_.Update(data, n);
-  received_ += n;
-  bytes_done_ += n;
+  // A file with holes keeps them where its new data is zeros: a delta's
+  // literals come whole, zeros and all.
+  if (sparse_) {
+    TS_RETURN_IF_ERROR(SplitHoles(data, n, received_, [&](bool hole, size_t at, size_t len) {
+      return hole ? WriteHole(len) : WriteData(data + at, len);
+    }, true));
+  } else {
+    TS_RETURN_IF_ERROR(WriteData(data, n));
+  }
   ReportProgress();
   return Status::Ok();
 }
@@ -1372,11 +1398,25 @@ Status Receiver::FileData(const char* data, size_t n) {
 Status Receiver::FileHole(uint64_t n) {
   if (!file_open_) return Status::Protocol("Hole frame outside a file");
   TS_RETURN_IF_ERROR(CheckRoomFor(n, "data and holes"));
+  sparse_ = true;
+  TS_RETURN_IF_ERROR(WriteHole(n));
+  ReportProgress();
+  return Status::Ok();
+}
+
+Status Receiver::WriteData(const char* data, size_t n) {
+  TS_RETURN_IF_ERROR(file_.Write(data, n));
+  hasher_.Update(data, n);
+  received_ += n;
+  bytes_done_ += n;
+  return Status::Ok();
+}
+
+Status Receiver::WriteHole(uint64_t n) {
   TS_RETURN_IF_ERROR(file_.ExtendTo(received_ + n));
   hasher_.UpdateZeros(n);
   received_ += n;
   bytes_done_ += n;
-  ReportProgress();
   return Status::Ok();
 }
 

@@ -304,7 +304,7 @@ class Receiver {
                     bool report);
   // Makes (or brings up to date) the special file e, as planned; local is
   // what the target has there (null: nothing, or removed).
-  Status ApplySpecial(const Entry& e, const EntryPlan& p, const platform::FolderEntry* local,
+  Status ApplySpecial(const Entry& e, EntryPlan p, const platform::FolderEntry* local,
                       uint32_t uid, uint32_t gid);
   // Whether this receiver mirrors attributes of entry e, and which.
   bool MirrorsXattrs(const Entry& e) const;
@@ -372,6 +372,9 @@ class Receiver {
   // kProtocol unless n more bytes of the current file stay within its
   // listed size.
   Status CheckRoomFor(uint64_t n, const char* what) const;
+  // Appends n bytes of data, or of a hole, to the current file.
+  Status WriteData(const char* data, size_t n);
+  Status WriteHole(uint64_t n);
   // An entry error, counted: the entry is skipped.
   void EntryError(const std::string& path, const std::string& message);
 
@@ -432,6 +435,7 @@ class Receiver {
   // The file being received.
   bool file_open_ = false;
   bool resume_mismatch_ = false;  // partial data was not what we expected
+  bool sparse_ = false;  // the current file has holes: its zero blocks become holes too
   uint32_t current_ = 0;
   int begins_ = 0;  // Begins for the current file
   platform::File file_;

@@ -16,12 +16,12 @@ struct Piece {
   }
 };
 
-std::vector<Piece> Split(const std::string& data, uint64_t at) {
+std::vector<Piece> Split(const std::string& data, uint64_t at, bool edges = false) {
   std::vector<Piece> runs;
   Status s = SplitHoles(data.data(), data.size(), at, [&](bool hole, size_t off, size_t n) {
     runs.push_back({hole, off, n});
     return Status::Ok();
-  });
+  }, edges);
   EXPECT_TRUE(s.ok());
   return runs;
 }
@@ -58,6 +58,27 @@ TEST(SplitHoles, ZerosShorterThanABlockAreData) {
 TEST(SplitHoles, NoZerosIsOneRunOfData) {
   std::string data(2 * kHoleBlock + 17, 'a');
   EXPECT_EQ(Split(data, 0), (std::vector<Piece>{{false, 0, data.size()}}));
+}
+
+TEST(SplitHoles, WithEdgesZerosBesideTheBlockBoundariesAreHolesToo) {
+  // At offset 100: 3,996 zeros up to the first boundary, a zero block, a
+  // block with data, then 50 zeros after the last boundary.
+  std::string data(3996 + 2 * kHoleBlock + 50, '\0');
+  data[3996 + kHoleBlock + 1] = 'x';
+  EXPECT_EQ(Split(data, 100, true), (std::vector<Piece>{{true, 0, 3996 + kHoleBlock},
+                                                       {false, 3996 + kHoleBlock, kHoleBlock},
+                                                       {true, 3996 + 2 * kHoleBlock, 50}}));
+  // Without edges those zeros are data.
+  EXPECT_EQ(Split(data, 100), (std::vector<Piece>{{false, 0, 3996},
+                                                 {true, 3996, kHoleBlock},
+                                                 {false, 3996 + kHoleBlock, kHoleBlock + 50}}));
+  // Within one block: all zeros is a hole, any data makes it data.
+  EXPECT_EQ(Split(std::string(10, '\0'), 5, true), (std::vector<Piece>{{true, 0, 10}}));
+  EXPECT_EQ(Split(std::string(10, 'a'), 5, true), (std::vector<Piece>{{false, 0, 10}}));
+  // Zeros after the last boundary with data before them.
+  std::string tail(kHoleBlock + 7, 'a');
+  tail.replace(kHoleBlock, 7, 7, '\0');
+  EXPECT_EQ(Split(tail, 0, true), (std::vector<Piece>{{false, 0, kHoleBlock}, {true, kHoleBlock, 7}}));
 }
 
 TEST(SplitHoles, StopsAtTheFirstError) {
