@@ -74,6 +74,21 @@ Status SendFile(Connection* c, uint32_t index, const std::string& data, bool goo
   return c->Send(FrameType::kEnd, EncodeEnd(e));
 }
 
+// Answers with reply, then Sync, one Entries frame of payload (count
+// entries) and ListEnd; takes the requests and ends with Done.
+Status PlayPackedListing(Connection* c, const Hello& reply, const std::string& payload,
+                         uint32_t count) {
+  TS_RETURN_IF_ERROR(c->Send(FrameType::kHello, EncodeHello(reply)));
+  TS_RETURN_IF_ERROR(c->Send(FrameType::kSync, EncodeSync(SyncStart{0755, 0})));
+  TS_RETURN_IF_ERROR(c->Send(FrameType::kEntries, payload));
+  ListEnd end;
+  end.count = count;
+  TS_RETURN_IF_ERROR(c->Send(FrameType::kListEnd, EncodeListEnd(end)));
+  std::vector<Want> wants;
+  TS_RETURN_IF_ERROR(ReadWants(c, &wants));
+  return c->Send(FrameType::kDone, std::string());
+}
+
 Status Play(const std::string& scenario, Connection* c) {
   Frame hello;
   TS_RETURN_IF_ERROR(c->Receive(&hello));
@@ -101,28 +116,17 @@ Status Play(const std::string& scenario, Connection* c) {
     // An attribute claiming 10 MiB, half a MiB of it sent: the client
     // refuses the record, holding no more than the frame.
     reply.flags = kHelloPackedListing | kHelloXattrs;
-    TS_RETURN_IF_ERROR(c->Send(FrameType::kHello, EncodeHello(reply)));
-    TS_RETURN_IF_ERROR(c->Send(FrameType::kSync, EncodeSync(SyncStart{0755, 0})));
     // head: file with attributes; shares 0, "f", mode 0644, mtime 0, size 0;
     // one attribute "user.huge" of 10 MiB (varint 0x80 0x80 0x80 0x05).
     std::string payload("\x42\x00\x01" "f" "\xa4\x03\x00\x00\x01\x09" "user.huge"
                         "\x80\x80\x80\x05", 23);
     payload += std::string(512 * 1024, 'v');
-    TS_RETURN_IF_ERROR(c->Send(FrameType::kEntries, payload));
-    ListEnd end;
-    end.count = 1;
-    TS_RETURN_IF_ERROR(c->Send(FrameType::kListEnd, EncodeListEnd(end)));
-    std::vector<Want> wants;
-    TS_RETURN_IF_ERROR(ReadWants(c, &wants));
-    return c->Send(FrameType::kDone, std::string());
+    return PlayPackedListing(c, reply, payload, 1);
   }
-  const bool link = scenario.compare(0, 5, "link-") == 0;
-  if (link) reply.flags = kHelloPackedListing | kHelloHardLinks;
-  if (link) {
+  if (scenario.compare(0, 5, "link-") == 0) {
     // A link group whose later name points past itself: at an entry not yet
     // sent, or beyond any listing; or a group of one name.
-    TS_RETURN_IF_ERROR(c->Send(FrameType::kHello, EncodeHello(reply)));
-    TS_RETURN_IF_ERROR(c->Send(FrameType::kSync, EncodeSync(SyncStart{0755, 0})));
+    reply.flags = kHelloPackedListing | kHelloHardLinks;
     Entry a = MakeEntry(EntryType::kFile, "a", 3);
     a.has_link = true;
     a.link_first = kLinkFirst;
@@ -134,17 +138,9 @@ Status Play(const std::string& scenario, Connection* c) {
     packer.Add(a);
     packer.Add(b);
     packer.Add(MakeEntry(EntryType::kFile, "c", 3));
-    TS_RETURN_IF_ERROR(c->Send(FrameType::kEntries, packer.Take()));
-    ListEnd end;
-    end.count = 3;
-    TS_RETURN_IF_ERROR(c->Send(FrameType::kListEnd, EncodeListEnd(end)));
-    std::vector<Want> wants;
-    TS_RETURN_IF_ERROR(ReadWants(c, &wants));
-    return c->Send(FrameType::kDone, std::string());
+    return PlayPackedListing(c, reply, packer.Take(), 3);
   }
   if (scenario == "owner-name-10k" || scenario == "device-node") {
-    TS_RETURN_IF_ERROR(c->Send(FrameType::kHello, EncodeHello(reply)));
-    TS_RETURN_IF_ERROR(c->Send(FrameType::kSync, EncodeSync(SyncStart{0755, 0})));
     Entry e = MakeEntry(EntryType::kFile, "f", 0);
     EntryPacker packer(scenario == "owner-name-10k");
     if (scenario == "owner-name-10k") {
@@ -162,13 +158,7 @@ Status Play(const std::string& scenario, Connection* c) {
       e.mode = 0666;
     }
     packer.Add(e);
-    TS_RETURN_IF_ERROR(c->Send(FrameType::kEntries, packer.Take()));
-    ListEnd end;
-    end.count = 1;
-    TS_RETURN_IF_ERROR(c->Send(FrameType::kListEnd, EncodeListEnd(end)));
-    std::vector<Want> wants;
-    TS_RETURN_IF_ERROR(ReadWants(c, &wants));
-    return c->Send(FrameType::kDone, std::string());
+    return PlayPackedListing(c, reply, packer.Take(), 1);
   }
   TS_RETURN_IF_ERROR(c->Send(FrameType::kHello, EncodeHello(reply)));
   if (scenario == "stall") {
