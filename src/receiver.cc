@@ -385,7 +385,13 @@ bool Receiver::SyncXattrs(const Entry& e, const std::string& full, bool fresh) {
       ++j;
     }
   }
-  if (!s.ok()) EntryError(e.path, Printable(s.message()));
+  if (!s.ok()) {
+    // Said of the entry's own name, not of the temporary it may be set on.
+    std::string message = s.message();
+    const size_t at = message.find(full);
+    if (at != std::string::npos) message.replace(at, full.size(), Full(e.path));
+    EntryError(e.path, Printable(message));
+  }
   return changed;
 }
 

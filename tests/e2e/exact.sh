@@ -71,6 +71,22 @@ else
   if truncate -s 256M "$WORK/ext4.img" && mkfs.ext4 -q -F "$WORK/ext4.img" 2>/dev/null &&
      mount -o loop "$WORK/ext4.img" "$EXT4" 2>/dev/null; then
     exact_case "$EXT4" "on ext4"
+    # An attribute this ext4 refuses (its values must fit in one 1 KiB
+    # block): that entry fails, the rest arrive, exit 23.
+    X=$WORK/xsrc
+    rm -rf "$X"; mkdir -p "$X"; echo big > "$X/big-attribute"; echo fine > "$X/fine"
+    setfattr -n user.big -v "0x$(head -c 8192 /dev/zero | od -An -tx1 -v | tr -d ' \n' | tr 0 a)" \
+      "$X/big-attribute"
+    setfattr -n user.small -v ok "$X/fine"
+    start_server "$X"
+    expect_exit "an attribute the receiver's file system refuses: exit 23" 23 \
+      "$TS" pull "127.0.0.1:$PORT" "$EXT4/x-ts"
+    stop_server
+    check "it is one error line, naming the entry" \
+      test "$(grep -c 'big-attribute' "$WORK/last.err")" = 1
+    check "the entry's data arrives all the same, and the other entry whole" \
+      test "$(cat "$EXT4/x-ts/big-attribute")" = big -a \
+      "$(getfattr --only-values -n user.small "$EXT4/x-ts/fine" 2>/dev/null)" = ok
     umount "$EXT4" || umount -l "$EXT4"
   else
     echo "SKIP exact on ext4: no loop device can be mounted here (a container without it, or no mkfs.ext4)"
