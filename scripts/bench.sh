@@ -4,7 +4,7 @@
 # each round so a noisy neighbour hurts them alike. Prints medians, each
 # tool's ratio to rsync, bytes on the wire, and treesync's peak RSS.
 #   RUNS (default 5): rounds per case. BENCH_DIR (default /dev/shm/tsbench).
-#   BENCH_CASES (default "1 2 3 4 5 8 9 10 11 12 13"): which cases to run. Cases 6
+#   BENCH_CASES (default "1 2 3 4 5 8 9 10 11 12 13 14 15"): which cases to run. Cases 6
 #   and 7 (1,000,000 files) take minutes and run only when named:
 #   BENCH_CASES="6 7"; BIG_RUNS (default 3) rounds each. They need room
 #   for 2,000,000 inodes in BENCH_DIR.
@@ -24,7 +24,7 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 TS=${TS:-$HERE/build/treesync}
 PROXY=${PROXY:-$HERE/build/tools/fault_proxy}
 B=${BENCH_DIR:-/dev/shm/tsbench}
-CASES=${BENCH_CASES:-1 2 3 4 5 8 9 10 11 12 13}
+CASES=${BENCH_CASES:-1 2 3 4 5 8 9 10 11 12 13 14 15}
 [ -x "$TS" ] || { echo "build first: make (and make build/tools/fault_proxy)" >&2; exit 1; }
 TS=$(cd "$(dirname "$TS")" && pwd)/$(basename "$TS")  # absolute: the ssh cases run it "remotely"
 SSHD_HELPER=$HERE/scripts/loopback-sshd.sh
@@ -199,9 +199,10 @@ delta_case() {
   report "4. 1 MiB changed in the middle of a 256 MiB file (client holds the old version)"
 }
 
-start_proxy() { # delay_ms; sets PROXY_PID and PROXY_PORT
+start_proxy() { # delay_ms [throttle B/s [port, default TS_PORT]]; sets PROXY_PID and PROXY_PORT
   rm -f "$B/proxy.port"
-  "$PROXY" --to "127.0.0.1:$TS_PORT" --port-file "$B/proxy.port" --delay-ms "$1" & PROXY_PID=$!
+  "$PROXY" --to "127.0.0.1:${3:-$TS_PORT}" --port-file "$B/proxy.port" --delay-ms "$1" \
+    ${2:+--throttle "$2"} & PROXY_PID=$!
   for _ in $(seq 100); do [ -s "$B/proxy.port" ] && break; sleep 0.05; done
   PROXY_PORT=$(cat "$B/proxy.port")
 }
@@ -430,6 +431,32 @@ links_case() {
   rm -rf "$src" "$d"
 }
 
+# 14 and 15: a copy of /usr/include (some 130 MB in 8,000 files) into an
+# empty target through a proxy that throttles each direction to 100 Mbit/s
+# (14) or 1 Gbit/s (15): treesync against rsync and rsync -z (zstd where
+# both ends have it), each through a proxy of its own. The baseline for
+# compression (issue 15); treesync does not compress yet.
+link_case() { # name bytes_per_second
+  local name=$1 bps=$2 src=$B/include d=$B/dst; rm -f "$B"/res.*
+  [ -x "$PROXY" ] || { echo "SKIP $name: no $PROXY"; return; }
+  [ -d /usr/include ] || { echo "SKIP $name: no /usr/include"; return; }
+  [ -d "$src" ] || cp -a /usr/include "$src"
+  start_treesync "$src"; start_proxy 0 "$bps"; local tp=$PROXY_PORT tpx=$PROXY_PID
+  local rp= rpx=
+  if have rsync; then start_rsyncd "$src"; start_proxy 0 "$bps" "$RS_PORT"; rp=$PROXY_PORT rpx=$PROXY_PID; fi
+  for r in $(seq "$RUNS"); do
+    rm -rf "$d"; run_treesync "$tp" "$d" >> "$B/res.treesync"
+    if [ -n "$rp" ]; then
+      rm -rf "$d"; run_rsync "$rp" "$d" >> "$B/res.rsync"
+      rm -rf "$d"; run_rsync_from -z "rsync://127.0.0.1:$rp/src/" "$d/" >> "$B/res.rsync-z"
+    fi
+  done
+  SERVER_RSS=$(peak_kib "$TS_PID"); stop "$TS_PID" ${RS_PID:-} "$tpx" $rpx; RS_PID=
+  rm -rf "$d"
+  report_vs "$name" "rsync rsync-z" treesync rsync rsync-z
+  printf '  source: %s files, %s bytes\n' $(tree_sig "$src")
+}
+
 # 9 and 10: each tool into an empty target over ssh; scp in the first
 # scp_rounds rounds only (it takes long on many files).
 ssh_case() { # name src scp_rounds
@@ -475,6 +502,8 @@ for c in $CASES; do
        RUNS=${BIG_RUNS:-3} noop_case "7. no-op re-pull of case 6" "$B/million" shared ;;
     12) sparse_case ;;
     13) links_case ;;
+    14) link_case "14. /usr/include through a 100 Mbit/s link, into an empty target (rsync -z)" 12500000 ;;
+    15) link_case "15. /usr/include through a 1 Gbit/s link, into an empty target (rsync -z)" 125000000 ;;
     8) make_large "$B/large"; push_case "8a. push into an empty writable server vs pull, case 1's tree" "$B/large"; rm -rf "$B/large"
        [ -d "$B/small" ] || make_small "$B/small"; push_case "8b. push vs pull, case 2's tree" "$B/small" ;;
     9) if ssh_up 9; then make_large "$B/large1g" 256
