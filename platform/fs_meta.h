@@ -155,10 +155,11 @@ class Folder : public OwnedHandle<Folder> {
   // Rename for two names in this folder.
   Status Rename(const std::string& from, const std::string& to) const;
   // Why a Link failed, where the caller can do better than report it.
-  enum class LinkFailure { kOther, kNameTaken, kTooManyLinks };
+  enum class LinkFailure { kOther, kNameTaken, kTooManyLinks, kGone };
   // Makes `name` in this folder a new hard link of `from_name` in folder
   // from (a symlink there is linked as itself, never followed). On failure
-  // *why says whether name was taken or the file has its most names.
+  // *why says whether name was taken, the file has its most names, or
+  // from_name is not there.
   Status Link(const Folder& from, const std::string& from_name, const std::string& name,
               LinkFailure* why) const;
   void Close();

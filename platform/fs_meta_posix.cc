@@ -248,6 +248,7 @@ Status Folder::Link(const Folder& from, const std::string& from_name, const std:
   const int err = errno;
   *why = err == EEXIST ? LinkFailure::kNameTaken
          : err == EMLINK ? LinkFailure::kTooManyLinks
+         : err == ENOENT ? LinkFailure::kGone
                          : LinkFailure::kOther;
   return IoError("hard link", PathOf(name), err);
 }

@@ -413,6 +413,7 @@ Status Folder::Link(const Folder& from, const std::string& from_name, const std:
   const DWORD err = GetLastError();
   if (err == ERROR_ALREADY_EXISTS || err == ERROR_FILE_EXISTS) *why = LinkFailure::kNameTaken;
   if (err == ERROR_TOO_MANY_LINKS) *why = LinkFailure::kTooManyLinks;
+  if (err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND) *why = LinkFailure::kGone;
   return IoError("hard link", PathOf(name), err);
 }
 

@@ -493,7 +493,13 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
   if (options_.dry_run) {
     if (remove) reporter_->OnChange(Change::kDelete, l.type, e.path, 0);
     if (p.create) reporter_->OnChange(Change::kCreate, e.type, e.path, 0);
-    AddLinkGroup(e, index, local != nullptr && !remove ? &local->info : &kNothing);
+    // A first name to fetch is new to all its names: every one would be
+    // linked again.
+    if (!p.fetch) {
+      AddLinkGroup(e, index, local != nullptr && !remove ? &local->info : &kNothing);
+    } else {
+      AddLinkGroup(e, index, &kNothing, true);
+    }
     if (GroupFor(e, remove ? nullptr : local) != nullptr) {
       Fetch f;
       f.entry = e;
@@ -954,8 +960,18 @@ Status Receiver::Finished(uint32_t index, bool credit) {
   return Release(e, credit);
 }
 
-void Receiver::AddLinkGroup(const Entry& e, uint32_t index, const platform::FileInfo* in_place) {
+void Receiver::AddLinkGroup(const Entry& e, uint32_t index, const platform::FileInfo* in_place,
+                            bool fresh) {
   if (e.type != EntryType::kFile || !e.has_link || e.link_first != kLinkFirst) return;
+  // A file the options keep as the target has it (--ignore-existing,
+  // --update, --size-only) is not the listing's: its new names are not
+  // linked to it, they arrive as copies.
+  if (in_place != nullptr && in_place->type == platform::FileType::kRegular &&
+      (in_place->size != e.size ||
+       (!options_.checksum && !SameMtime(in_place->mtime_ns, e.mtime_ns,
+                                         platform::MtimeGranularityNs())))) {
+    return;
+  }
   const uint64_t bytes = e.path.size() + 64;
   if (link_group_bytes_ + bytes > kMaxLinkGroupBytes) {
     if (!links_warned_) {
@@ -971,6 +987,8 @@ void Receiver::AddLinkGroup(const Entry& e, uint32_t index, const platform::File
   g.size = e.size;
   g.mtime_ns = e.mtime_ns;
   g.in_place = in_place != nullptr;
+  g.fresh = fresh;
+  g.file_index = index;
   if (in_place != nullptr && in_place->type == platform::FileType::kRegular) {
     g.id_known = true;
     g.device = in_place->device;
@@ -981,7 +999,13 @@ void Receiver::AddLinkGroup(const Entry& e, uint32_t index, const platform::File
   link_groups_.emplace(index, std::move(g));
 }
 
+std::unordered_map<uint32_t, Receiver::LinkGroup>::iterator Receiver::GroupOfFile(uint32_t index) {
+  auto a = link_aliases_.find(index);
+  return link_groups_.find(a != link_aliases_.end() ? a->second : index);
+}
+
 void Receiver::DropLinkGroup(std::unordered_map<uint32_t, LinkGroup>::iterator g) {
+  if (g->second.file_index != g->first) link_aliases_.erase(g->second.file_index);
   link_group_bytes_ -= g->second.path.size() + 64;
   link_groups_.erase(g);
 }
@@ -1041,6 +1065,10 @@ Status Receiver::LinkName(const LinkGroup& g, const Fetch& f, const platform::Fi
   } else {
     TS_RETURN_IF_ERROR(platform::Lstat(full, &have));
   }
+  if (options_.dry_run && g.fresh) {
+    reporter_->OnChange(Change::kLink, e.type, e.path, 0);
+    return Status::Ok();
+  }
   if (target.type == platform::FileType::kRegular && have.type == platform::FileType::kRegular &&
       have.device == target.device && have.inode == target.inode) {
     ++stats_->files_skipped;
@@ -1054,8 +1082,8 @@ Status Receiver::LinkName(const LinkGroup& g, const Fetch& f, const platform::Fi
     *copy = true;  // the first name is no file here (its name refused, say)
     return Status::Ok();
   }
-  // Linked by name in both folders, held open: no symlink swapped in for
-  // either since it was checked redirects the link.
+  // Linked by name in both folders, held open (POSIX: as descriptors), so
+  // no symlink swapped in for either since it was checked redirects it.
   TS_RETURN_IF_ERROR(HoldFolder(first, &link_from_));
   TS_RETURN_IF_ERROR(HoldFolder(e.path, &link_to_));
   const platform::Folder& from = *link_from_.folder;
@@ -1063,9 +1091,9 @@ Status Receiver::LinkName(const LinkGroup& g, const Fetch& f, const platform::Fi
   const std::string from_name = BaseName(first), name = BaseName(e.path);
   platform::Folder::LinkFailure why = platform::Folder::LinkFailure::kOther;
   auto cannot_link = [&](const Status& s) {
-    // A file at its most names just gets a copy; anything else means this
-    // file system won't link, which is worth saying once.
-    if (!links_warned_ && why != platform::Folder::LinkFailure::kTooManyLinks) {
+    // A file at its most names, or gone meanwhile, just gets a copy;
+    // anything else means this file system won't link: worth saying once.
+    if (!links_warned_ && why == platform::Folder::LinkFailure::kOther) {
       links_warned_ = true;
       reporter_->OnWarning("hard links can't be made in " + Printable(root_) + " (" +
                            Printable(s.message()) + "): linked files arrive as copies");
@@ -1105,8 +1133,8 @@ Status Receiver::LinkName(const LinkGroup& g, const Fetch& f, const platform::Fi
 }
 
 Status Receiver::GroupInPlace(uint32_t index, const InstallResult* installed) {
-  auto g = link_groups_.find(index);
-  if (g == link_groups_.end()) return Status::Ok();
+  auto g = GroupOfFile(index);
+  if (g == link_groups_.end() || g->second.file_index != index) return Status::Ok();
   LinkGroup& group = g->second;
   group.in_place = true;
   if (installed->identified) {
@@ -1150,28 +1178,33 @@ Status Receiver::HoldFolder(const std::string& rel, HeldFolder* held) {
 }
 
 Status Receiver::GroupFailed(uint32_t index) {
-  auto g = link_groups_.find(index);
-  if (g == link_groups_.end()) return Status::Ok();
-  LinkGroup group = std::move(g->second);
-  DropLinkGroup(g);
-  if (group.waiting.empty()) return Status::Ok();
-  if (finishing_) {
-    for (LinkWaiter& w : group.waiting) {
+  auto g = GroupOfFile(index);
+  if (g == link_groups_.end() || g->second.file_index != index) return Status::Ok();
+  LinkGroup& group = g->second;
+  if (group.waiting.empty() || finishing_) {
+    std::vector<LinkWaiter> waiting = std::move(group.waiting);
+    const std::string first = group.path;
+    DropLinkGroup(g);
+    for (LinkWaiter& w : waiting) {
       --link_waiters_;
       EntryError(w.fetch.entry.path, Printable(w.fetch.entry.path) + ": not received: " +
-                                         Printable(group.path) + ", of which it is a hard "
+                                         Printable(first) + ", of which it is a hard "
                                          "link, failed");
       TS_RETURN_IF_ERROR(Release(w.fetch.entry, true));
     }
     return Status::Ok();
   }
-  // The first name waiting is fetched in its place, and leads the rest.
+  // The first name waiting is fetched in its place and leads the rest, and
+  // the names listed later, which still name the group's first.
   LinkWaiter lead = std::move(group.waiting.front());
   group.waiting.erase(group.waiting.begin());
   --link_waiters_;
+  link_group_bytes_ += lead.fetch.entry.path.size();
+  link_group_bytes_ -= group.path.size();
   group.path = lead.fetch.entry.path;
-  link_group_bytes_ += group.path.size() + 64;
-  link_groups_.emplace(lead.index, std::move(group));
+  if (group.file_index != g->first) link_aliases_.erase(group.file_index);
+  group.file_index = lead.index;
+  link_aliases_[lead.index] = g->first;
   Enqueue(lead.index, std::move(lead.fetch), false);
   return Status::Ok();
 }
@@ -1464,7 +1497,7 @@ Status Receiver::EndFile(const End& end, EndResult* result) {
   const bool owned = job.uid != platform::kKeep || job.gid != platform::kKeep;
   job.set_mode = job.mode != created_mode_ || (owned && (job.mode & 07000) != 0);
   job.mtime_ns = end.mtime_ns;
-  job.identify = e.has_link && e.link_first == kLinkFirst;
+  job.identify = e.has_link;  // a group's file, or a name that may lead one
   // Its data is all here: its listing weight goes back now, and the
   // installer's result is taken later.
   credit_ += EntryWeight(e);
@@ -1528,6 +1561,7 @@ Status Receiver::Finish() {
     }
   }
   link_groups_.clear();
+  link_aliases_.clear();
   if (options_.dry_run) return Status::Ok();
   if (complete_ || !defer_deletions_) {
     for (const Deferred& d : deferred_removals_) {

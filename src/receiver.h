@@ -252,6 +252,10 @@ class Receiver {
     int64_t mtime_ns = 0;
     bool in_place = false;   // the file is there: current, or installed
     bool id_known = false;   // in place, with this identity
+    bool fresh = false;      // dry run: its file would be new, linked to nothing
+    // The listing index of the file whose arrival puts the group in place:
+    // its first name's, or the later name fetched when that failed.
+    uint32_t file_index = 0;
     uint64_t device = 0, inode = 0;
     uint64_t names_left = 0;  // names still to come in the listing
     std::vector<LinkWaiter> waiting;  // until in_place
@@ -337,7 +341,12 @@ class Receiver {
   // Link groups. Records e (listed at index) as a group's first name if it
   // is one and there is room; in_place (null: its data is to come): what
   // the target has there, needing no data.
-  void AddLinkGroup(const Entry& e, uint32_t index, const platform::FileInfo* in_place);
+  // A file kept though it is not the listing's (other size or mtime: the
+  // options keep it) records no group. fresh: see LinkGroup.
+  void AddLinkGroup(const Entry& e, uint32_t index, const platform::FileInfo* in_place,
+                    bool fresh = false);
+  // The group whose file is the fetch of index (or end()).
+  std::unordered_map<uint32_t, LinkGroup>::iterator GroupOfFile(uint32_t index);
   // The group e is a later name of, if this receiver keeps it and e can
   // join it (same size and mtime; not a file the options keep as it is).
   LinkGroup* GroupFor(const Entry& e, const platform::FolderEntry* local);
@@ -411,6 +420,8 @@ class Receiver {
   uint64_t held_back_weight_ = 0;
   std::unordered_map<std::string, Unfinished> unfinished_;  // by wire path
   std::unordered_map<uint32_t, LinkGroup> link_groups_;  // by their first name's index
+  // A later name fetched for a group whose first failed -> the group's key.
+  std::unordered_map<uint32_t, uint32_t> link_aliases_;
   uint64_t link_group_bytes_ = 0;  // what they take, against kMaxLinkGroupBytes
   size_t link_waiters_ = 0;        // names waiting in them
   bool links_warned_ = false;      // that links can't be made here, or kept

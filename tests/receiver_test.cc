@@ -826,6 +826,39 @@ TEST_F(ReceiverTest, AFailedFirstNameHandsTheTransferToTheNextName) {
   EXPECT_EQ(rx->failures(), 1u);
 }
 
+TEST_F(ReceiverTest, TheNameFetchedForAFailedFirstNameLeadsNamesListedLater) {
+  Receiver* rx = Make();
+  const std::string data = Data(100);
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("a", data.size(), kLinkFirst, 3)).ok());
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("b", data.size(), 0)).ok());
+  ASSERT_EQ(Wants(rx).size(), 1u);
+  rx->FileFailed(0, "a: unreadable");
+  ASSERT_EQ(Wants(rx).size(), 2u);  // b, in a's place
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("c", data.size(), 0)).ok());
+  ASSERT_TRUE(rx->EndListing(true).ok());
+  EXPECT_EQ(Wants(rx).size(), 2u);  // c waits for b's data
+  EXPECT_TRUE(Transfer(rx, 1, data, 0644, kMtime));
+  ASSERT_TRUE(rx->Finish().ok());
+  EXPECT_TRUE(SameInode(dir_.Join("target/b"), dir_.Join("target/c")));
+}
+
+TEST_F(ReceiverTest, AFirstNameKeptAsTheTargetHasItLendsItsDataToNoNewName) {
+  WriteFile(dir_.Join("target/a"), "LOCAL EDIT");
+  ASSERT_TRUE(platform::SetMtime(dir_.Join("target/a"), kMtime - 5).ok());
+  ReceiverOptions o;
+  o.ignore_existing = true;
+  Receiver* rx = Make(o);
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("a", 4, kLinkFirst, 2)).ok());
+  ASSERT_TRUE(rx->AddEntry(LinkedEntry("b", 4, 0)).ok());
+  ASSERT_TRUE(rx->EndListing(true).ok());
+  ASSERT_EQ(Wants(rx).size(), 1u);  // b comes as a copy of its own
+  EXPECT_EQ(Wants(rx)[0].index, 1u);
+  EXPECT_TRUE(Transfer(rx, 1, "good", 0644, kMtime));
+  ASSERT_TRUE(rx->Finish().ok());
+  EXPECT_EQ(ReadFile(dir_.Join("target/a")), "LOCAL EDIT");
+  EXPECT_EQ(ReadFile(dir_.Join("target/b")), "good");
+}
+
 TEST_F(ReceiverTest, SplitCopiesOfALinkGroupAreLinkedAgain) {
   WriteFile(dir_.Join("target/a"), "same");
   WriteFile(dir_.Join("target/b"), "same");

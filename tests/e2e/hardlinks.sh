@@ -48,6 +48,10 @@ printf 'changed' | dd of="$H/a/big" bs=1 seek=1000 conv=notrunc 2>/dev/null
 touch -d 2020-03-04 "$H/a/big"
 ln "$H/a/big" "$H/c/new-name"
 touch -d 2020-03-03 "$H/c"
+expect_exit "a dry run of that: exit 0" 0 mirror -n -i "$WORK/hdst"
+check "a dry run says every name of the changed file would be linked again" \
+  test "$(grep -c -e '^>f a/big$' -e '^hf b/deep/big-link$' -e '^hf c/zz-third$' -e '^hf c/new-name$' \
+          "$WORK/last.out")" = 4
 expect_exit "a re-sync after the file changed and got a new name: exit 0" 0 mirror -i "$WORK/hdst"
 check "the new name is linked" grep -qx 'hf c/new-name' "$WORK/last.out"
 check "the changed file is exact under every name" same_tree "$H" "$WORK/hdst"
