@@ -1289,9 +1289,7 @@ Status Receiver::CopyBlocks(uint32_t first_block, uint32_t block_count) {
     TS_RETURN_IF_ERROR(CheckRoomFor(got, "data"));
     // Zeros at a piece's edges are skipped too: a run of them copied to an
     // offset the basis did not have it at still makes whole holes.
-    TS_RETURN_IF_ERROR(SplitHoles(data, got, received_, [&](bool hole, size_t at, size_t n) {
-      return hole ? WriteHole(n) : WriteData(data + at, n);
-    }, true));
+    TS_RETURN_IF_ERROR(WriteSparse(data, got));
     ReportProgress();
     offset += got;
     length -= got;
@@ -1423,13 +1421,7 @@ Status Receiver::FileData(const char* data, size_t n) {
   TS_RETURN_IF_ERROR(CheckRoomFor(n, "data"));
   // A file with holes keeps them where its new data is zeros: a delta's
   // literals come whole, zeros and all.
-  if (sparse_) {
-    TS_RETURN_IF_ERROR(SplitHoles(data, n, received_, [&](bool hole, size_t at, size_t len) {
-      return hole ? WriteHole(len) : WriteData(data + at, len);
-    }, true));
-  } else {
-    TS_RETURN_IF_ERROR(WriteData(data, n));
-  }
+  TS_RETURN_IF_ERROR(sparse_ ? WriteSparse(data, n) : WriteData(data, n));
   ReportProgress();
   return Status::Ok();
 }
@@ -1449,6 +1441,12 @@ Status Receiver::WriteData(const char* data, size_t n) {
   received_ += n;
   bytes_done_ += n;
   return Status::Ok();
+}
+
+Status Receiver::WriteSparse(const char* data, size_t n) {
+  return SplitHoles(data, n, received_, [&](bool hole, size_t at, size_t len) {
+    return hole ? WriteHole(len) : WriteData(data + at, len);
+  }, true);
 }
 
 Status Receiver::WriteHole(uint64_t n) {

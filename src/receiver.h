@@ -384,6 +384,9 @@ class Receiver {
   // Appends n bytes of data, or of a hole, to the current file.
   Status WriteData(const char* data, size_t n);
   Status WriteHole(uint64_t n);
+  // Appends n bytes, leaving their zero blocks unwritten as holes (zeros at
+  // either edge too: see SplitHoles).
+  Status WriteSparse(const char* data, size_t n);
   // An entry error, counted: the entry is skipped.
   void EntryError(const std::string& path, const std::string& message);
 
