@@ -4,7 +4,7 @@
 # each round so a noisy neighbour hurts them alike. Prints medians, each
 # tool's ratio to rsync, bytes on the wire, and treesync's peak RSS.
 #   RUNS (default 5): rounds per case. BENCH_DIR (default /dev/shm/tsbench).
-#   BENCH_CASES (default "1 2 3 4 5 8 9 10 11 12 13 14 15"): which cases to run. Cases 6
+#   BENCH_CASES (default "1 2 3 4 5 8 9 10 11 12 13 14 15 16"): which cases to run. Cases 6
 #   and 7 (1,000,000 files) take minutes and run only when named:
 #   BENCH_CASES="6 7"; BIG_RUNS (default 3) rounds each. They need room
 #   for 2,000,000 inodes in BENCH_DIR.
@@ -24,7 +24,7 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 TS=${TS:-$HERE/build/treesync}
 PROXY=${PROXY:-$HERE/build/tools/fault_proxy}
 B=${BENCH_DIR:-/dev/shm/tsbench}
-CASES=${BENCH_CASES:-1 2 3 4 5 8 9 10 11 12 13 14 15}
+CASES=${BENCH_CASES:-1 2 3 4 5 8 9 10 11 12 13 14 15 16}
 [ -x "$TS" ] || { echo "build first: make (and make build/tools/fault_proxy)" >&2; exit 1; }
 TS=$(cd "$(dirname "$TS")" && pwd)/$(basename "$TS")  # absolute: the ssh cases run it "remotely"
 SSHD_HELPER=$HERE/scripts/loopback-sshd.sh
@@ -193,10 +193,14 @@ delta_case() {
   for r in $(seq "$RUNS"); do
     rm -rf "$B/dst"; cp -a "$old" "$B/dst"; run_treesync "$TS_PORT" "$B/dst" >> "$B/res.treesync"
     if have rsync; then rm -rf "$B/dst"; cp -a "$old" "$B/dst"; run_rsync "$RS_PORT" "$B/dst" >> "$B/res.rsync"; fi
+    rm -rf "$B/dst"; cp -a "$old" "$B/dst"; run_ts pull -z "127.0.0.1:$TS_PORT" "$B/dst" >> "$B/res.ts-z"
+    if have rsync; then rm -rf "$B/dst"; cp -a "$old" "$B/dst"; run_rsync_from -z "rsync://127.0.0.1:$RS_PORT/src/" "$B/dst/" >> "$B/res.rsync-z"; fi
   done
   SERVER_RSS=$(peak_kib "$TS_PID"); stop "$TS_PID" ${RS_PID:-}; RS_PID=
   rm -rf "$src" "$old" "$B/dst"
-  report "4. 1 MiB changed in the middle of a 256 MiB file (client holds the old version)"
+  report_vs "4. 1 MiB changed in the middle of a 256 MiB file (client holds the old version)" \
+    "rsync rsync-z" treesync rsync ts-z rsync-z
+  target_wire "-z wire bytes (x rsync -z)" ts-z rsync-z 1.0
 }
 
 start_proxy() { # delay_ms [throttle B/s [port, default TS_PORT]]; sets PROXY_PID and PROXY_PORT
@@ -260,6 +264,12 @@ report_vs() {
     for b in $bases; do printf ' %8s' "$(ratio "$(med_of "$tool")" "$(med_of "$b")")"; done
     printf ' %14s  %s\n' "$(cut -d' ' -f2 "$B/res.$tool" | median)" "$(cut -d' ' -f1 "$B/res.$tool" | paste -sd' ')"
   done
+}
+wire_of() { cut -d' ' -f2 "$B/res.$1" 2>/dev/null | median; }
+target_wire() { # what tool base limit: the same, of the median wire bytes
+  local r; r=$(ratio "$(wire_of "$2")" "$(wire_of "$3")")
+  [ "$r" = - ] && { printf '  target %s <= %s: no result\n' "$1" "$4"; return; }
+  printf '  target %s <= %s: %s, %s\n' "$1" "$4" "$r" "$(awk -v r="$r" -v l="$4" 'BEGIN {print (r <= l ? "met" : "MISSED")}')"
 }
 target() { # what tool base limit: "target WHAT <= LIMIT: TOOL/BASE, met|MISSED"
   local r; r=$(ratio "$(med_of "$2")" "$(med_of "$3")")
@@ -433,9 +443,8 @@ links_case() {
 
 # 14 and 15: a copy of /usr/include (some 130 MB in 8,000 files) into an
 # empty target through a proxy that throttles each direction to 100 Mbit/s
-# (14) or 1 Gbit/s (15): treesync against rsync and rsync -z (zstd where
-# both ends have it), each through a proxy of its own. The baseline for
-# compression (issue 15); treesync does not compress yet.
+# (14) or 1 Gbit/s (15): treesync with and without -z against rsync and
+# rsync -z (zstd where both ends have it), each through a proxy of its own.
 link_case() { # name bytes_per_second
   local name=$1 bps=$2 src=$B/include d=$B/dst; rm -f "$B"/res.*
   [ -x "$PROXY" ] || { echo "SKIP $name: no $PROXY"; return; }
@@ -446,6 +455,7 @@ link_case() { # name bytes_per_second
   if have rsync; then start_rsyncd "$src"; start_proxy 0 "$bps" "$RS_PORT"; rp=$PROXY_PORT rpx=$PROXY_PID; fi
   for r in $(seq "$RUNS"); do
     rm -rf "$d"; run_treesync "$tp" "$d" >> "$B/res.treesync"
+    rm -rf "$d"; checked "$src" "$d" run_ts pull -z "127.0.0.1:$tp" "$d" >> "$B/res.ts-z"
     if [ -n "$rp" ]; then
       rm -rf "$d"; run_rsync "$rp" "$d" >> "$B/res.rsync"
       rm -rf "$d"; run_rsync_from -z "rsync://127.0.0.1:$rp/src/" "$d/" >> "$B/res.rsync-z"
@@ -453,8 +463,24 @@ link_case() { # name bytes_per_second
   done
   SERVER_RSS=$(peak_kib "$TS_PID"); stop "$TS_PID" ${RS_PID:-} "$tpx" $rpx; RS_PID=
   rm -rf "$d"
-  report_vs "$name" "rsync rsync-z" treesync rsync rsync-z
+  report_vs "$name" "rsync rsync-z" treesync ts-z rsync rsync-z
   printf '  source: %s files, %s bytes\n' $(tree_sig "$src")
+}
+
+# 16: 4 x 64 MiB of random bytes on loopback, with -z and without: data
+# that does not shrink must cost compression almost nothing.
+random_z_case() {
+  local src=$B/random d=$B/dst; rm -f "$B"/res.*
+  make_large "$src" 64
+  start_treesync "$src"
+  for r in $(seq "$RUNS"); do
+    rm -rf "$d"; checked "$src" "$d" run_treesync "$TS_PORT" "$d" >> "$B/res.treesync"
+    rm -rf "$d"; checked "$src" "$d" run_ts pull -z "127.0.0.1:$TS_PORT" "$d" >> "$B/res.ts-z"
+  done
+  SERVER_RSS=$(peak_kib "$TS_PID"); stop "$TS_PID"
+  rm -rf "$src" "$d"
+  report_vs "16. 4 files of 64 MiB of random bytes, with -z and without" treesync treesync ts-z
+  target "-z on random data (x without)" ts-z treesync 1.05
 }
 
 # 9 and 10: each tool into an empty target over ssh; scp in the first
@@ -502,8 +528,11 @@ for c in $CASES; do
        RUNS=${BIG_RUNS:-3} noop_case "7. no-op re-pull of case 6" "$B/million" shared ;;
     12) sparse_case ;;
     13) links_case ;;
-    14) link_case "14. /usr/include through a 100 Mbit/s link, into an empty target (rsync -z)" 12500000 ;;
-    15) link_case "15. /usr/include through a 1 Gbit/s link, into an empty target (rsync -z)" 125000000 ;;
+    14) link_case "14. /usr/include through a 100 Mbit/s link, into an empty target (rsync -z)" 12500000
+        target "-z time (x rsync -z)" ts-z rsync-z 1.0; target_wire "-z wire bytes (x rsync -z)" ts-z rsync-z 1.05 ;;
+    15) link_case "15. /usr/include through a 1 Gbit/s link, into an empty target (rsync -z)" 125000000
+        target "-z time (x rsync -z)" ts-z rsync-z 0.8 ;;
+    16) random_z_case ;;
     8) make_large "$B/large"; push_case "8a. push into an empty writable server vs pull, case 1's tree" "$B/large"; rm -rf "$B/large"
        [ -d "$B/small" ] || make_small "$B/small"; push_case "8b. push vs pull, case 2's tree" "$B/small" ;;
     9) if ssh_up 9; then make_large "$B/large1g" 256

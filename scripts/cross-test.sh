@@ -44,6 +44,12 @@ run_pair() { # name emu binary cases...
       timeout 900 bash tests/e2e.sh "build/cross/$dir" "$@" > "build/cross/$dir.log" 2>&1 || status=1
     tail -n 1 "build/cross/$dir.log"
     grep -B2 '^FAIL' "build/cross/$dir.log"
+    # The first case once more with -z: compression across the two builds.
+    FOREIGN_OS=$([ "$name" = windows ] && echo windows || echo linux) FOREIGN_EXE="$ROOT/$bin" \
+    FOREIGN_SIDE=$([ "$dir" = "$name-serves" ] && echo server || echo client) E2E_COMPRESS=1 \
+      timeout 900 bash tests/e2e.sh "build/cross/$dir" "$1" > "build/cross/$dir-z.log" 2>&1 || status=1
+    echo "$(tail -n 1 "build/cross/$dir-z.log") (-z)"
+    grep -B2 '^FAIL' "build/cross/$dir-z.log"
   done
 }
 

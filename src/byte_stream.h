@@ -22,11 +22,18 @@ class ByteStream {
   virtual Status Read(void* buf, size_t n, size_t* got, bool* eof) = 0;
   // As many of n bytes as fit now (possibly 0).
   virtual Status Write(const void* buf, size_t n, size_t* wrote) = 0;
-  // Tells the peer nothing more is coming.
+  // Tells the peer nothing more is coming, once every byte written is sent
+  // (see unsent).
   virtual void ShutdownWrite() = 0;
+  // Bytes a layer took in Write but has not yet handed to the stream below
+  // (a compressor's output waiting for room). Write, even with n == 0,
+  // sends more of them when the stream is writable. 0 for a plain stream.
+  virtual size_t unsent() const { return 0; }
   // Waits up to timeout_ms (-1: forever) until the stream is readable (when
-  // want_read) or writable (when want_write). A timeout or a signal returns
-  // OK with nothing ready.
+  // want_read) or writable (when want_write: the caller has bytes to
+  // write). A layer holding unsent bytes of its own also says writable when
+  // it can send some of them, and the caller then calls Write even with
+  // nothing to write. A timeout or a signal returns OK with nothing ready.
   virtual Status Poll(bool want_read, bool want_write, int timeout_ms,
                       platform::Readiness* out) = 0;
 };

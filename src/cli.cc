@@ -13,6 +13,7 @@
 #include "rate_limit.h"
 #include "report.h"
 #include "server.h"
+#include "zstd_encoder.h"
 
 namespace treesync {
 
@@ -115,6 +116,12 @@ const char kHelp[] =
     "      -n, --dry-run     list what would change; change nothing\n"
     "      --timeout SECS    give up when the peer is silent for SECS (default: never)\n"
     "      --bwlimit RATE    at most RATE each way: KiB/s, or with a K, M or G suffix\n"
+    "      -z, --compress    compress both ways (Zstandard, one stream per session, so\n"
+    "                        small similar files compress together; data that does\n"
+    "                        not shrink is sent as it is). For slow links: on a fast\n"
+    "                        one it costs more time than it saves\n"
+    "      --compress-level N  1 (fastest) to 9 (smallest), default 3; implies -z\n"
+    "                        (0: none)\n"
     "      --contimeout SECS give up connecting to a treesync server after SECS (exit\n"
     "                        35; for ssh use -e 'ssh -o ConnectTimeout=SECS')\n"
     "      -v, --verbose     one line per change, and a summary\n"
@@ -375,6 +382,13 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
       o.xattrs = false;
     } else if (arg == "--no-hard-links") {
       o.hard_links = false;
+    } else if (arg == "-z" || arg == "--compress") {
+      if (o.compress_level == 0) o.compress_level = ZstdEncoder::kDefaultLevel;
+    } else if (arg == "--no-compress") {
+      o.compress_level = 0;
+    } else if (arg == "--compress-level") {
+      if (!NumberOption(&a, arg, 0, ZstdEncoder::kMaxLevel, &n, &error)) return UsageError(error);
+      o.compress_level = static_cast<int>(n);
     } else if (arg == "--no-specials") {
       o.specials = false;
     } else if (arg == "--devices" && direction != Direction::kPush) {
@@ -452,6 +466,9 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
   if (legacy && (!o.rules.empty() || o.bwlimit > 0 || o.delete_excluded || o.max_delete >= 0 || o.size_only ||
                  o.ignore_existing || o.update || o.chown_uid >= 0 || o.chown_gid >= 0)) {
     return UsageError("--legacy-cmb pulls everything: no filters, limits, skip options or --chown");
+  }
+  if (legacy && o.compress_level > 0) {
+    return UsageError("--legacy-cmb has no compression (-z)");
   }
   if (legacy && !o.backup_dir.empty()) {
     return UsageError("--legacy-cmb keeps no backups (--backup-dir)");

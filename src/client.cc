@@ -38,6 +38,10 @@ Status Handshake(Connection* conn, uint32_t flags, const SessionRequest* request
                            ", this client speaks " + std::to_string(kProtocolVersion));
   }
   *granted = h.flags & mine.flags;
+  // The server's next bytes are compressed: ours may be too from here.
+  if ((*granted & kHelloCompress) != 0) {
+    TS_RETURN_IF_ERROR(conn->StartCompression(HelloLevel(mine.flags)));
+  }
   // An older server ignores what it does not know: it would serve its
   // whole tree, or send it when we meant to push.
   if (request != nullptr && (*granted & kHelloSession) == 0) {
@@ -101,7 +105,7 @@ Status OverTransport(const TransferOptions& options, PullStats* stats,
   if (options.bwlimit > 0) stream = RateLimited(std::move(stream), options.bwlimit);
   Connection conn(std::move(stream), options.timeout_ms);
   Status s = session(&conn);
-  stats->bytes_on_wire = conn.bytes_sent() + conn.bytes_received();
+  stats->bytes_on_wire = conn.wire_bytes_sent() + conn.wire_bytes_received();
   return ExplainTransport(s, options, &child, conn);
 }
 
@@ -218,6 +222,9 @@ uint32_t AskedFlags(const TransferOptions& options, bool receiving) {
          // here can say which entries' attributes it could not keep.
          (options.xattrs ? kHelloXattrs : 0) |
          (options.hard_links ? kHelloHardLinks : 0) |
+         (options.compress_level > 0
+              ? kHelloCompress | (uint32_t(options.compress_level) << kHelloLevelShift)
+              : 0) |
          (options.checksum ? kHelloWantHashes : 0);
 }
 

@@ -57,6 +57,8 @@ struct TransferOptions {
   bool devices = false;   // a pull makes device nodes (--devices, as root)
   bool xattrs = true;     // extended attributes and ACLs travel (--no-xattrs)
   bool hard_links = true;  // hard-linked files arrive linked (--no-hard-links)
+  // Compression level both ways (-z, --compress-level); 0: none.
+  int compress_level = 0;
   // --chown USER:GROUP as ResolveChown gives each part: its number (-1:
   // not given) and its name ("" when given as a number).
   int64_t chown_uid = -1, chown_gid = -1;

@@ -28,6 +28,7 @@ Connection::Connection(std::unique_ptr<ByteStream> stream, int timeout_ms, Memor
 
 Connection::~Connection() {
   if (budget_ != nullptr) budget_->Give(taken_);
+  if (compression_budget_ != nullptr) compression_budget_->Give(compression_taken_);
 }
 
 bool Connection::TakeFromBudget() {
@@ -43,21 +44,23 @@ bool Connection::TakeFromBudget() {
 
 Status Connection::Pump(bool want_read) {
   if (platform::Interrupted()) return Status::Interrupted("interrupted by a signal");
-  bool want_write = pending_output() > 0;
+  const bool want_write = pending_output() > 0;
+  const bool output_waiting = OutputWaiting();
   want_read = want_read && !peer_closed_ && in_.buffered() < max_input_;
-  if (!want_read && !want_write) {
+  if (!want_read && !output_waiting) {
     return Status::Protocol("peer sent more than " + std::to_string(max_input_) +
                             " bytes without reading ours");
   }
   platform::Readiness ready;
   TS_RETURN_IF_ERROR(stream_->Poll(want_read, want_write, kPollSliceMs, &ready));
   bool progress = false;
-  if (ready.writable && want_write) {
+  if (ready.writable && output_waiting) {
     write_blocked_ = false;
     size_t wrote = 0;
+    const uint64_t below = wire_bytes_sent();
     TS_RETURN_IF_ERROR(stream_->Write(out_.get() + out_pos_, pending_output(), &wrote));
     Consumed(wrote);
-    progress = progress || wrote > 0;
+    progress = progress || wrote > 0 || wire_bytes_sent() > below;
   }
   if (ready.readable && want_read) {
     size_t got = 0;
@@ -152,7 +155,7 @@ Status Connection::CommitFrame(size_t n) {
 }
 
 Status Connection::Push() {
-  if (pending_output() == 0) return Status::Ok();
+  if (!OutputWaiting()) return Status::Ok();
   size_t wrote = 0;
   TS_RETURN_IF_ERROR(stream_->Write(out_.get() + out_pos_, pending_output(), &wrote));
   write_blocked_ = wrote == 0;
@@ -162,7 +165,7 @@ Status Connection::Push() {
 
 Status Connection::Flush() {
   last_progress_ms_ = SteadyMs();
-  while (pending_output() > 0) TS_RETURN_IF_ERROR(Pump(true));
+  while (OutputWaiting()) TS_RETURN_IF_ERROR(Pump(true));
   return Status::Ok();
 }
 
@@ -201,7 +204,37 @@ Status Connection::ReceiveView(FrameView* f) {
 Status Connection::Finish() {
   TS_RETURN_IF_ERROR(Flush());
   stream_->ShutdownWrite();
+  // A layer may have more to send before the stream below is shut.
+  return Flush();
+}
+
+bool Connection::ReserveCompression(int level, MemoryBudget* budget) {
+  if (budget == nullptr) return true;
+  const size_t need = CompressionMemory(level);
+  if (!budget->TryTake(need)) return false;
+  if (compression_budget_ != nullptr) compression_budget_->Give(compression_taken_);
+  compression_budget_ = budget;
+  compression_taken_ = need;
+  return true;
+}
+
+Status Connection::StartCompression(int level) {
+  TS_RETURN_IF_ERROR(Flush());
+  plain_sent_ = bytes_sent_;
+  plain_received_ = bytes_received_;
+  std::unique_ptr<CompressedStream> c = Compressed(std::move(stream_), level, in_.TakeBuffered());
+  compressed_ = c.get();
+  stream_ = std::move(c);
   return Status::Ok();
+}
+
+uint64_t Connection::wire_bytes_sent() const {
+  return compressed_ == nullptr ? bytes_sent_ : plain_sent_ + compressed_->wire_bytes_sent();
+}
+
+uint64_t Connection::wire_bytes_received() const {
+  return compressed_ == nullptr ? bytes_received_
+                                : plain_received_ + compressed_->wire_bytes_received();
 }
 
 }  // namespace treesync

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "byte_stream.h"
+#include "compressed_stream.h"
 #include "frame.h"
 #include "memory_budget.h"
 #include "net.h"
@@ -67,9 +68,23 @@ class Connection {
   // Tells the peer nothing more is coming, after flushing.
   Status Finish();
 
+  // Compression (docs/PROTOCOL.md, "Compression"). ReserveCompression
+  // takes what a compressed session at level needs from budget (may be
+  // null: no limit; must outlive the connection), which the destructor
+  // gives back: false when too little is left (then go uncompressed).
+  bool ReserveCompression(int level, MemoryBudget* budget);
+  // From now on what this side sends is compressed at level, and what
+  // arrives after the frames taken so far is decompressed. Flushes first.
+  Status StartCompression(int level);
+  bool compressed() const { return compressed_ != nullptr; }
+
   size_t pending_output() const { return out_end_ - out_pos_; }
+  // Bytes of frames sent and taken.
   uint64_t bytes_sent() const { return bytes_sent_; }
   uint64_t bytes_received() const { return bytes_received_; }
+  // Bytes that crossed the stream: compressed ones once compression started.
+  uint64_t wire_bytes_sent() const;
+  uint64_t wire_bytes_received() const;
   // How long the peer may make no progress from now on (-1: forever).
   void set_timeout_ms(int timeout_ms) { timeout_ms_ = timeout_ms; }
   int timeout_ms() const { return timeout_ms_; }
@@ -115,8 +130,16 @@ class Connection {
   Status AfterQueue();
   // Takes n sent bytes off the queue.
   void Consumed(size_t n);
+  // Output queued here or held by the stream (a compressor's).
+  bool OutputWaiting() const { return pending_output() > 0 || stream_->unsent() > 0; }
 
   std::unique_ptr<ByteStream> stream_;
+  CompressedStream* compressed_ = nullptr;  // stream_, once compression started
+  MemoryBudget* compression_budget_ = nullptr;
+  size_t compression_taken_ = 0;
+  // Frame bytes when compression started, for the wire counts.
+  uint64_t plain_sent_ = 0;
+  uint64_t plain_received_ = 0;
   int timeout_ms_;
   MemoryBudget* budget_;
   size_t taken_ = 0;  // from budget_

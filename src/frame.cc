@@ -79,6 +79,13 @@ char* FrameReader::Prepare(size_t want) {
   return buf_.data() + end_;
 }
 
+std::string FrameReader::TakeBuffered() {
+  if (start_ == end_) return std::string();
+  std::string rest(buf_.data() + start_, end_ - start_);
+  start_ = end_ = 0;
+  return rest;
+}
+
 void FrameReader::Feed(const void* data, size_t n) {
   // A fresh reader has no buffer, so Prepare(0) gives a null pointer, and
   // memcpy from or to null is undefined even for 0 bytes.

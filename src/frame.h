@@ -95,6 +95,9 @@ class FrameReader {
   // Next without copying the payload (see FrameView).
   Status NextView(FrameView* f, bool* got);
   size_t buffered() const { return end_ - start_; }
+  // Hands over the bytes after the last frame taken, leaving none: what a
+  // layer below the frames that starts now (compression) must see first.
+  std::string TakeBuffered();
 
  private:
   std::vector<char> buf_;

@@ -60,6 +60,16 @@ constexpr uint32_t kHelloXattrs = 256;
 // as a link group, and the receiver makes them so from one copy of the data
 // (docs/PROTOCOL.md, "Hard links"). Granted only with the packed listing.
 constexpr uint32_t kHelloHardLinks = 512;
+// Everything either side sends after the Hello exchange is one Zstandard
+// frame (docs/PROTOCOL.md, "Compression"). The asking side may put in
+// kHelloLevelBits the level it wants the serving side to compress at (0:
+// the server's choice); the reply leaves them 0.
+constexpr uint32_t kHelloCompress = 1024;
+constexpr unsigned kHelloLevelShift = 16;
+constexpr uint32_t kHelloLevelBits = uint32_t(0xF) << kHelloLevelShift;
+inline int HelloLevel(uint32_t flags) {
+  return static_cast<int>((flags & kHelloLevelBits) >> kHelloLevelShift);
+}
 // The other side of a session, for messages: the server unless we are the
 // server of a push (the receiver, kHelloPush granted) or of a pull (the
 // sender, not granted).
@@ -73,7 +83,7 @@ inline const char* PeerOfReceiver(uint32_t granted) {
 // The flags a serving side of this version can grant.
 constexpr uint32_t kHelloKnownFlags =
     kHelloWantHashes | kHelloPackedListing | kHelloStreaming | kHelloPush | kHelloSession | kHelloHoles | kHelloOwners | kHelloSpecials | kHelloXattrs |
-    kHelloHardLinks;
+    kHelloHardLinks | kHelloCompress;
 
 // Streaming: the listing credit a session starts with. An entry weighs
 // kEntryWeightBase plus its path's length; the receiver grants credit back

@@ -27,6 +27,7 @@
 #include "receiver.h"
 #include "remote_report.h"
 #include "walk.h"
+#include "zstd_encoder.h"
 
 namespace treesync {
 
@@ -39,6 +40,15 @@ Status CheckHello(const Frame& f, Hello* h) {
     return Status::Version("client speaks protocol version " + std::to_string(h->version) +
                            ", this server speaks " + std::to_string(kProtocolVersion));
   }
+  return Status::Ok();
+}
+
+// Grants flags; what follows a granted compression is compressed.
+Status SendHelloReply(Connection* conn, uint32_t flags, int level) {
+  Hello reply;
+  reply.flags = flags;
+  TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(reply)));
+  if ((flags & kHelloCompress) != 0) TS_RETURN_IF_ERROR(conn->StartCompression(level));
   return Status::Ok();
 }
 
@@ -114,7 +124,8 @@ void SendError(Connection* conn, const Status& s) {
 // settled before the reply, so a refused push moves no data.
 Status ServePush(Connection* conn, const std::string& folder, bool devices,
                  const SessionRequest& request,
-                 std::shared_ptr<const Filter> filter, uint32_t flags, SessionSummary* summary) {
+                 std::shared_ptr<const Filter> filter, uint32_t flags, int level,
+                 SessionSummary* summary) {
   summary->push = true;
   ReceiverOptions ro;
   ro.delete_extraneous = (request.options & kSessionKeepExtraneous) == 0;
@@ -140,9 +151,7 @@ Status ServePush(Connection* conn, const std::string& folder, bool devices,
     SendError(conn, s);
     return s;
   }
-  Hello reply;
-  reply.flags = flags;
-  TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(reply)));
+  TS_RETURN_IF_ERROR(SendHelloReply(conn, flags, level));
   s = RunReceiver(conn, &rx, flags);
   if (s.ok() || s.kind() == ErrorKind::kPartial || s.kind() == ErrorKind::kMaxDelete) {
     TS_RETURN_IF_ERROR(reporter.status());
@@ -223,6 +232,12 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
   }
   if ((flags & kHelloPackedListing) == 0) flags &= ~kHelloXattrs;
   if ((flags & kHelloPackedListing) == 0) flags &= ~kHelloHardLinks;
+  // The level the client asked for, else ours; granted only within the
+  // memory budget.
+  const int level = HelloLevel(hello.flags) > 0 ? HelloLevel(hello.flags) : ZstdEncoder::kDefaultLevel;
+  if ((flags & kHelloCompress) != 0 && !conn->ReserveCompression(level, tree.compression)) {
+    flags &= ~kHelloCompress;
+  }
   if (push) {
     const bool dry_run = (request.options & kSessionDryRun) != 0;
     // The same grace as the receiver's lock (Receiver::Open): a push whose
@@ -238,14 +253,12 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
       SendError(conn, s);
       return s;
     }
-    s = ServePush(conn, folder, tree.devices, request, std::move(filter), flags, summary);
+    s = ServePush(conn, folder, tree.devices, request, std::move(filter), flags, level, summary);
     if (tree.pushes != nullptr && !dry_run) tree.pushes->Release(request.path);
     return s;
   }
 
-  Hello reply;
-  reply.flags = flags;
-  TS_RETURN_IF_ERROR(conn->Send(FrameType::kHello, EncodeHello(reply)));
+  TS_RETURN_IF_ERROR(SendHelloReply(conn, flags, level));
   s = RunSender(conn, folder, tree.cache, std::move(filter), flags, EventHandler(), nullptr,
                 &summary->sent);
   if (s.ok()) return conn->Finish();
@@ -315,8 +328,8 @@ std::string Counts(const SessionSummary& summary, const Connection& conn) {
              " files_sent=" + std::to_string(summary.sent.files_sent) +
              " file_errors=" + std::to_string(summary.sent.file_errors);
   }
-  return counts + " bytes_out=" + std::to_string(conn.bytes_sent()) +
-         " bytes_in=" + std::to_string(conn.bytes_received());
+  return counts + " bytes_out=" + std::to_string(conn.wire_bytes_sent()) +
+         " bytes_in=" + std::to_string(conn.wire_bytes_received());
 }
 
 // ServeSession, then Linger: also after an error the client was sent (all
@@ -435,8 +448,9 @@ Status RunServer(const ServeOptions& options, FILE* log) {
   auto cache = std::make_shared<HashCache>();
   auto budget = std::make_shared<MemoryBudget>(kSessionMemoryBudget);
   auto pushes = std::make_shared<PushRegistry>();
+  auto compression = std::make_shared<MemoryBudget>(kCompressionMemoryBudget);
   return AcceptLoop(options, Greeting::kHello, log,
-                    [options, cache, budget, pushes, log](platform::Socket s,
+                    [options, cache, budget, pushes, compression, log](platform::Socket s,
                                                           const std::string& peer,
                                                           const Hello* hello) {
                       std::unique_ptr<ByteStream> stream = SocketStream(std::move(s));
@@ -446,7 +460,8 @@ Status RunServer(const ServeOptions& options, FILE* log) {
                       Connection conn(std::move(stream), options.timeout_ms, budget.get());
                       RunSession(&conn, peer, hello,
                                  ServedTree{options.root, options.writable, cache.get(),
-                                            pushes.get(), options.rules, options.devices},
+                                            pushes.get(), options.rules, options.devices,
+                                            compression.get()},
                                  log);
                     });
 }

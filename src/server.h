@@ -76,6 +76,8 @@ struct ServedTree {
   FilterList rules = FilterList();
   // serve --devices: a push may create device nodes here (when root).
   bool devices = false;
+  // What compressed sessions hold, all together (may be null: no limit).
+  MemoryBudget* compression = nullptr;
 };
 
 // Serves one session over a connection: the Hellos (and the client's
@@ -130,6 +132,11 @@ constexpr int kTurnAwayLingerMs = 5000;
 // lone one does, while 64 or 1000 whose clients have stopped reading add
 // their floors, not 1 MiB each, to what the server holds.
 constexpr size_t kSessionMemoryBudget = 32 << 20;
+// What all compressed sessions together may hold for their windows and
+// tables (CompressionMemory: about 15 MiB at the default level, 21 MiB at
+// the highest): 16 compressed sessions at the default level. More are
+// served uncompressed, so compression can't multiply the server's memory.
+constexpr size_t kCompressionMemoryBudget = 256 << 20;
 
 // Runs a session over an accepted connection from peer ("addr:port").
 // hello: the client's Hello, received and checked, or null when the

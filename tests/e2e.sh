@@ -7,6 +7,9 @@
 # then with DIRECTION=push, where `mirror` pushes instead of pulling (its
 # checks are then named "[push] ..."). Prints one line per check and
 # closes with "N passed, N failed". KEEP_SCRATCH=1 keeps the scratch folder.
+# E2E_COMPRESS=1 runs every case with compression: $TS is then a wrapper
+# that gives every pull and push -z (but --legacy-cmb ones, which have
+# none), and check names end in " [-z]".
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
 shift || true
@@ -16,12 +19,27 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # tmpfs when there is one: the trees here are large and disposable.
 SCRATCH=$(mktemp -d /dev/shm/treesync-e2e.XXXXXX 2>/dev/null || mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; [ -n "${KEEP_SCRATCH:-}" ] || rm -rf "$SCRATCH"' EXIT
+COMPRESSED=
+if [ "${E2E_COMPRESS:-0}" = 1 ]; then
+  COMPRESSED=" [-z]"
+  REAL_TS=$TS
+  TS=$SCRATCH/bin/treesync
+  mkdir -p "$SCRATCH/bin"
+  cat > "$TS" <<WRAPPER
+#!/usr/bin/env bash
+case "\$1" in
+  pull|push) [[ " \$* " == *" --legacy-cmb "* ]] || set -- "\$1" -z "\${@:2}" ;;
+esac
+exec "$REAL_TS" "\$@"
+WRAPPER
+  chmod +x "$TS"
+fi
 passed=0
 failed=0
 failures=()
 
 DIRECTION=pull
-label() { if [ "$DIRECTION" = push ]; then echo "[push] $1"; else echo "$1"; fi; }
+label() { if [ "$DIRECTION" = push ]; then echo "[push] $1$COMPRESSED"; else echo "$1$COMPRESSED"; fi; }
 pass() { passed=$((passed + 1)); echo "PASS $(label "$1")"; }
 fail() {
   failed=$((failed + 1)); failures+=("$(label "$1")"); echo "FAIL $(label "$1")"

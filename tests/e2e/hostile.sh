@@ -44,6 +44,15 @@ check "hostile: nothing written outside the targets" \
 check "hostile symlink-parent: no file below the symlink" test ! -e "$WORK/target-symlink-parent/s/evil"
 check "hostile dotdot: refused before anything was written" test -z "$(ls -A "$WORK/target-dotdot")"
 
+# A compressed stream that breaks the format: exit 12, nothing installed;
+# one cut short is a dropped connection (exit 10), as a plain one is.
+for s in zstd-huge-window zstd-reserved-block zstd-rle-bomb; do
+  hostile "$s" 12 -z
+  check "hostile $s: says the compressed stream is bad" grep -q 'compressed stream' "$WORK/last.err"
+done
+hostile zstd-truncated 10 -z
+check "hostile zstd-*: nothing installed" test -z "$(find "$WORK"/target-zstd-* -type f)"
+
 hostile version 2
 check "version mismatch names both versions" grep -q 'version 99' "$WORK/last.err"
 hostile refuse 5

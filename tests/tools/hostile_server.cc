@@ -12,6 +12,7 @@
 #include "net.h"
 #include "protocol.h"
 #include "xxh3.h"
+#include "zstd_encoder.h"
 
 using namespace treesync;
 
@@ -74,6 +75,52 @@ Status SendFile(Connection* c, uint32_t index, const std::string& data, bool goo
   return c->Send(FrameType::kEnd, EncodeEnd(e));
 }
 
+// Hands bytes to the stream as they are, below the frames: for the
+// compressed-stream scenarios, which break the compression itself.
+Status WriteRaw(Connection* c, const std::string& bytes) {
+  TS_RETURN_IF_ERROR(c->Flush());
+  size_t done = 0;
+  for (int round = 0; done < bytes.size() && round < 10000; ++round) {
+    platform::Readiness r;
+    TS_RETURN_IF_ERROR(c->stream().Poll(false, true, 100, &r));
+    size_t wrote = 0;
+    TS_RETURN_IF_ERROR(c->stream().Write(bytes.data() + done, bytes.size() - done, &wrote));
+    done += wrote;
+  }
+  return Status::Ok();
+}
+
+// The zstd-* scenarios: compression granted, then a valid frame header
+// and a first block holding Sync and a one-file listing (no ListEnd), then
+// the trouble.
+Status PlayCompressed(const std::string& scenario, Connection* c) {
+  Hello reply;
+  reply.flags = kHelloCompress;
+  TS_RETURN_IF_ERROR(c->Send(FrameType::kHello, EncodeHello(reply)));
+  std::string frames;
+  AppendFrame(&frames, FrameType::kSync, EncodeSync(SyncStart{0755, 0}));
+  Entry good = MakeEntry(EntryType::kFile, "good", 4);
+  AppendFrame(&frames, EntryFrameType(good.type), EncodeEntry(good));
+  ZstdEncoder enc;
+  std::string z;
+  enc.Compress(frames.data(), frames.size(), &z);
+  if (scenario == "zstd-huge-window") {
+    z[5] = static_cast<char>(31 << 3);  // Window_Descriptor: 2^41 bytes
+  } else if (scenario == "zstd-reserved-block") {
+    z += std::string("\x06\x00\x00", 3);  // Block_Type 3, reserved
+  } else if (scenario == "zstd-rle-bomb") {
+    z += std::string("\x03\x00\x40", 3);  // an RLE block of 512 KiB, past 128 KiB
+    z += "x";
+  } else if (scenario == "zstd-truncated") {
+    std::string more;
+    enc.Compress(std::string(100000, 'q').data(), 100000, &more);
+    z += more.substr(0, more.size() / 2);
+  } else {
+    return Status::Usage("unknown scenario " + scenario);
+  }
+  return WriteRaw(c, z);
+}
+
 // Answers with reply, then Sync, one Entries frame of payload (count
 // entries) and ListEnd; takes the requests and ends with Done.
 Status PlayPackedListing(Connection* c, const Hello& reply, const std::string& payload,
@@ -104,6 +151,7 @@ Status Play(const std::string& scenario, Connection* c) {
     return c->Send(FrameType::kHello, std::string("NOTTREES\1\0\0\0\0\0\0\0", 16));
   }
   if (scenario == "reset") return Status::Ok();  // close right away
+  if (scenario.compare(0, 5, "zstd-") == 0) return PlayCompressed(scenario, c);
   // The packed-* scenarios grant the packed listing (but packed-unasked).
   Hello reply;
   if (scenario.compare(0, 7, "packed-") == 0 && scenario != "packed-unasked") {
