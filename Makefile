@@ -51,8 +51,10 @@ test: unit e2e
 unit: check-gtest $(BUILD)/unit_tests
 	$(BUILD)/unit_tests
 
+# Then every case once more with -z (compression both ways).
 e2e: $(BUILD)/treesync $(TOOLS)
 	bash tests/e2e.sh $(BUILD)
+	E2E_COMPRESS=1 bash tests/e2e.sh $(BUILD)
 
 # Serves a generated sample tree on a free loopback port, pulls it into
 # build/demo/copy and checks the copy.

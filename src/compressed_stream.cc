@@ -109,7 +109,9 @@ class ZstdStream : public CompressedStream {
   Status Poll(bool want_read, bool want_write, int timeout_ms,
               platform::Readiness* out) override {
     *out = platform::Readiness();
-    const bool read_now = want_read && (dec_.output_size() > 0 || in_pos_ < in_end_);
+    // The end of the stream below reads at once too, as on a socket.
+    const bool read_now =
+        want_read && (dec_.output_size() > 0 || in_pos_ < in_end_ || below_eof_);
     bool room, ours, working;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -138,6 +140,7 @@ class ZstdStream : public CompressedStream {
 
   uint64_t wire_bytes_sent() const override { return wire_sent_; }
   uint64_t wire_bytes_received() const override { return wire_received_; }
+  bool cut_short() const override { return cut_short_; }
 
  private:
   // The compressor's thread: takes what is queued, compresses it outside
@@ -184,13 +187,11 @@ class ZstdStream : public CompressedStream {
     }
   }
 
-  // The peer closed its side. Before the frame's end that is a dropped
-  // link, as a plain stream cut inside a frame is: kSocket, so a pull
-  // keeps what arrived and resumes later.
+  // The peer closed its side: the end, as for a plain stream, whether or
+  // not its frame was complete (a peer done with the session may just
+  // close). cut_short() tells the connection, should it need more.
   Status AtEnd(bool* eof) {
-    if (!dec_.at_frame_boundary()) {
-      return Status::Socket("connection closed before the end of the compressed stream");
-    }
+    cut_short_ = !dec_.at_frame_boundary();
     *eof = true;
     return Status::Ok();
   }
@@ -242,6 +243,7 @@ class ZstdStream : public CompressedStream {
   size_t in_pos_ = 0;
   size_t in_end_ = 0;
   bool below_eof_ = false;
+  bool cut_short_ = false;
   uint64_t wire_sent_ = 0;
   uint64_t wire_received_ = 0;
 };

@@ -3,7 +3,8 @@
 // written is compressed with the context of everything written before it
 // in the session, and each Write's bytes are sent whole (a flush), so the
 // peer can act on a request without waiting for more. What is read is
-// decompressed; a malformed or cut compressed stream is kProtocol.
+// decompressed; a malformed compressed stream is kProtocol, one that ends
+// early is an end of stream (see cut_short).
 #ifndef TREESYNC_COMPRESSED_STREAM_H_
 #define TREESYNC_COMPRESSED_STREAM_H_
 
@@ -32,6 +33,9 @@ class CompressedStream : public ByteStream {
   // Bytes that crossed the stream below, compressed.
   virtual uint64_t wire_bytes_sent() const = 0;
   virtual uint64_t wire_bytes_received() const = 0;
+  // Whether the stream below ended before the peer's frame did (a dropped
+  // link, or a peer that just closed).
+  virtual bool cut_short() const = 0;
 };
 
 }  // namespace treesync

@@ -195,6 +195,9 @@ Status Connection::ReceiveView(FrameView* f) {
       // A dropped link looks just like this: it is the connection's fault,
       // not the stream's, and a later pull resumes from it.
       if (in_.buffered() > 0) return Status::Socket("connection closed in the middle of a frame");
+      if (compressed_ != nullptr && compressed_->cut_short()) {
+        return Status::Socket("connection closed in the middle of the compressed stream");
+      }
       return Status::Socket("connection closed by the peer");
     }
     TS_RETURN_IF_ERROR(Pump(true));
