@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "little_endian.h"
+
 namespace treesync {
 
 namespace {
@@ -17,35 +19,8 @@ constexpr uint64_t kPrime5 = 0x27D4EB2F165667C5ULL;
 
 constexpr size_t kStripeLen = 32;
 
-// The hash is defined on little-endian words; asking the object
-// representation keeps this portable and folds to a plain load on
-// little-endian hosts.
-inline bool IsLittleEndian() {
-  const uint32_t one = 1;
-  uint8_t first;
-  std::memcpy(&first, &one, 1);
-  return first == 1;
-}
-
-inline uint64_t Read64(const uint8_t* p) {
-  if (IsLittleEndian()) {
-    uint64_t v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  }
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
-inline uint32_t Read32(const uint8_t* p) {
-  if (IsLittleEndian()) {
-    uint32_t v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  }
-  return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
-}
+inline uint64_t Read64(const uint8_t* p) { return LoadLE64(p); }
+inline uint32_t Read32(const uint8_t* p) { return LoadLE32(p); }
 
 inline uint64_t Rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 

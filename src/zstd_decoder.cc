@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "little_endian.h"
 #include "xxh64.h"
 
 namespace treesync {
@@ -83,29 +84,9 @@ Status Corrupt(const char* what) { return Status::Protocol(std::string("compress
 
 // ---- Little-endian loads ----------------------------------------------------
 
-inline bool IsLittleEndian() {
-  const uint32_t one = 1;
-  uint8_t first;
-  std::memcpy(&first, &one, 1);
-  return first == 1;
-}
-
-inline uint64_t Load64(const uint8_t* p) {
-  if (IsLittleEndian()) {
-    uint64_t v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-  }
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-
-inline uint32_t Load32(const uint8_t* p) {
-  return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
-}
-
-inline uint32_t Load16(const uint8_t* p) { return uint32_t{p[0]} | (uint32_t{p[1]} << 8); }
+inline uint64_t Load64(const uint8_t* p) { return LoadLE64(p); }
+inline uint32_t Load32(const uint8_t* p) { return LoadLE32(p); }
+inline uint32_t Load16(const uint8_t* p) { return LoadLE16(p); }
 
 // Index of the highest set bit; v must not be 0.
 inline unsigned HighBit(uint32_t v) {

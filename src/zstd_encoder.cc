@@ -4,6 +4,8 @@
 #include <cstring>
 #include <vector>
 
+#include "little_endian.h"
+
 namespace treesync {
 
 namespace {
@@ -14,28 +16,15 @@ constexpr size_t kBlockMax = 128 << 10;
 // writer's whole-word stores past its end.
 constexpr size_t kBlockSlack = 64;
 
-// Stores and loads are byte by byte, so the result is the same on any host;
-// compilers turn them into single moves where the host is little-endian.
-inline void Store16(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v);
-  p[1] = uint8_t(v >> 8);
-}
-inline void Store24(uint8_t* p, uint32_t v) {
-  Store16(p, v);
-  p[2] = uint8_t(v >> 16);
-}
-inline void Store32(uint8_t* p, uint32_t v) {
-  Store16(p, v);
-  Store16(p + 2, v >> 16);
-}
-inline void Store64(uint8_t* p, uint64_t v) {
-  Store32(p, uint32_t(v));
-  Store32(p + 4, uint32_t(v >> 32));
-}
+inline void Store16(uint8_t* p, uint32_t v) { StoreLE16(p, v); }
+inline void Store24(uint8_t* p, uint32_t v) { StoreLE24(p, v); }
+inline void Store32(uint8_t* p, uint32_t v) { StoreLE32(p, v); }
+inline void Store64(uint8_t* p, uint64_t v) { StoreLE64(p, v); }
+// Host order: these are only compared with one another.
 inline uint32_t Load32(const uint8_t* p) {
   uint32_t v;
   std::memcpy(&v, p, 4);
-  return v;  // compared only with other loads, so host order is fine
+  return v;
 }
 inline uint64_t Load64(const uint8_t* p) {
   uint64_t v;
@@ -797,6 +786,16 @@ struct ZstdEncoder::State {
     nlits += to - anchor;
   }
 
+  // Grows a match found at *start backwards over the literals before it.
+  void ExtendBack(size_t anchor, size_t* start, size_t* cand, size_t* len) const {
+    const uint8_t* const b = hist.data();
+    while (*start > anchor && *cand > 0 && b[*start - 1] == b[*cand - 1]) {
+      --*start;
+      --*cand;
+      ++*len;
+    }
+  }
+
   // zstd's "fast" strategy: one table of 6-byte hashes. Returns where the
   // literals after the last sequence start.
   size_t FindFast(size_t from, size_t to) {
@@ -826,11 +825,7 @@ struct ZstdEncoder::State {
         ip += ((ip - anchor) >> strength) + 1;
         continue;
       }
-      while (start > anchor && cand > 0 && b[start - 1] == b[cand - 1]) {
-        --start;
-        --cand;
-        ++len;
-      }
+      ExtendBack(anchor, &start, &cand, &len);
       Emit(anchor, start, uint32_t(start - cand), len);
       ip = start + len;
       anchor = ip;
@@ -906,11 +901,7 @@ struct ZstdEncoder::State {
         ip += ((ip - anchor) >> strength) + 1;
         continue;
       }
-      while (start > anchor && cand > 0 && b[start - 1] == b[cand - 1]) {
-        --start;
-        --cand;
-        ++len;
-      }
+      ExtendBack(anchor, &start, &cand, &len);
       Emit(anchor, start, uint32_t(start - cand), len);
       ip = start + len;
       anchor = ip;
