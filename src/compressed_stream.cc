@@ -1,6 +1,7 @@
 #include "compressed_stream.h"
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -24,9 +25,11 @@ constexpr size_t kReadChunk = 128 << 10;
 // Input waiting for the compressor, at most: the next chunk while one is
 // being compressed.
 constexpr size_t kQueueMax = 2 * kCompressChunk;
-// While the compressor works and nothing else can happen, how long a Poll
-// waits before looking at its output again.
+// While the compressor works and the caller also waits to read, how long
+// a Poll waits for the worker before looking at the stream below again.
 constexpr int kWorkerPollMs = 1;
+// The longest wait for the worker alone (the caller polls interrupts).
+constexpr int kPollSliceMs = 200;
 
 // Writes are compressed by a thread of the stream's own, so the caller's
 // thread goes on reading files and hashing (and the decoder reading) while
@@ -129,12 +132,18 @@ class ZstdStream : public CompressedStream {
     const bool read_below = want_read && !below_eof_;
     if (ours) return below_->Poll(read_below, true, timeout_ms, out);
     if (!working) return below_->Poll(read_below, false, timeout_ms, out);
-    // Only the compressor can make progress: look again soon, reading
-    // meanwhile if asked.
-    const int wait = timeout_ms >= 0 ? std::min(timeout_ms, kWorkerPollMs) : kWorkerPollMs;
-    TS_RETURN_IF_ERROR(below_->Poll(read_below, false, wait, out));
-    std::lock_guard<std::mutex> lock(mu_);
-    out->writable = !done_.empty() || (end_done_ && queued_.empty() && !busy_);
+    // Only the compressor can make progress: wait for it (woken the moment
+    // it is done), looking at the stream below between short waits when
+    // asked to read.
+    if (read_below) {
+      TS_RETURN_IF_ERROR(below_->Poll(true, false, 0, out));
+      if (out->readable) return Status::Ok();
+    }
+    const int wait = read_below ? kWorkerPollMs : timeout_ms < 0 ? kPollSliceMs
+                                                                : std::min(timeout_ms, kPollSliceMs);
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait_for(lock, std::chrono::milliseconds(wait), [this] { return WorkerGave(); });
+    out->writable = WorkerGave() || (want_write && !shutdown_ && queued_.size() < kQueueMax);
     return Status::Ok();
   }
 
@@ -143,6 +152,9 @@ class ZstdStream : public CompressedStream {
   bool cut_short() const override { return cut_short_; }
 
  private:
+  // Under mu_: whether the worker left something to send.
+  bool WorkerGave() const { return !done_.empty() || (end_done_ && queued_.empty() && !busy_); }
+
   // The compressor's thread: takes what is queued, compresses it outside
   // the lock, hands the result to the caller's thread.
   void Work() {
@@ -167,6 +179,7 @@ class ZstdStream : public CompressedStream {
       } else {
         done_.append(result);
       }
+      done_cv_.notify_one();
     }
   }
 
@@ -226,6 +239,7 @@ class ZstdStream : public CompressedStream {
   ZstdEncoder enc_;
   mutable std::mutex mu_;
   std::condition_variable work_;
+  std::condition_variable done_cv_;  // the worker finished a chunk
   std::thread worker_;
   std::string queued_;  // written, not yet compressed
   std::string done_;    // compressed, not yet taken for sending

@@ -53,7 +53,7 @@ bool TakeOutput(ZstdDecoder* d, size_t n, Result* r) {
 }
 
 // Feeds data[0..n) in pieces; piece_size() says how much each Feed gets
-// and take_all() whether to take all output after it or only some.
+// and take_some(pending) how much output to take after it.
 template <typename PieceSize, typename TakeSome>
 Result Run(const uint8_t* data, size_t n, size_t max_window, PieceSize piece_size, TakeSome take_some) {
   ZstdDecoder d(max_window);
@@ -74,6 +74,9 @@ Result Run(const uint8_t* data, size_t n, size_t max_window, PieceSize piece_siz
       FUZZ_CHECK(!later.ok() && later.message() == s.message() && again == 0);
       r.failed = true;
       r.error = s.message();
+      // What was decoded before the error is still there, the same
+      // whatever the cuts.
+      TakeOutput(&d, d.output_size(), &r);
       break;
     }
     done += used;
