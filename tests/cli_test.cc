@@ -30,6 +30,13 @@ TEST(Cli, BadArgumentsAreUsageErrors) {
   EXPECT_EQ(RunCli({"serve", "--port"}), 1);                    // no value
 }
 
+TEST(Cli, CompressionOptionsAreChecked) {
+  EXPECT_EQ(RunCli({"pull", "--compress-level", "10", "host", "dir"}), 1);
+  EXPECT_EQ(RunCli({"pull", "--compress-level", "fast", "host", "dir"}), 1);
+  EXPECT_EQ(RunCli({"pull", "--legacy-cmb", "-z", "host", "dir"}), 1);
+  EXPECT_EQ(RunCli({"serve", "-z", "dir"}), 1);  // the client asks for it
+}
+
 TEST(Cli, VersionSucceeds) {
   EXPECT_EQ(RunCli({"--version"}), 0);
   EXPECT_EQ(RunCli({"-V"}), 0);
