@@ -265,9 +265,11 @@ class ZstdStream : public CompressedStream {
 }  // namespace
 
 size_t CompressionMemory(int level) {
-  // The encoder's window and tables, the decoder's window (the most a peer
-  // may ask for) and a block each way in flight.
-  return ZstdEncoder::MemoryFor(level) + ZstdDecoder::kDefaultMaxWindow + 2 * ZstdDecoder::kMaxBlock +
+  // The encoder's window and tables, the decoder's (the most a peer may
+  // ask for, with its pending output, one block in, its literals and its
+  // tables: ZstdDecoder::memory_used's bound) and the batches in flight.
+  return ZstdEncoder::MemoryFor(level) + ZstdDecoder::kDefaultMaxWindow +
+         4 * ZstdDecoder::kMaxBlock + (32 << 10) +
          2 * kQueueMax + kReadChunk;
 }
 

@@ -133,7 +133,7 @@ constexpr int kTurnAwayLingerMs = 5000;
 // their floors, not 1 MiB each, to what the server holds.
 constexpr size_t kSessionMemoryBudget = 32 << 20;
 // What all compressed sessions together may hold for their windows and
-// tables (CompressionMemory: 15.2 MiB at the default level 3, 50.5 MiB at
+// tables (CompressionMemory: 15.5 MiB at the default level 3, 50.8 MiB at
 // level 9): 16 compressed sessions at the default level, 4 at the highest.
 // More are served uncompressed, so compression can't multiply the
 // server's memory.

@@ -30,9 +30,10 @@ std::string Random(size_t n, uint64_t seed) {
 
 // Text-like data: words from a small vocabulary, as source files are.
 std::string Words(size_t n, uint64_t seed) {
-  static const char* kWords[] = {"int ", "return ", "struct ", "const ", "char* ", "void ",
-                                 "#include ", "<stdio.h>\n", "if (", ") {\n", "}\n", "x", "y",
-                                 "size_t ", "static ", "= 0;\n", "namespace ", "// ", "the "};
+  static const char* kWords[] = {"int ",   "return ",    "struct ",     "const ",  "char* ",
+                                 "void ",  "#include ",  "<stdio.h>\n", "if (",    ") {\n",
+                                 "}\n",    "x",          "y",           "size_t ", "static ",
+                                 "= 0;\n", "namespace ", "// ",         "the "};
   std::mt19937_64 rng(seed);
   std::string s;
   while (s.size() < n) s += kWords[rng() % (sizeof kWords / sizeof kWords[0])];
@@ -77,7 +78,8 @@ std::string Compress(const std::string& data, const std::string& args) {
   return test::ReadFile(out);
 }
 
-Status Decode(const std::string& z, std::string* out, size_t max_window = ZstdDecoder::kDefaultMaxWindow) {
+Status Decode(const std::string& z, std::string* out,
+              size_t max_window = ZstdDecoder::kDefaultMaxWindow) {
   return ZstdDecompress(z.data(), z.size(), out, size_t(1) << 30, max_window);
 }
 
@@ -182,11 +184,11 @@ std::string OneSequenceBlock(const std::string& literals, uint8_t ll_code, uint8
 // alphabet: a Huffman tree sent as direct 4-bit weights, one stream,
 // predefined sequence tables.
 const uint8_t kDirectWeightsFrame[] = {
-    0x28, 0xb5, 0x2f, 0xfd, 0x24, 0xc8, 0xad, 0x01, 0x00, 0xe2, 0x4b, 0x0b, 0x83, 0x13, 0x12, 0x7b,
-    0x65, 0x4e, 0xfb, 0x97, 0x9d, 0x59, 0xab, 0xa5, 0x99, 0xa3, 0x46, 0x47, 0x2a, 0x7e, 0x32, 0xbf,
-    0xdb, 0xa4, 0x33, 0x6f, 0x0c, 0x2f, 0xab, 0x22, 0xdd, 0xe9, 0xdb, 0xe5, 0x39, 0x3f, 0x33, 0x9f,
-    0x38, 0x33, 0x73, 0xf2, 0xac, 0xa8, 0x39, 0x9f, 0x07, 0x01, 0x00, 0xde, 0x40, 0x19, 0x37, 0x8b,
-    0x76, 0xd9,
+    0x28, 0xb5, 0x2f, 0xfd, 0x24, 0xc8, 0xad, 0x01, 0x00, 0xe2, 0x4b, 0x0b, 0x83, 0x13,
+    0x12, 0x7b, 0x65, 0x4e, 0xfb, 0x97, 0x9d, 0x59, 0xab, 0xa5, 0x99, 0xa3, 0x46, 0x47,
+    0x2a, 0x7e, 0x32, 0xbf, 0xdb, 0xa4, 0x33, 0x6f, 0x0c, 0x2f, 0xab, 0x22, 0xdd, 0xe9,
+    0xdb, 0xe5, 0x39, 0x3f, 0x33, 0x9f, 0x38, 0x33, 0x73, 0xf2, 0xac, 0xa8, 0x39, 0x9f,
+    0x07, 0x01, 0x00, 0xde, 0x40, 0x19, 0x37, 0x8b, 0x76, 0xd9,
 };
 constexpr size_t kDirectWeightsSize = 200;
 constexpr uint64_t kDirectWeightsXxh64 = 0x1673925ED9768B37ULL;
@@ -231,7 +233,9 @@ const uint8_t kRepeatModesFrame[] = {
 constexpr size_t kRepeatModesSize = 1515;
 constexpr uint64_t kRepeatModesXxh64 = 0xF453433AF156734EULL;
 
-std::string Bytes(const uint8_t* p, size_t n) { return std::string(reinterpret_cast<const char*>(p), n); }
+std::string Bytes(const uint8_t* p, size_t n) {
+  return std::string(reinterpret_cast<const char*>(p), n);
+}
 
 TEST(ZstdDecoder, DecodesHandMadeRawBlock) {
   std::string out;
@@ -276,9 +280,8 @@ TEST(ZstdDecoder, DecodesEmbeddedFramesWithoutTheTool) {
 }
 
 TEST(ZstdDecoder, VerifiesContentChecksum) {
-  const std::string good =
-      SingleSegmentFrame(5, true) + BlockHeader(true, 0, 5) + "hello" +
-      Le32(static_cast<uint32_t>(Xxh64("hello", 5)));
+  const std::string good = SingleSegmentFrame(5, true) + BlockHeader(true, 0, 5) + "hello" +
+                           Le32(static_cast<uint32_t>(Xxh64("hello", 5)));
   std::string out;
   ASSERT_TRUE(Decode(good, &out).ok());
   EXPECT_EQ(out, "hello");
@@ -299,8 +302,8 @@ TEST(ZstdDecoder, SkipsSkippableFramesBetweenFrames) {
 
 TEST(ZstdDecoder, AcceptsZeroDictionaryIdAndRefusesOthers) {
   // Dictionary_ID present (one byte) but 0: no dictionary.
-  const std::string zero = kMagic + "\x21" + std::string("\x00", 1) + "\x05" +
-                           BlockHeader(true, 0, 5) + "hello";
+  const std::string zero =
+      kMagic + "\x21" + std::string("\x00", 1) + "\x05" + BlockHeader(true, 0, 5) + "hello";
   std::string out;
   ASSERT_TRUE(Decode(zero, &out).ok());
   EXPECT_EQ(out, "hello");
@@ -309,7 +312,8 @@ TEST(ZstdDecoder, AcceptsZeroDictionaryIdAndRefusesOthers) {
   ExpectProtocolError(s, "dictionary 7");
   EXPECT_NE(s.message().find("dictionary 7"), std::string::npos) << s.message();
   // Four-byte id.
-  const std::string big = kMagic + "\x23" + Le32(0xDEADBEEF) + "\x05" + BlockHeader(true, 0, 5) + "hello";
+  const std::string big =
+      kMagic + "\x23" + Le32(0xDEADBEEF) + "\x05" + BlockHeader(true, 0, 5) + "hello";
   ExpectProtocolError(Decode(big, &out), "four-byte dictionary id");
 }
 
@@ -322,9 +326,11 @@ TEST(ZstdDecoder, RefusesWindowLargerThanItsLimit) {
   EXPECT_NE(s.message().find("window"), std::string::npos) << s.message();
   EXPECT_TRUE(Decode(z, &out, 16 * kMiB).ok());
   // The largest descriptor (3.75 TB) must not overflow anything.
-  ExpectProtocolError(Decode(kMagic + std::string("\x00\xff", 2) + BlockHeader(true, 0, 0), &out), "3.75 TB window");
+  ExpectProtocolError(Decode(kMagic + std::string("\x00\xff", 2) + BlockHeader(true, 0, 0), &out),
+                      "3.75 TB window");
   // Single-segment frames: the content size is the window.
-  ExpectProtocolError(ZstdDecompress(kHello.data(), kHello.size(), &out, 1000, 4), "5-byte window, limit 4");
+  ExpectProtocolError(ZstdDecompress(kHello.data(), kHello.size(), &out, 1000, 4),
+                      "5-byte window, limit 4");
   EXPECT_TRUE(ZstdDecompress(kHello.data(), kHello.size(), &out, 1000, 5).ok());
 }
 
@@ -355,8 +361,8 @@ TEST(ZstdDecoder, ChecksFrameContentSize) {
   ExpectProtocolError(Decode(SingleSegmentFrame(6) + BlockHeader(true, 0, 5) + "hello", &out),
                       "content shorter than declared");
   // Two blocks, the second going past the declared 5 bytes.
-  ExpectProtocolError(Decode(kMagic + std::string("\x60\x00\x00", 3) /* 256 */ + BlockHeader(false, 1, 200) + "a" +
-                                 BlockHeader(true, 1, 57) + "b",
+  ExpectProtocolError(Decode(kMagic + std::string("\x60\x00\x00", 3) /* 256 */ +
+                                 BlockHeader(false, 1, 200) + "a" + BlockHeader(true, 1, 57) + "b",
                              &out),
                       "content longer than declared");
   EXPECT_TRUE(Decode(kMagic + std::string("\x60\x00\x00", 3) + BlockHeader(false, 1, 200) + "a" +
@@ -366,7 +372,8 @@ TEST(ZstdDecoder, ChecksFrameContentSize) {
   EXPECT_EQ(out, std::string(200, 'a') + std::string(56, 'b'));
 }
 
-void ExpectErrorMentioning(const std::string& z, const std::string& what, const std::string& words) {
+void ExpectErrorMentioning(const std::string& z, const std::string& what,
+                           const std::string& words) {
   std::string out;
   const Status s = Decode(z, &out);
   ExpectProtocolError(s, what);
@@ -382,8 +389,8 @@ TEST(ZstdDecoder, RefusesBadSequences) {
   // Literal length 0 with Offset_Value 3 means Repeated_Offset1 - 1 = 0.
   ExpectErrorMentioning(frame + OneSequenceBlock("", 0, 1, 0, 0x03), "zero repeat offset",
                         "repeat offset of zero");
-  ExpectErrorMentioning(frame + OneSequenceBlock("a", 2, 0, 5, 0x01), "two literals wanted, one there",
-                        "more literals");
+  ExpectErrorMentioning(frame + OneSequenceBlock("a", 2, 0, 5, 0x01),
+                        "two literals wanted, one there", "more literals");
   ExpectErrorMentioning(frame + OneSequenceBlock("a", 1, 0, 5, 0x02), "a bit left over",
                         "not consumed exactly");
   ExpectErrorMentioning(SingleSegmentFrame(8) + OneSequenceBlock("a", 1, 0, 5, 0x01),
@@ -396,7 +403,7 @@ TEST(ZstdDecoder, RefusesBadSequences) {
   std::string rep = frame + OneSequenceBlock("a", 1, 0, 5, 0x01);
   const size_t body = frame.size() + 3;
   rep[body + 3] = '\xd4';
-  rep.erase(body + 4, 1);                                         // no RLE byte for LL now
+  rep.erase(body + 4, 1);                                        // no RLE byte for LL now
   rep[frame.size()] = static_cast<char>(rep[frame.size()] - 8);  // block size - 1
   ExpectErrorMentioning(rep, "repeat mode without a table", "no previous sequence table");
   // Treeless literals in the first block: no Huffman table yet.
@@ -446,7 +453,8 @@ TEST(ZstdDecoder, TruncatedInputIsNotAtFrameBoundary) {
 TEST(ZstdDecoder, StopsTakingInputUntilOutputIsTaken) {
   // 64 RLE blocks of 128 KiB: 8 MiB from a few hundred bytes.
   std::string z = WindowedFrame(13);
-  for (int i = 0; i < 64; ++i) z += BlockHeader(i == 63, 1, 128 << 10) + static_cast<char>('a' + i % 26);
+  for (int i = 0; i < 64; ++i)
+    z += BlockHeader(i == 63, 1, 128 << 10) + static_cast<char>('a' + i % 26);
   ZstdDecoder d;
   size_t used = 0;
   ASSERT_TRUE(d.Feed(z.data(), z.size(), &used).ok());
@@ -494,7 +502,8 @@ TEST(ZstdDecoder, MemoryIsBoundedByTheWindow) {
     ASSERT_TRUE(big.Feed(z.data() + at, std::min<size_t>(z.size() - at, 3), &used).ok());
     at += used;
     big.Take(big.output_size());
-    EXPECT_LE(big.memory_used(), ZstdDecoder::kDefaultMaxWindow + 4 * ZstdDecoder::kMaxBlock + (64 << 10));
+    EXPECT_LE(big.memory_used(),
+              ZstdDecoder::kDefaultMaxWindow + 4 * ZstdDecoder::kMaxBlock + (64 << 10));
   }
   EXPECT_TRUE(big.at_frame_boundary());
 }
@@ -514,7 +523,8 @@ TEST(ZstdDecoder, DecodesOutputOfReferenceToolAtEveryLevel) {
   REQUIRE_ZSTD();
   const std::string data = Mixed(96 << 10, 1);
   for (int level = 1; level <= 19; ++level) {
-    ExpectDecodes(Compress(data, "-" + std::to_string(level)), data, "level " + std::to_string(level));
+    ExpectDecodes(Compress(data, "-" + std::to_string(level)), data,
+                  "level " + std::to_string(level));
   }
   ExpectDecodes(Compress(data, "--ultra -22"), data, "level 22");
   ExpectDecodes(Compress(data, "--fast=5"), data, "fast 5");
@@ -594,13 +604,18 @@ TEST(ZstdDecoder, FeedingInPiecesGivesIdenticalOutput) {
   std::string out;
   bool ended = false;
   for (size_t fixed : {size_t{1}, size_t{7}}) {
-    ASSERT_TRUE(DecodeInPieces(z, &out, [&] { return fixed; }, &rng, &ended).ok()) << fixed;
+    ASSERT_TRUE(DecodeInPieces(
+                    z, &out, [&] { return fixed; }, &rng, &ended)
+                    .ok())
+        << fixed;
     EXPECT_TRUE(out == data + data) << "pieces of " << fixed;
     EXPECT_TRUE(ended);
   }
   for (int round = 0; round < 4; ++round) {
     const size_t cap = size_t(1) << (4 * round + 2);
-    ASSERT_TRUE(DecodeInPieces(z, &out, [&] { return 1 + rng() % cap; }, &rng, &ended).ok());
+    ASSERT_TRUE(DecodeInPieces(
+                    z, &out, [&] { return 1 + rng() % cap; }, &rng, &ended)
+                    .ok());
     EXPECT_TRUE(out == data + data) << "random pieces up to " << cap;
     EXPECT_TRUE(ended);
   }
@@ -619,7 +634,8 @@ TEST(ZstdDecoder, CorruptedFramesFailCleanlyWhateverTheCuts) {
       std::string whole, pieces;
       const Status s = Decode(bad, &whole);
       bool ended = false;
-      const Status p = DecodeInPieces(bad, &pieces, [&] { return 1 + rng() % 64; }, &rng, &ended);
+      const Status p = DecodeInPieces(
+          bad, &pieces, [&] { return 1 + rng() % 64; }, &rng, &ended);
       ASSERT_EQ(s.ok(), p.ok() && ended) << args << " flip at " << pos;
       if (s.ok()) {
         ++decoded;
@@ -636,7 +652,8 @@ TEST(ZstdDecoder, CorruptedFramesFailCleanlyWhateverTheCuts) {
   // With a checksum nothing corrupted gets through; without, some flips
   // in literals just change the output.
   EXPECT_GT(failed, 0);
-  std::printf("[          ] %d corrupted frames refused, %d decoded to other output\n", failed, decoded);
+  std::printf("[          ] %d corrupted frames refused, %d decoded to other output\n", failed,
+              decoded);
 }
 
 TEST(ZstdDecoder, TruncatedReferenceFramesNeverEndAtABoundary) {

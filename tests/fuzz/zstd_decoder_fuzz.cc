@@ -55,7 +55,8 @@ bool TakeOutput(ZstdDecoder* d, size_t n, Result* r) {
 // Feeds data[0..n) in pieces; piece_size() says how much each Feed gets
 // and take_some(pending) how much output to take after it.
 template <typename PieceSize, typename TakeSome>
-Result Run(const uint8_t* data, size_t n, size_t max_window, PieceSize piece_size, TakeSome take_some) {
+Result Run(const uint8_t* data, size_t n, size_t max_window, PieceSize piece_size,
+           TakeSome take_some) {
   ZstdDecoder d(max_window);
   Result r;
   size_t done = 0;
@@ -119,13 +120,18 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
   const std::string raw = magic + std::string("\x20\x05", 2) + BlockHeader(true, 0, 5) + "hello";
   const std::string rle = magic + std::string("\x60\x2c\x00", 3) + BlockHeader(true, 1, 300) + "z";
   const std::string seq = magic + std::string("\x00\x00", 2) + BlockHeader(true, 2, 8) +
-                          std::string("\x08" "a" "\x01\x54\x01\x00\x05\x01", 8);
+                          std::string(
+                              "\x08"
+                              "a"
+                              "\x01\x54\x01\x00\x05\x01",
+                              8);
   const std::string skip = std::string("\x50\x2a\x4d\x18", 4) + Le32(3) + "abc";
   std::string windowed = magic + std::string("\x00\x08", 2);
-  for (int i = 0; i < 5; ++i) windowed += BlockHeader(i == 4, 1, 100000) + static_cast<char>('a' + i);
-  treesync::fuzz::SeedCorpus(argc, argv,
-                             {"\x05" + raw, std::string("\x00", 1) + rle + skip + raw, "\x13" + seq,
-                              "\x2a" + windowed});
+  for (int i = 0; i < 5; ++i)
+    windowed += BlockHeader(i == 4, 1, 100000) + static_cast<char>('a' + i);
+  treesync::fuzz::SeedCorpus(
+      argc, argv,
+      {"\x05" + raw, std::string("\x00", 1) + rle + skip + raw, "\x13" + seq, "\x2a" + windowed});
   return 0;
 }
 
@@ -137,7 +143,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t n = size - 1;
   const size_t max_window = (cut & 8) != 0 ? ZstdDecoder::kDefaultMaxWindow : size_t(1) << 20;
 
-  Result whole = Run(stream, n, max_window, [&] { return n; }, [](size_t all) { return all; });
+  Result whole = Run(
+      stream, n, max_window, [&] { return n; }, [](size_t all) { return all; });
   uint32_t state = 0x9e3779b9u ^ cut;
   auto next = [&state] {
     state ^= state << 13;
