@@ -29,6 +29,10 @@ class ByteStream {
   // (a compressor's output waiting for room). Write, even with n == 0,
   // sends more of them when the stream is writable. 0 for a plain stream.
   virtual size_t unsent() const { return 0; }
+  // The batch a layer would rather be handed, when the caller is free to
+  // gather one (it still takes smaller writes): a layer that pays for
+  // each write, as a compressor passing bytes as they are does. 0: any.
+  virtual size_t preferred_write() const { return 0; }
   // Waits up to timeout_ms (-1: forever) until the stream is readable (when
   // want_read) or writable (when want_write: the caller has bytes to
   // write). A layer holding unsent bytes of its own also says writable when

@@ -1,8 +1,10 @@
-// CompressedStream: a ByteStream over another whose bytes travel as one
-// Zstandard frame each way (docs/PROTOCOL.md, "Compression"). What is
-// written is compressed with the context of everything written before it
-// in the session, and each Write's bytes are sent whole (a flush), so the
-// peer can act on a request without waiting for more. What is read is
+// CompressedStream: a ByteStream over another whose bytes travel as
+// Zstandard frames, and incompressible runs as passes between them
+// (docs/PROTOCOL.md, "Compression"). What is written is compressed with
+// the context of everything written before it in the frame, and each
+// Write's bytes are sent whole (a flush), so the peer can act on a
+// request without waiting for more. Random or already compressed bytes go
+// as they are, at about the cost of a plain stream. What is read is
 // decompressed; a malformed compressed stream is kProtocol, one that ends
 // early is an end of stream (see cut_short).
 #ifndef TREESYNC_COMPRESSED_STREAM_H_

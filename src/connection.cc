@@ -119,7 +119,8 @@ Status Connection::AfterQueue() {
   // long: the peer can start on them while we produce the rest.
   // A stream that took nothing last time is left alone until a poll says
   // it has room: on a full pipe every try would be a wasted system call.
-  if (pending_output() >= kBatchBytes && pending_output() <= high_water_ && !write_blocked_) {
+  const size_t batch = std::max(kBatchBytes, stream_->preferred_write());
+  if (pending_output() >= batch && pending_output() <= high_water_ && !write_blocked_) {
     TS_RETURN_IF_ERROR(Push());
   }
   if (pending_output() > high_water_) {

@@ -76,7 +76,6 @@ class Connection {
   // From now on what this side sends is compressed at level, and what
   // arrives after the frames taken so far is decompressed. Flushes first.
   Status StartCompression(int level);
-  bool compressed() const { return compressed_ != nullptr; }
 
   size_t pending_output() const { return out_end_ - out_pos_; }
   // Bytes of frames sent and taken.

@@ -26,15 +26,13 @@
 
 #include "little_endian.h"
 #include "xxh64.h"
+#include "zstd_format.h"
 
 namespace treesync {
 
 namespace {
 
-constexpr uint32_t kFrameMagic = 0xFD2FB528U;
-// Skippable frames use the 16 magics 0x184D2A50..0x184D2A5F.
-constexpr uint32_t kSkippableMagic = 0x184D2A50U;
-constexpr uint32_t kSkippableMask = 0xFFFFFFF0U;
+using namespace zstd;  // NOLINT: the format's constants throughout
 
 // Fast copies move 16 (or 8) bytes at a time and may write up to this many
 // bytes past the end of what they copy, and read as far past their source.
@@ -49,38 +47,16 @@ constexpr size_t kMaxWeights = 255;
 // RFC 8878 4.2.1.2: the FSE table for Huffman weights has accuracy <= 6.
 constexpr unsigned kMaxWeightLog = 6;
 
-// RFC 8878 3.1.1.3.2.2: largest accuracy logs and codes per symbol type.
+// The sequence tables by symbol type, in the order of RFC 8878's
+// Symbol_Compression_Modes fields' use below.
 enum SeqType { kLiteralLength = 0, kOffset = 1, kMatchLength = 2 };
-constexpr unsigned kSeqMaxLog[3] = {9, 8, 9};
-constexpr unsigned kSeqMaxCode[3] = {35, 31, 52};
+constexpr unsigned kSeqMaxLog[3] = {zstd::kLiteralLengthMaxLog, zstd::kOffsetMaxLog,
+                                    zstd::kMatchLengthMaxLog};
+constexpr unsigned kSeqMaxCode[3] = {zstd::kMaxLiteralLengthCode, zstd::kMaxOffsetCode,
+                                     zstd::kMaxMatchLengthCode};
 constexpr size_t kSeqTableCells = 512;  // 1 << the largest of kSeqMaxLog
-
-// clang-format off
-constexpr uint32_t kLiteralLengthBase[36] = {
-    0,  1,  2,  3,  4,  5,  6,  7,  8,   9,   10,  11,  12,   13,   14,   15,   16,   18,
-    20, 22, 24, 28, 32, 40, 48, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536};
-constexpr uint8_t kLiteralLengthBits[36] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0,  0,  0,  0,  0,  1,  1,
-                                            1, 1, 2, 2, 3, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-constexpr uint32_t kMatchLengthBase[53] = {
-    3,  4,  5,  6,  7,  8,  9,  10, 11,  12,  13,  14,  15,   16,   17,   18,   19,   20,
-    21, 22, 23, 24, 25, 26, 27, 28, 29,  30,  31,  32,  33,   34,   35,   37,   39,   41,
-    43, 47, 51, 59, 67, 83, 99, 131, 259, 515, 1027, 2051, 4099, 8195, 16387, 32771, 65539};
-constexpr uint8_t kMatchLengthBits[53] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0,  0,  0,
-                                          0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,  1,  1,  1,
-                                          2, 2, 3, 3, 4, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-
-// RFC 8878 3.1.1.3.2.2, "Default Distributions".
-constexpr int16_t kDefaultLiteralLengthNorm[36] = {4, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-                                                   2, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2,
-                                                   2, 3, 2, 1, 1, 1, 1, 1, -1, -1, -1, -1};
-constexpr int16_t kDefaultMatchLengthNorm[53] = {1, 4, 3, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1,
-                                                 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-                                                 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-                                                 1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1};
-constexpr int16_t kDefaultOffsetNorm[29] = {1, 1, 1, 1, 1, 1, 2, 2, 2, 1, 1, 1, 1, 1, 1,
-                                            1, 1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1};
-// clang-format on
-constexpr unsigned kDefaultLog[3] = {6, 5, 6};
+constexpr unsigned kDefaultLog[3] = {zstd::kDefaultLiteralLengthLog, zstd::kDefaultOffsetLog,
+                                     zstd::kDefaultMatchLengthLog};
 
 Status Corrupt(const char* what) {
   return Status::Protocol(std::string("compressed stream: ") + what);
@@ -683,10 +659,12 @@ Status ZstdDecoder::State::Feed(const uint8_t* in, size_t n, size_t* used) {
   // The untaken-output check comes first so a block is only decoded with
   // less than kMaxBlock pending, which WrapIfNeeded's sizing relies on.
   while (done < n && pos - taken < kMaxBlock) {
+    const bool between = stage == Stage::kMagic && hdr_len == 0;
     size_t took = 0;
     s = Step(in + done, n - done, &took);
     done += took;
     if (!s.ok()) break;
+    if (!between && stage == Stage::kMagic && hdr_len == 0) break;  // a frame's end
   }
   *used = done;
   return s;

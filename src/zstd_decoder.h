@@ -13,6 +13,7 @@
 #include <string>
 
 #include "status.h"
+#include "zstd_format.h"
 
 namespace treesync {
 
@@ -23,7 +24,7 @@ class ZstdDecoder {
   // session's memory budget counts per compressed direction.
   static constexpr size_t kDefaultMaxWindow = 8 << 20;
   // A block's largest decoded size (RFC 8878 Block_Maximum_Size).
-  static constexpr size_t kMaxBlock = 128 << 10;
+  static constexpr size_t kMaxBlock = zstd::kBlockMax;
 
   // Frames whose window (or, for single-segment frames, content size) is
   // larger than max_window are refused.
@@ -33,7 +34,9 @@ class ZstdDecoder {
   ZstdDecoder& operator=(const ZstdDecoder&) = delete;
 
   // Takes up to n compressed bytes (*used says how many), decoding each
-  // block as soon as it is whole. Frames may follow one another. It takes
+  // block as soon as it is whole. Frames may follow one another; it stops
+  // after each one's end, so the caller may look at what comes between
+  // (and Feeds again to go on). It takes
   // no more once the decoded bytes not yet taken reach kMaxBlock, so the
   // caller must Take output to make progress. Any malformed input (a bad
   // header, a block that decodes to more than its limit, an offset before

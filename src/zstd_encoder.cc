@@ -1,17 +1,19 @@
 #include "zstd_encoder.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
 #include "little_endian.h"
+#include "zstd_format.h"
 
 namespace treesync {
 
 namespace {
 
-constexpr uint32_t kMagic = 0xFD2FB528;
-constexpr size_t kBlockMax = 128 << 10;
+using namespace zstd;  // NOLINT: the format's constants throughout
+
 // Output room a block may need beyond its raw size: headers, and the bit
 // writer's whole-word stores past its end.
 constexpr size_t kBlockSlack = 64;
@@ -69,32 +71,6 @@ class BitWriter {
 };
 
 // ---- FSE (tANS) tables, RFC 8878 section 4.1 ----
-
-constexpr unsigned kLLMaxLog = 9, kMLMaxLog = 9, kOFMaxLog = 8;
-constexpr unsigned kMaxLL = 35, kMaxML = 52, kMaxOF = 31;
-
-const int16_t kLLDefault[36] = {4, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 2, 2,
-                                2, 2, 2, 2, 2, 2, 2, 3, 2, 1, 1, 1, 1, 1, -1, -1, -1, -1};
-const int16_t kMLDefault[53] = {1, 4, 3, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-                                1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-                                1, 1, 1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1, -1, -1};
-const int16_t kOFDefault[29] = {1, 1, 1, 1, 1, 1, 2, 2, 2, 1, 1, 1, 1, 1, 1,
-                                1, 1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, -1};
-constexpr unsigned kLLDefaultLog = 6, kMLDefaultLog = 6, kOFDefaultLog = 5;
-
-const uint32_t kLLBase[36] = {0,  1,  2,   3,   4,   5,    6,    7,    8,    9,     10,    11,
-                              12, 13, 14,  15,  16,  18,   20,   22,   24,   28,    32,    40,
-                              48, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536};
-const uint8_t kLLBits[36] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0,  0,  1,  1,
-                             1, 1, 2, 2, 3, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-const uint32_t kMLBase[53] = {3,   4,   5,    6,    7,    8,    9,    10,    11,    12,    13,
-                              14,  15,  16,   17,   18,   19,   20,   21,    22,    23,    24,
-                              25,  26,  27,   28,   29,   30,   31,   32,    33,    34,    35,
-                              37,  39,  41,   43,   47,   51,   59,   67,    83,    99,    131,
-                              259, 515, 1027, 2051, 4099, 8195, 16387, 32771, 65539};
-const uint8_t kMLBits[53] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  0,
-                             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1,  1,
-                             2, 2, 3, 3, 4, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
 
 inline unsigned LLCode(uint32_t ll) {
   static const uint8_t kCode[64] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12,
@@ -592,9 +568,9 @@ size_t WriteSequences(const Sequence* seqs, size_t nb, std::vector<uint8_t>* cod
   }
   uint8_t* modes = p++;
   CodeTable tll, tof, tml;
-  ChooseTable(ll, nb, kMaxLL, kLLDefault, 35, kLLDefaultLog, kLLMaxLog, &tll, &p);
-  ChooseTable(of, nb, kMaxOF, kOFDefault, 28, kOFDefaultLog, kOFMaxLog, &tof, &p);
-  ChooseTable(ml, nb, kMaxML, kMLDefault, 52, kMLDefaultLog, kMLMaxLog, &tml, &p);
+  ChooseTable(ll, nb, kMaxLiteralLengthCode, kDefaultLiteralLengthNorm, 35, kDefaultLiteralLengthLog, kLiteralLengthMaxLog, &tll, &p);
+  ChooseTable(of, nb, kMaxOffsetCode, kDefaultOffsetNorm, 28, kDefaultOffsetLog, kOffsetMaxLog, &tof, &p);
+  ChooseTable(ml, nb, kMaxMatchLengthCode, kDefaultMatchLengthNorm, 52, kDefaultMatchLengthLog, kMatchLengthMaxLog, &tml, &p);
   *modes = uint8_t((tll.mode << 6) | (tof.mode << 4) | (tml.mode << 2));
 
   BitWriter w(p);
@@ -613,10 +589,10 @@ size_t WriteSequences(const Sequence* seqs, size_t nb, std::vector<uint8_t>* cod
     // At most 26 bits of states and 32 of lengths: a flush between them
     // only when the lengths are long.
     const Sequence& q = seqs[i];
-    const unsigned llb = kLLBits[ll[i]], mlb = kMLBits[ml[i]];
+    const unsigned llb = kLiteralLengthBits[ll[i]], mlb = kMatchLengthBits[ml[i]];
     if (llb + mlb > 56 - 26 - 7) w.Flush();
-    w.Add(q.lit_len - kLLBase[ll[i]], llb);
-    w.Add(q.match_len - kMLBase[ml[i]], mlb);
+    w.Add(q.lit_len - kLiteralLengthBase[ll[i]], llb);
+    w.Add(q.match_len - kMatchLengthBase[ml[i]], mlb);
     w.Flush();
     w.Add(q.off_base - (1u << of[i]), of[i]);
   }
@@ -691,6 +667,11 @@ struct ZstdEncoder::State {
   // hash tables index it.
   std::vector<uint8_t> hist;
   size_t hist_size = 0;
+  // Matches start at or after this position of hist: the bytes before it
+  // belong to an earlier frame.
+  size_t floor = 0;
+  // Whether every block of the last Compress call went raw.
+  bool all_raw = false;
   std::vector<uint32_t> long_table, short_table;
   uint32_t rep[3] = {1, 4, 8};
   // The block's sequences and literals.
@@ -700,11 +681,11 @@ struct ZstdEncoder::State {
   size_t nlits = 0;
   std::vector<uint8_t> codes, body;
 
+  // A new frame's empty window. The history stays where it is (cheaper
+  // than clearing the tables: frames may be short), out of reach.
   void Reset() {
     open = false;
-    hist_size = 0;
-    std::fill(long_table.begin(), long_table.end(), 0);
-    std::fill(short_table.begin(), short_table.end(), 0);
+    floor = hist_size;
     rep[0] = 1;
     rep[1] = 4;
     rep[2] = 8;
@@ -717,6 +698,7 @@ struct ZstdEncoder::State {
     const size_t shift = hist_size - keep;
     std::memmove(hist.data(), hist.data() + shift, keep);
     hist_size = keep;
+    floor = floor >= shift ? floor - shift : 0;
     for (uint32_t& e : long_table) e = e >= shift ? uint32_t(e - shift) : 0;
     for (uint32_t& e : short_table) e = e >= shift ? uint32_t(e - shift) : 0;
   }
@@ -789,7 +771,7 @@ struct ZstdEncoder::State {
   // Grows a match found at *start backwards over the literals before it.
   void ExtendBack(size_t anchor, size_t* start, size_t* cand, size_t* len) const {
     const uint8_t* const b = hist.data();
-    while (*start > anchor && *cand > 0 && b[*start - 1] == b[*cand - 1]) {
+    while (*start > anchor && *cand > floor && b[*start - 1] == b[*cand - 1]) {
       --*start;
       --*cand;
       ++*len;
@@ -801,7 +783,7 @@ struct ZstdEncoder::State {
   size_t FindFast(size_t from, size_t to) {
     const uint8_t* const b = hist.data();
     const unsigned log = params.long_log;
-    const size_t win = window;
+    const size_t win = window, lo = floor;
     const unsigned strength = params.search_strength;
     uint32_t* const t = long_table.data();
     size_t ip = from, anchor = from;
@@ -813,11 +795,11 @@ struct ZstdEncoder::State {
       t[h] = uint32_t(ip);
       const size_t r0 = rep[0];
       size_t start, cand, len;
-      if (r0 <= ip + 1 && Load32(b + ip + 1) == Load32(b + ip + 1 - r0)) {
+      if (r0 + lo <= ip + 1 && Load32(b + ip + 1) == Load32(b + ip + 1 - r0)) {
         start = ip + 1;
         cand = start - r0;
         len = 4 + MatchLength(b + start + 4, b + cand + 4, end);
-      } else if (c < ip && ip - c <= win && Load32(b + c) == Load32(b + ip)) {
+      } else if (c >= lo && c < ip && ip - c <= win && Load32(b + c) == Load32(b + ip)) {
         start = ip;
         cand = c;
         len = 4 + MatchLength(b + ip + 4, b + c + 4, end);
@@ -845,7 +827,7 @@ struct ZstdEncoder::State {
     const uint8_t* const b = hist.data();
     while (ip <= limit) {
       const size_t r1 = rep[1];
-      if (r1 > ip || Load32(b + ip) != Load32(b + ip - r1)) break;
+      if (r1 + floor > ip || Load32(b + ip) != Load32(b + ip - r1)) break;
       const size_t l = 4 + MatchLength(b + ip + 4, b + ip - r1 + 4, end);
       t1[HashShort(b + ip, log1)] = uint32_t(ip);
       if (t2 != nullptr) t2[HashLong(b + ip, log2)] = uint32_t(ip);
@@ -860,7 +842,7 @@ struct ZstdEncoder::State {
   size_t FindDouble(size_t from, size_t to) {
     const uint8_t* const b = hist.data();
     const unsigned ll_log = params.long_log, sl_log = params.short_log;
-    const size_t win = window;
+    const size_t win = window, lo = floor;
     const unsigned strength = params.search_strength;
     uint32_t* const lt = long_table.data();
     uint32_t* const st = short_table.data();
@@ -875,20 +857,20 @@ struct ZstdEncoder::State {
       // A repeat of the last offset one byte on: the commonest match in
       // structured data, and the cheapest to code.
       const size_t r0 = rep[0];
-      if (r0 <= ip + 1 && Load32(b + ip + 1) == Load32(b + ip + 1 - r0)) {
+      if (r0 + lo <= ip + 1 && Load32(b + ip + 1) == Load32(b + ip + 1 - r0)) {
         start = ip + 1;
         cand = start - r0;
         len = 4 + MatchLength(b + start + 4, b + cand + 4, end);
-      } else if (cl < ip && ip - cl <= win && Load64(b + cl) == Load64(b + ip)) {
+      } else if (cl >= lo && cl < ip && ip - cl <= win && Load64(b + cl) == Load64(b + ip)) {
         start = ip;
         cand = cl;
         len = 8 + MatchLength(b + ip + 8, b + cl + 8, end);
-      } else if (cs < ip && ip - cs <= win && Load32(b + cs) == Load32(b + ip)) {
+      } else if (cs >= lo && cs < ip && ip - cs <= win && Load32(b + cs) == Load32(b + ip)) {
         // A short match: a long one at the next byte may be better.
         const uint32_t hl1 = HashLong(b + ip + 1, ll_log);
         const size_t cl1 = lt[hl1];
         lt[hl1] = uint32_t(ip + 1);
-        if (cl1 < ip + 1 && ip + 1 - cl1 <= win && Load64(b + cl1) == Load64(b + ip + 1)) {
+        if (cl1 >= lo && cl1 < ip + 1 && ip + 1 - cl1 <= win && Load64(b + cl1) == Load64(b + ip + 1)) {
           start = ip + 1;
           cand = cl1;
           len = 8 + MatchLength(b + start + 8, b + cl1 + 8, end);
@@ -918,8 +900,9 @@ struct ZstdEncoder::State {
     return anchor;
   }
 
-  // Compresses hist[from, to) (at most kBlockMax) as one block.
-  void Block(size_t from, size_t to, std::string* out) {
+  // Compresses hist[from, to) (at most kBlockMax) as one block; returns
+  // whether it went raw.
+  bool Block(size_t from, size_t to, std::string* out) {
     const uint32_t saved_rep[3] = {rep[0], rep[1], rep[2]};
     const size_t n = to - from;
     FindMatches(from, to);
@@ -934,17 +917,18 @@ struct ZstdEncoder::State {
       uint8_t* p = reinterpret_cast<uint8_t*>(&(*out)[at]);
       Store24(p, uint32_t(n << 3));
       std::memcpy(p + 3, hist.data() + from, n);
-      return;
+      return true;
     }
     out->resize(at + 3 + size);
     uint8_t* p = reinterpret_cast<uint8_t*>(&(*out)[at]);
     Store24(p, uint32_t((size << 3) | (2 << 1)));
     std::memcpy(p + 3, body.data(), size);
+    return false;
   }
 
   void FrameHeader(std::string* out) {
     uint8_t h[6];
-    Store32(h, kMagic);
+    Store32(h, kFrameMagic);
     h[4] = 0;                                         // no size, checksum or dictionary
     h[5] = uint8_t((params.window_log - 10) << 3);  // Window_Descriptor
     out->append(reinterpret_cast<const char*>(h), sizeof(h));
@@ -974,15 +958,49 @@ void ZstdEncoder::Compress(const void* in, size_t n, std::string* out) {
   State& s = *s_;
   if (!s.open) s.FrameHeader(out);
   const uint8_t* p = static_cast<const uint8_t*>(in);
+  s.all_raw = true;
   while (n > 0) {
     const size_t take = std::min(n, kBlockMax);
     s.Room(take);
     std::memcpy(s.hist.data() + s.hist_size, p, take);
-    s.Block(s.hist_size, s.hist_size + take, out);
+    s.all_raw = s.Block(s.hist_size, s.hist_size + take, out) && s.all_raw;
     s.hist_size += take;
     p += take;
     n -= take;
   }
+}
+
+bool ZstdEncoder::last_all_raw() const { return s_->all_raw; }
+
+bool ZstdEncoder::frame_open() const { return s_->open; }
+
+bool LooksIncompressible(const void* data, size_t n) {
+  // 16 runs of 64 bytes spread over the input, so a block whose content
+  // changes part way is seen whole; runs keep text's local character.
+  constexpr size_t kRuns = 16, kRun = 64;
+  if (n < kRuns * kRun) return false;
+  const uint8_t* const p = static_cast<const uint8_t*>(data);
+  uint32_t count[256] = {};
+  const size_t stride = (n - kRun) / (kRuns - 1);
+  for (size_t r = 0; r < kRuns; ++r) {
+    const uint8_t* q = p + r * stride;
+    for (size_t i = 0; i < kRun; ++i) ++count[q[i]];
+  }
+  // The order-0 entropy of the sample, against a bound that 1,024 random
+  // bytes clear (their measured entropy is about 7.82 bits, a few
+  // hundredths either way) and that Huffman-coded text, code and
+  // executables stay well under. Entropy = log2(total) - sum(c log2 c) /
+  // total, with c log2 c from a table: a log per symbol would cost more
+  // than the histogram.
+  constexpr size_t kTotal = kRuns * kRun;
+  static const std::vector<float> c_log_c = [] {
+    std::vector<float> t(kTotal + 1, 0.0f);
+    for (size_t c = 1; c <= kTotal; ++c) t[c] = float(c * std::log2(double(c)));
+    return t;
+  }();
+  float sum = 0;
+  for (uint32_t c : count) sum += c_log_c[c];
+  return std::log2(float(kTotal)) - sum / kTotal >= 7.6f;
 }
 
 void ZstdEncoder::End(std::string* out) {

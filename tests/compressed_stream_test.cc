@@ -6,10 +6,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "connection.h"
+#include "frame.h"
 #include "test_util.h"
 #include "zstd_encoder.h"
 
@@ -70,7 +75,8 @@ TEST(CompressedStream, BothSidesSendingAtOnceDoNotDeadlock) {
   ASSERT_TRUE(a.StartCompression(1).ok());
   ASSERT_TRUE(b.StartCompression(1).ok());
   // Random-looking data does not shrink, so each side's output fills the
-  // socket while the other's does too.
+  // socket while the other's does too: 3 MiB each way, under what a
+  // connection buffers unread (kMaxInput), as a session's peers stay.
   std::string noise(1 << 20, '\0');
   uint64_t x = 88172645463325252ull;
   for (char& c : noise) {
@@ -80,9 +86,9 @@ TEST(CompressedStream, BothSidesSendingAtOnceDoNotDeadlock) {
     c = static_cast<char>(x);
   }
   auto run = [&](Connection* c, Status* out) {
-    for (int i = 0; i < 8 && out->ok(); ++i) *out = c->Send(FrameType::kData, noise);
+    for (int i = 0; i < 3 && out->ok(); ++i) *out = c->Send(FrameType::kData, noise);
     if (out->ok()) *out = c->Flush();
-    for (int i = 0; i < 8 && out->ok(); ++i) {
+    for (int i = 0; i < 3 && out->ok(); ++i) {
       Frame f;
       *out = c->Receive(&f);
       if (out->ok() && f.payload != noise) *out = Status::Protocol("frame differs");
@@ -144,6 +150,120 @@ TEST(CompressedStream, PeerClosingBetweenBlocksIsASocketError) {
   EXPECT_EQ(f.payload, "one whole frame");
   Status s = b.Receive(&f);
   EXPECT_EQ(s.kind(), ErrorKind::kSocket) << s.message();
+}
+
+std::string Noise(size_t n, uint64_t seed) {
+  std::string s(n, '\0');
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (char& c : s) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>(x >> 56);
+  }
+  return s;
+}
+
+// A stream below that hands over its bytes a few at a time, so headers
+// and passes arrive cut at every point.
+class Trickle : public ByteStream {
+ public:
+  explicit Trickle(std::string data) : data_(std::move(data)) {}
+  Status Read(void* buf, size_t n, size_t* got, bool* eof) override {
+    step_ = step_ % 13 + 1;
+    *got = std::min({n, step_, data_.size() - pos_});
+    std::memcpy(buf, data_.data() + pos_, *got);
+    pos_ += *got;
+    *eof = *got == 0 && pos_ == data_.size();
+    return Status::Ok();
+  }
+  Status Write(const void*, size_t, size_t* wrote) override {
+    *wrote = 0;
+    return Status::Ok();
+  }
+  void ShutdownWrite() override {}
+  Status Poll(bool want_read, bool, int, platform::Readiness* out) override {
+    *out = platform::Readiness();
+    out->readable = want_read;
+    return Status::Ok();
+  }
+
+ private:
+  std::string data_;
+  size_t pos_ = 0;
+  size_t step_ = 0;
+};
+
+TEST(CompressedStream, RandomBytesPassAsTheyAreAndWhatFollowsIsCompressed) {
+  test::SocketPair p = test::MakeSocketPair();
+  Connection a(std::move(p.a), 5000);
+  std::string plain;
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 6; ++i) payloads.push_back(Noise(1 << 20, i));
+  payloads.push_back(Text(1000000, 7));
+  for (const std::string& s : payloads) AppendFrame(&plain, FrameType::kData, s);
+  Status sent;
+  std::thread sender([&] {
+    sent = a.StartCompression(ZstdEncoder::kDefaultLevel);
+    for (size_t i = 0; i < payloads.size() && sent.ok(); ++i) {
+      sent = a.Send(FrameType::kData, payloads[i]);
+    }
+    if (sent.ok()) sent = a.Finish();
+  });
+  std::string wire;
+  for (;;) {
+    platform::Readiness r;
+    ASSERT_TRUE(platform::Poll(p.b, true, false, 5000, &r).ok());
+    char buf[65536];
+    size_t got = 0;
+    bool eof = false;
+    ASSERT_TRUE(p.b.Read(buf, sizeof buf, &got, &eof).ok());
+    if (eof) break;
+    wire.append(buf, got);
+  }
+  sender.join();
+  ASSERT_TRUE(sent.ok()) << sent.message();
+  EXPECT_NE(wire.find(std::string("\x5e\x2a\x4d\x18", 4)), std::string::npos)
+      << "no pass: random bytes went through the compressor";
+  EXPECT_LT(wire.size(), 6 * (1 << 20) + 1000000 / 4) << "the text after the noise is compressed";
+
+  // Read back in pieces of every size: the same bytes.
+  std::unique_ptr<CompressedStream> in =
+      Compressed(std::make_unique<Trickle>(wire), ZstdEncoder::kDefaultLevel, "");
+  std::string back;
+  size_t ask = 1;
+  for (;;) {
+    char buf[70000];
+    ask = ask * 7 % 69997 + 1;
+    size_t got = 0;
+    bool eof = false;
+    Status s = in->Read(buf, ask, &got, &eof);
+    ASSERT_TRUE(s.ok()) << s.message();
+    if (eof) break;
+    back.append(buf, got);
+  }
+  EXPECT_FALSE(in->cut_short());
+  EXPECT_TRUE(back == plain);
+}
+
+TEST(CompressedStream, StreamEndingInsideAPassIsCutShort) {
+  std::string plain;
+  AppendFrame(&plain, FrameType::kData, "x");
+  std::string wire = std::string("\x5e\x2a\x4d\x18", 4) + std::string("\x10\0\0\0", 4) +
+                     plain;  // 16 bytes promised, fewer sent
+  std::unique_ptr<CompressedStream> in =
+      Compressed(std::make_unique<Trickle>(wire), ZstdEncoder::kDefaultLevel, "");
+  std::string back;
+  for (;;) {
+    char buf[100];
+    size_t got = 0;
+    bool eof = false;
+    ASSERT_TRUE(in->Read(buf, sizeof buf, &got, &eof).ok());
+    if (eof) break;
+    back.append(buf, got);
+  }
+  EXPECT_EQ(back, plain);
+  EXPECT_TRUE(in->cut_short());
 }
 
 }  // namespace

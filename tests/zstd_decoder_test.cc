@@ -300,6 +300,21 @@ TEST(ZstdDecoder, SkipsSkippableFramesBetweenFrames) {
   EXPECT_EQ(out, "hellohello");
 }
 
+TEST(ZstdDecoder, StopsAtTheEndOfEachFrame) {
+  // So that a caller can look between frames before going on.
+  const std::string two = kHello + kHello;
+  ZstdDecoder d;
+  size_t used = 0;
+  ASSERT_TRUE(d.Feed(two.data(), two.size(), &used).ok());
+  EXPECT_EQ(used, kHello.size());
+  EXPECT_TRUE(d.at_frame_boundary());
+  size_t more = 0;
+  ASSERT_TRUE(d.Feed(two.data() + used, two.size() - used, &more).ok());
+  EXPECT_EQ(used + more, two.size());
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(d.output()), d.output_size()),
+            "hellohello");
+}
+
 TEST(ZstdDecoder, AcceptsZeroDictionaryIdAndRefusesOthers) {
   // Dictionary_ID present (one byte) but 0: no dictionary.
   const std::string zero =

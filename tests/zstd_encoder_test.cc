@@ -194,5 +194,62 @@ TEST(ZstdEncoder, EndWithoutDataMakesAnEmptyFrame) {
   EXPECT_TRUE(OurDecode(z + z2) == again);
 }
 
+TEST(ZstdEncoder, AFrameAfterEndReachesNothingBeforeIt) {
+  // The same text twice, a frame each: the second must not match the
+  // first (each frame's window starts empty), so it is as long.
+  const std::string text = Words(50000, 9);
+  ZstdEncoder enc;
+  std::string first, second;
+  enc.Compress(text.data(), text.size(), &first);
+  EXPECT_TRUE(enc.frame_open());
+  enc.End(&first);
+  EXPECT_FALSE(enc.frame_open());
+  enc.Compress(text.data(), text.size(), &second);
+  enc.End(&second);
+  EXPECT_EQ(second.size(), first.size());
+  EXPECT_TRUE(OurDecode(first + second) == text + text);
+  if (HaveZstd()) {
+    EXPECT_TRUE(ReferenceDecode(first + second) == text + text);
+  }
+}
+
+TEST(ZstdEncoder, HoldsNoMoreThanMemoryForSays) {
+  // What a server counts against its budget before granting compression.
+  for (int level = ZstdEncoder::kMinLevel; level <= ZstdEncoder::kMaxLevel; ++level) {
+    ZstdEncoder enc(level);
+    std::string z;
+    const std::string text = Words(3 << 20, level);
+    enc.Compress(text.data(), text.size(), &z);
+    EXPECT_LE(enc.memory_used(), ZstdEncoder::MemoryFor(level)) << "level " << level;
+  }
+}
+
+TEST(ZstdEncoder, SaysWhetherTheLastCallWentAllRaw) {
+  ZstdEncoder enc;
+  std::string z;
+  const std::string noise = Random(300000, 4), text = Words(300000, 4);
+  enc.Compress(noise.data(), noise.size(), &z);
+  EXPECT_TRUE(enc.last_all_raw());
+  enc.Compress(text.data(), text.size(), &z);
+  EXPECT_FALSE(enc.last_all_raw());
+}
+
+TEST(ZstdEncoder, RandomLooksIncompressibleAndStructuredDataDoesNot) {
+  EXPECT_TRUE(LooksIncompressible(Random(128 << 10, 1).data(), 128 << 10));
+  EXPECT_TRUE(LooksIncompressible(Random(1024, 2).data(), 1024));
+  EXPECT_FALSE(LooksIncompressible(Words(128 << 10, 1).data(), 128 << 10));
+  EXPECT_FALSE(LooksIncompressible(std::string(128 << 10, '\0').data(), 128 << 10));
+  EXPECT_FALSE(LooksIncompressible(Random(1000, 3).data(), 1000)) << "too short to judge";
+  // Bytes of 7 random bits (ASCII-armoured data, say) shrink by an eighth.
+  std::string seven = Random(128 << 10, 5);
+  for (char& c : seven) c = static_cast<char>(c & 0x7f);
+  EXPECT_FALSE(LooksIncompressible(seven.data(), seven.size()));
+  // Half random, half text: Huffman coding alone would save a quarter.
+  std::string mixed = Random(128 << 10, 6);
+  const std::string words = Words(64 << 10, 6);
+  mixed.replace(64 << 10, words.size(), words);
+  EXPECT_FALSE(LooksIncompressible(mixed.data(), mixed.size()));
+}
+
 }  // namespace
 }  // namespace treesync

@@ -51,6 +51,7 @@ for s in zstd-huge-window zstd-reserved-block zstd-rle-bomb; do
   check "hostile $s: says the compressed stream is bad" grep -q 'compressed stream' "$WORK/last.err"
 done
 hostile zstd-truncated 10 -z
+hostile zstd-pass-cut 10 -z
 check "hostile zstd-*: nothing installed" test -z "$(find "$WORK"/target-zstd-* -type f)"
 
 hostile version 2

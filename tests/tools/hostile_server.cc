@@ -111,6 +111,14 @@ Status PlayCompressed(const std::string& scenario, Connection* c) {
   } else if (scenario == "zstd-rle-bomb") {
     z += std::string("\x03\x00\x40", 3);  // an RLE block of 512 KiB, past 128 KiB
     z += "x";
+  } else if (scenario == "zstd-pass-cut") {
+    // The frame closed, then a pass promising 4 GiB - 1 that stops after
+    // one more listing entry: nothing waits for the rest, which is a cut.
+    enc.End(&z);
+    std::string entry;
+    Entry more = MakeEntry(EntryType::kFile, "more", 4);
+    AppendFrame(&entry, EntryFrameType(more.type), EncodeEntry(more));
+    z += std::string("\x5e\x2a\x4d\x18\xff\xff\xff\xff", 8) + entry;
   } else if (scenario == "zstd-truncated") {
     std::string more;
     enc.Compress(std::string(100000, 'q').data(), 100000, &more);
