@@ -86,7 +86,8 @@ Status ConnectTcp(const TransferOptions& options, platform::Socket* sock) {
 
 // The packed listing always: a quarter of the bytes of one frame per
 // entry, and far fewer frames to take apart.
-const uint32_t kClientFlags = kHelloPackedListing | kHelloStreaming | kHelloHoles;
+const uint32_t kClientFlags =
+    kHelloPackedListing | kHelloStreaming | kHelloHoles | kHelloSizedSums;
 
 // Cut off, not refused: what arrived of the current file is kept so the
 // next pull resumes after it.

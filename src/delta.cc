@@ -96,38 +96,72 @@ Signature SignatureBuilder::Finish() {
   return std::move(sig_);
 }
 
-std::string EncodeSignature(const Signature& s) {
+uint32_t StrongBytesFor(uint64_t basis_size, uint32_t block_size) {
+  int bits = 10;  // rsync's BLOCKSUM_BIAS
+  for (uint64_t l = basis_size; l >>= 1;) bits += 2;
+  for (uint32_t c = block_size; (c >>= 1) && bits > 0;) --bits;
+  // Less the weak sum's 32 bits, plus one, rounded up to bytes.
+  const int bytes = (bits + 1 - 32 + 7) / 8;
+  return static_cast<uint32_t>(std::min(8, std::max(int(kMinStrongBytes), bytes)));
+}
+
+std::string EncodeSignature(const Signature& s, bool sized) {
   PayloadWriter w;
   w.U32(s.block_size);
   w.U64(s.basis_size);
   w.U32(static_cast<uint32_t>(s.blocks.size()));
+  const uint32_t n = sized ? s.strong_bytes : 8;
+  if (sized) w.U8(static_cast<uint8_t>(n));
   for (const BlockSignature& b : s.blocks) {
     w.U32(b.weak);
-    w.U64(b.strong);
+    if (n == 8) {
+      w.U64(b.strong);
+    } else {
+      char le[8];
+      for (uint32_t i = 0; i < n; ++i) le[i] = static_cast<char>(b.strong >> (8 * i));
+      w.Raw(le, n);
+    }
   }
   return w.Take();
 }
 
-Status DecodeSignature(const std::string& payload, Signature* s) {
-  if (payload.size() < 16) return Status::Protocol("bad signature: truncated");
+Status DecodeSignature(const std::string& payload, bool sized, Signature* s) {
+  const size_t head = sized ? 17 : 16;
+  if (payload.size() < head) return Status::Protocol("bad signature: truncated");
   PayloadReader r(payload, "signature");
   uint32_t count = 0;
   r.U32(&s->block_size);
   r.U64(&s->basis_size);
   r.U32(&count);
+  s->strong_bytes = 8;
+  if (sized) {
+    uint8_t n = 0;
+    r.U8(&n);
+    if (n < kMinStrongBytes || n > 8) {
+      return Status::Protocol("bad signature: strong sums of " + std::to_string(n) + " bytes");
+    }
+    s->strong_bytes = n;
+  }
   if (s->block_size == 0 || s->block_size > kMaxBlockSize || count > kMaxBlocks ||
       count != BlockCount(s->basis_size, s->block_size)) {
     return Status::Protocol("bad signature: " + std::to_string(count) + " blocks of " +
                             std::to_string(s->block_size) + " bytes for a basis of " +
                             std::to_string(s->basis_size));
   }
-  if (payload.size() != 16 + 12 * static_cast<size_t>(count)) {
+  if (payload.size() != head + (4 + s->strong_bytes) * static_cast<size_t>(count)) {
     return Status::Protocol("bad signature: wrong length");
   }
   s->blocks.resize(count);
   for (BlockSignature& b : s->blocks) {
     r.U32(&b.weak);
-    r.U64(&b.strong);
+    if (s->strong_bytes == 8) {
+      r.U64(&b.strong);
+      continue;
+    }
+    uint8_t le[8] = {};
+    r.Raw(le, s->strong_bytes);
+    b.strong = 0;
+    for (uint32_t i = 0; i < s->strong_bytes; ++i) b.strong |= uint64_t(le[i]) << (8 * i);
   }
   return r.Finish();
 }
@@ -147,6 +181,8 @@ Status CopyRange(uint32_t block_size, uint64_t basis_size, uint32_t first_block,
 
 DeltaEncoder::DeltaEncoder(const Signature& sig)
     : sig_(sig),
+      strong_mask_(sig.strong_bytes >= 8 ? ~uint64_t(0)
+                                         : (uint64_t(1) << (8 * sig.strong_bytes)) - 1),
       block_size_(sig.block_size),
       whole_blocks_(static_cast<uint32_t>(
           sig.block_size == 0 ? 0 : std::min<uint64_t>(sig.blocks.size(), sig.basis_size / sig.block_size))),
@@ -168,7 +204,7 @@ bool DeltaEncoder::Match(uint32_t weak, const char* block, uint32_t* index) cons
   auto same = [&](uint32_t i) {
     if (sig_.blocks[i].weak != weak) return false;
     if (!have_strong) {
-      strong = Strong(block, block_size_);
+      strong = Strong(block, block_size_) & strong_mask_;
       have_strong = true;
     }
     return sig_.blocks[i].strong == strong;
@@ -241,7 +277,7 @@ Status DeltaEncoder::Update(const char* data, size_t n, DeltaSink* sink) {
     // hash (fast) decides, before any rolling sums are computed.
     uint32_t next = copy_first_ + copy_count_;
     if (!rolling_ && copy_open_ && next < whole_blocks_ &&
-        Strong(w, L) == sig_.blocks[next].strong) {
+        (Strong(w, L) & strong_mask_) == sig_.blocks[next].strong) {
       TS_RETURN_IF_ERROR(ExtendCopy(sink));
       pos_ += L;
       continue;

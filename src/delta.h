@@ -28,14 +28,26 @@ constexpr uint64_t kMaxCopyRun = 1 << 20;
 
 struct BlockSignature {
   uint32_t weak;    // rsync's rolling checksum of the block
-  uint64_t strong;  // low 64 bits of the block's XXH3-128
+  uint64_t strong;  // low strong_bytes bytes of the block's XXH3-128
 };
 
 struct Signature {
   uint32_t block_size = 0;
   uint64_t basis_size = 0;
   std::vector<BlockSignature> blocks;  // the last block may be short
+  // How much of each block's strong sum counts (kMinStrongBytes to 8):
+  // fewer bytes make a smaller signature and a rare false match, which
+  // the file's hash catches (the receiver then asks again with 8).
+  uint32_t strong_bytes = 8;
 };
+
+constexpr uint32_t kMinStrongBytes = 2;
+
+// rsync's choice (generator.c, sum_sizes_sqroot): enough strong bytes that
+// with the 32-bit weak sum a false match somewhere in the file has a
+// chance of about 2^-10, at least kMinStrongBytes and at most 8. For a
+// basis of 256 MiB in 16 KiB blocks, 3.
+uint32_t StrongBytesFor(uint64_t basis_size, uint32_t block_size);
 
 // About sqrt(size), a multiple of 64, at least kMinBlock, and large enough
 // for at most kMaxBlocks blocks; 0 for a basis too large for that (over
@@ -55,11 +67,13 @@ class SignatureBuilder {
 };
 
 // u32 block_size, u64 basis_size, u32 count, then count x (u32 weak, u64
-// strong), little-endian.
-std::string EncodeSignature(const Signature& s);
+// strong), little-endian; sized (Hello bit 11 granted): u8 strong_bytes
+// after count, and each strong sum in that many bytes.
+std::string EncodeSignature(const Signature& s, bool sized);
 // Rejects (kProtocol) a block size of 0 or above kMaxBlockSize, more than
-// kMaxBlocks blocks, a count that doesn't fit basis_size, trailing bytes.
-Status DecodeSignature(const std::string& payload, Signature* s);
+// kMaxBlocks blocks, a count that doesn't fit basis_size, strong_bytes
+// outside [kMinStrongBytes, 8], trailing bytes.
+Status DecodeSignature(const std::string& payload, bool sized, Signature* s);
 
 // What the encoder emits, in file order.
 class DeltaSink {
@@ -89,6 +103,7 @@ class DeltaEncoder {
   Status FlushLiteral(DeltaSink* sink);
 
   const Signature& sig_;
+  uint64_t strong_mask_;  // of a block's strong sum, what the signature kept
   uint32_t block_size_;
   uint32_t whole_blocks_;                  // blocks of full size
   std::vector<uint32_t> order_;            // whole blocks sorted by weak

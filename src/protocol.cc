@@ -124,23 +124,23 @@ Status DecodePathWants(const Frame& f, std::vector<PathWant>* out) {
   return r.Finish();
 }
 
-std::string EncodeWantDeltaPath(const PathWant& w, const Signature& basis) {
+std::string EncodeWantDeltaPath(const PathWant& w, const Signature& basis, bool sized) {
   PayloadWriter pw;
   pw.U32(w.tag);
   pw.U64(w.size);
   pw.Bytes(w.path);
-  std::string sig = EncodeSignature(basis);
+  std::string sig = EncodeSignature(basis, sized);
   pw.Raw(sig.data(), sig.size());
   return pw.Take();
 }
 
-Status DecodeWantDeltaPath(const Frame& f, PathWant* w, Signature* basis) {
+Status DecodeWantDeltaPath(const Frame& f, bool sized, PathWant* w, Signature* basis) {
   PayloadReader r(f.payload, "WantDeltaPath");
   r.U32(&w->tag);
   r.U64(&w->size);
   if (!r.Bytes(&w->path, kMaxPathBytes)) return r.Finish();
   TS_RETURN_IF_ERROR(CheckWirePath(w->path));
-  return DecodeSignature(f.payload.substr(16 + w->path.size()), basis);
+  return DecodeSignature(f.payload.substr(16 + w->path.size()), sized, basis);
 }
 
 Status DecodeWarning(const Frame& f, std::string* path, std::string* message) {
@@ -210,18 +210,18 @@ Status DecodeWants(const Frame& f, std::vector<Want>* out) {
   return r.Finish();
 }
 
-std::string EncodeWantDelta(uint32_t index, const Signature& basis) {
+std::string EncodeWantDelta(uint32_t index, const Signature& basis, bool sized) {
   PayloadWriter w;
   w.U32(index);
-  std::string sig = EncodeSignature(basis);
+  std::string sig = EncodeSignature(basis, sized);
   w.Raw(sig.data(), sig.size());
   return w.Take();
 }
 
-Status DecodeWantDelta(const Frame& f, uint32_t* index, Signature* basis) {
+Status DecodeWantDelta(const Frame& f, bool sized, uint32_t* index, Signature* basis) {
   PayloadReader r(f.payload, "WantDelta");
   if (!r.U32(index)) return r.Finish();
-  return DecodeSignature(f.payload.substr(4), basis);
+  return DecodeSignature(f.payload.substr(4), sized, basis);
 }
 
 std::string EncodeCopy(uint32_t first_block, uint32_t block_count) {

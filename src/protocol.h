@@ -60,11 +60,15 @@ constexpr uint32_t kHelloXattrs = 256;
 // as a link group, and the receiver makes them so from one copy of the data
 // (docs/PROTOCOL.md, "Hard links"). Granted only with the packed listing.
 constexpr uint32_t kHelloHardLinks = 512;
-// Everything either side sends after the Hello exchange is one Zstandard
-// frame (docs/PROTOCOL.md, "Compression"). The asking side may put in
+// Everything either side sends after the Hello exchange is compressed:
+// Zstandard frames and passes (docs/PROTOCOL.md, "Compression"). The asking side may put in
 // kHelloLevelBits the level it wants the serving side to compress at (0:
 // the server's choice); the reply leaves them 0.
 constexpr uint32_t kHelloCompress = 1024;
+// Signatures name how many bytes of each block's strong sum they carry
+// (docs/PROTOCOL.md, "Delta transfer"), which the receiver picks by the
+// basis's size, as rsync does.
+constexpr uint32_t kHelloSizedSums = 2048;
 constexpr unsigned kHelloLevelShift = 16;
 constexpr uint32_t kHelloLevelBits = uint32_t(0xF) << kHelloLevelShift;
 inline int HelloLevel(uint32_t flags) {
@@ -83,7 +87,7 @@ inline const char* PeerOfReceiver(uint32_t granted) {
 // The flags a serving side of this version can grant.
 constexpr uint32_t kHelloKnownFlags =
     kHelloWantHashes | kHelloPackedListing | kHelloStreaming | kHelloPush | kHelloSession | kHelloHoles | kHelloOwners | kHelloSpecials | kHelloXattrs |
-    kHelloHardLinks | kHelloCompress;
+    kHelloHardLinks | kHelloCompress | kHelloSizedSums;
 
 // Streaming: the listing credit a session starts with. An entry weighs
 // kEntryWeightBase plus its path's length; the receiver grants credit back
@@ -209,12 +213,13 @@ inline size_t PathWantBytes(const PathWant& w) { return 24 + w.path.size(); }
 Status DecodePathWants(const Frame& f, std::vector<PathWant>* out);
 
 // WantDeltaPath (streaming): one file by path, with its basis signature.
-std::string EncodeWantDeltaPath(const PathWant& w, const Signature& basis);
-Status DecodeWantDeltaPath(const Frame& f, PathWant* w, Signature* basis);
+// sized: kHelloSizedSums was granted (see EncodeSignature).
+std::string EncodeWantDeltaPath(const PathWant& w, const Signature& basis, bool sized);
+Status DecodeWantDeltaPath(const Frame& f, bool sized, PathWant* w, Signature* basis);
 
 // WantDelta: one file, with the signature of the client's basis for it.
-std::string EncodeWantDelta(uint32_t index, const Signature& basis);
-Status DecodeWantDelta(const Frame& f, uint32_t* index, Signature* basis);
+std::string EncodeWantDelta(uint32_t index, const Signature& basis, bool sized);
+Status DecodeWantDelta(const Frame& f, bool sized, uint32_t* index, Signature* basis);
 
 // Copy: block_count blocks of the basis, from first_block on, come next.
 std::string EncodeCopy(uint32_t first_block, uint32_t block_count);

@@ -244,6 +244,7 @@ class Sender {
         packed_((flags & kHelloPackedListing) != 0),
         streaming_((flags & kHelloStreaming) != 0),
         holes_((flags & kHelloHoles) != 0),
+        sized_sums_((flags & kHelloSizedSums) != 0),
         owners_((flags & kHelloOwners) != 0 && (flags & kHelloPackedListing) != 0),
         specials_((flags & kHelloSpecials) != 0 && (flags & kHelloPackedListing) != 0),
         xattrs_((flags & kHelloXattrs) != 0 && (flags & kHelloPackedListing) != 0),
@@ -281,7 +282,8 @@ class Sender {
   Reporter* local_;
   const std::string& root_;
   HashCache* cache_;
-  const bool hashes_, packed_, streaming_, holes_, owners_, specials_, xattrs_, links_;
+  const bool hashes_, packed_, streaming_, holes_, sized_sums_, owners_, specials_, xattrs_,
+      links_;
   // Gives e (listed at index) its link record, if it has other names.
   void ListLink(Entry* e, uint64_t index);
   std::unordered_map<FileId, OpenLinkGroup, FileIdHash> link_groups_;
@@ -497,7 +499,7 @@ Status Sender::OnReceiverFrame(const Frame& f) {
       PathWant w;
       Request r;
       r.delta = true;
-      TS_RETURN_IF_ERROR(DecodeWantDeltaPath(f, &w, &r.basis));
+      TS_RETURN_IF_ERROR(DecodeWantDeltaPath(f, sized_sums_, &w, &r.basis));
       TS_RETURN_IF_ERROR(CheckAskedPath(w.path));
       r.want = {w.tag, 0};
       r.size = w.size;
@@ -514,7 +516,7 @@ Status Sender::OnReceiverFrame(const Frame& f) {
         TS_RETURN_IF_ERROR(DecodeWants(f, &wants));
       } else {
         wants.emplace_back();
-        TS_RETURN_IF_ERROR(DecodeWantDelta(f, &wants[0].index, &basis));
+        TS_RETURN_IF_ERROR(DecodeWantDelta(f, sized_sums_, &wants[0].index, &basis));
       }
       requests_.resize(index_.size(), 0);
       for (const Want& w : wants) {

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "sum_collision.h"
+
 namespace treesync {
 namespace {
 
@@ -53,7 +55,7 @@ Rebuild RoundTrip(const std::string& basis, const std::string& next, std::mt1993
     p += n;
   }
   Signature sent = builder.Finish();
-  EXPECT_TRUE(DecodeSignature(EncodeSignature(sent), sig_out).ok());
+  EXPECT_TRUE(DecodeSignature(EncodeSignature(sent, false), false, sig_out).ok());
   DeltaEncoder encoder(*sig_out);
   Rebuild r(basis, *sig_out);
   for (size_t p = 0; p < next.size();) {
@@ -228,21 +230,95 @@ TEST(Delta, BlockSizeGrowsWithTheBasisAndBoundsTheBlockCount) {
   EXPECT_EQ(ChooseBlockSize(uint64_t(1) << 40), 0u);  // too large: sent whole
 }
 
+TEST(Delta, SizedSignaturesCarryAsManyStrongBytesAsTheyName) {
+  std::mt19937 rng(5);
+  const std::string basis = Random(&rng, 10000);
+  SignatureBuilder builder(2048);
+  builder.Update(basis.data(), basis.size());
+  Signature sig = builder.Finish();
+  for (uint32_t n = kMinStrongBytes; n <= 8; ++n) {
+    sig.strong_bytes = n;
+    const std::string wire = EncodeSignature(sig, true);
+    EXPECT_EQ(wire.size(), 17 + sig.blocks.size() * (4 + n));
+    Signature back;
+    ASSERT_TRUE(DecodeSignature(wire, true, &back).ok()) << n;
+    EXPECT_EQ(back.strong_bytes, n);
+    const uint64_t mask = n == 8 ? ~uint64_t(0) : (uint64_t(1) << (8 * n)) - 1;
+    for (size_t i = 0; i < sig.blocks.size(); ++i) {
+      EXPECT_EQ(back.blocks[i].weak, sig.blocks[i].weak);
+      EXPECT_EQ(back.blocks[i].strong, sig.blocks[i].strong & mask);
+    }
+    // Still what the encoder matches against: the unchanged file is all Copy.
+    DeltaEncoder encoder(back);
+    Rebuild r(basis, back);
+    ASSERT_TRUE(encoder.Update(basis.data(), basis.size(), &r).ok());
+    ASSERT_TRUE(encoder.Finish(&r).ok());
+    EXPECT_TRUE(r.out == basis) << n;
+    EXPECT_EQ(r.copied_blocks, 4u) << n;  // the short last block travels as literal
+  }
+  // An unsized signature is the old format, 8 bytes a sum.
+  EXPECT_EQ(EncodeSignature(sig, false).size(), 16 + sig.blocks.size() * 12);
+  Signature back;
+  for (int bad : {0, 1, 9, 255}) {
+    std::string wire = EncodeSignature(sig, true);
+    wire[16] = static_cast<char>(bad);
+    EXPECT_EQ(DecodeSignature(wire, true, &back).kind(), ErrorKind::kProtocol) << bad;
+  }
+  sig.strong_bytes = 3;
+  std::string cut = EncodeSignature(sig, true);
+  cut.pop_back();
+  EXPECT_EQ(DecodeSignature(cut, true, &back).kind(), ErrorKind::kProtocol);
+}
+
+TEST(Delta, StrongBytesGrowWithTheBasisAsRsyncs) {
+  EXPECT_EQ(StrongBytesFor(2048, 2048), kMinStrongBytes);
+  EXPECT_EQ(StrongBytesFor(1 << 20, 2048), kMinStrongBytes);
+  EXPECT_EQ(StrongBytesFor(uint64_t(256) << 20, 16384), 3u);  // rsync: 3 as well
+  EXPECT_EQ(StrongBytesFor(uint64_t(60) << 30, ChooseBlockSize(uint64_t(60) << 30)), 4u);
+  EXPECT_LE(StrongBytesFor(~uint64_t(0), 2048), 8u);
+}
+
+TEST(Delta, ShortStrongSumsCanMatchTheWrongBlockAndWholeOnesDoNot) {
+  // Why a short-sum delta that fails its file hash is asked again with
+  // whole sums (receive_session): this block passes for the basis's.
+  std::mt19937 rng(11);
+  const std::string basis = Random(&rng, 2048);
+  const std::string next = test::SumCollision(basis, 3);
+  ASSERT_NE(next, basis);
+  for (uint32_t n : {2u, 8u}) {
+    SignatureBuilder builder(2048);
+    builder.Update(basis.data(), basis.size());
+    Signature sig = builder.Finish();
+    sig.strong_bytes = n;
+    Signature back;
+    ASSERT_TRUE(DecodeSignature(EncodeSignature(sig, true), true, &back).ok());
+    DeltaEncoder encoder(back);
+    Rebuild r(basis, back);
+    ASSERT_TRUE(encoder.Update(next.data(), next.size(), &r).ok());
+    ASSERT_TRUE(encoder.Finish(&r).ok());
+    if (n == 2) {
+      EXPECT_TRUE(r.out == basis) << "the false match";
+    } else {
+      EXPECT_TRUE(r.out == next);
+    }
+  }
+}
+
 TEST(Delta, DecodeSignatureRejectsHostileInput) {
   Signature s;
-  EXPECT_FALSE(DecodeSignature("", &s).ok());
+  EXPECT_FALSE(DecodeSignature("", false, &s).ok());
   Signature bad;
   bad.block_size = 0;
   bad.basis_size = 10;
-  EXPECT_FALSE(DecodeSignature(EncodeSignature(bad), &s).ok());
+  EXPECT_FALSE(DecodeSignature(EncodeSignature(bad, false), false, &s).ok());
   bad.block_size = kMaxBlockSize + 64;
-  EXPECT_FALSE(DecodeSignature(EncodeSignature(bad), &s).ok());
+  EXPECT_FALSE(DecodeSignature(EncodeSignature(bad, false), false, &s).ok());
   Signature wrong_count;
   wrong_count.block_size = 2048;
   wrong_count.basis_size = 10000;  // 5 blocks, but none listed
-  EXPECT_FALSE(DecodeSignature(EncodeSignature(wrong_count), &s).ok());
-  std::string trailing = EncodeSignature(Signature{2048, 0, {}}) + "x";
-  EXPECT_FALSE(DecodeSignature(trailing, &s).ok());
+  EXPECT_FALSE(DecodeSignature(EncodeSignature(wrong_count, false), false, &s).ok());
+  std::string trailing = EncodeSignature(Signature{2048, 0, {}, 8}, false) + "x";
+  EXPECT_FALSE(DecodeSignature(trailing, false, &s).ok());
 }
 
 // basis_size + block_size - 1 wrapped for a basis near 2^64, so a count of
@@ -253,7 +329,7 @@ TEST(Delta, DecodeSignatureRejectsABasisSoLargeThatRoundingUpItsBlockCountWraps)
     Signature bad;
     bad.block_size = block_size;
     bad.basis_size = ~uint64_t(0) - (block_size - 2);
-    EXPECT_EQ(DecodeSignature(EncodeSignature(bad), &s).kind(), ErrorKind::kProtocol)
+    EXPECT_EQ(DecodeSignature(EncodeSignature(bad, false), false, &s).kind(), ErrorKind::kProtocol)
         << block_size;
   }
   // CopyRange counts the same way: such a basis does have a first block.

@@ -31,6 +31,19 @@ head -c 100000 /dev/urandom >> "$SRC/sub/other.bin"
 expect_exit "delta pull after truncation and growth exits 0" 0 mirror "$WORK/copy"
 check "delta: truncated and grown files are byte-exact" same_tree "$SRC" "$WORK/copy"
 
+# A block whose rolling sum and first two strong bytes are the basis's,
+# with other bytes: the first delta (2-byte strong sums for a basis of
+# 128 KiB) rebuilds the basis, the file's hash says so, and the next try,
+# with whole sums, gets it right.
+"$TOOLS/sum_collision" "$SRC/collide.bin" "$WORK/collide.new"
+touch -d '2 hours ago' "$SRC/collide.bin"
+expect_exit "delta: a pull of the basis exits 0" 0 mirror "$WORK/copy"
+cp "$WORK/collide.new" "$SRC/collide.bin"
+expect_exit "delta: a pull after a change the short sums miss exits 0" 0 mirror "$WORK/copy"
+check "delta: a block the short sums took for the basis's is fetched again, byte-exact" \
+  cmp -s "$WORK/collide.new" "$WORK/copy/collide.bin"
+rm -f "$SRC/collide.bin"
+
 # A rename and a copy on the server: the client rebuilds from what it has.
 mv "$SRC/sub/other.bin" "$SRC/renamed.bin"
 cp -p "$SRC/big.bin" "$SRC/sub/copy-of-big.bin"

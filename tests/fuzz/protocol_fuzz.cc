@@ -155,17 +155,18 @@ void FuzzOne(uint8_t target, const std::string& p) {
       }
       break;
     }
-    case kWantDeltaT: {
-      uint32_t index = 0;
-      Signature sig;
-      Status s = DecodeWantDelta(F(FrameType::kWantDelta, p), &index, &sig);
-      CheckStatus(s);
-      if (s.ok()) {
-        CheckSignature(sig);
-        FUZZ_CHECK(EncodeWantDelta(index, sig) == p);
+    case kWantDeltaT:
+      for (bool sized : {false, true}) {
+        uint32_t index = 0;
+        Signature sig;
+        Status s = DecodeWantDelta(F(FrameType::kWantDelta, p), sized, &index, &sig);
+        CheckStatus(s);
+        if (s.ok()) {
+          CheckSignature(sig);
+          FUZZ_CHECK(EncodeWantDelta(index, sig, sized) == p);
+        }
       }
       break;
-    }
     case kCopyT: {
       uint32_t first = 0, count = 0;
       Status s = DecodeCopy(F(FrameType::kCopy, p), &first, &count);
@@ -220,16 +221,17 @@ void FuzzOne(uint8_t target, const std::string& p) {
     case kEntriesT:
       FuzzEntries(p);
       break;
-    case kSignatureT: {
-      Signature sig;
-      Status s = DecodeSignature(p, &sig);
-      CheckStatus(s);
-      if (s.ok()) {
-        CheckSignature(sig);
-        FUZZ_CHECK(EncodeSignature(sig) == p);
+    case kSignatureT:
+      for (bool sized : {false, true}) {
+        Signature sig;
+        Status s = DecodeSignature(p, sized, &sig);
+        CheckStatus(s);
+        if (s.ok()) {
+          CheckSignature(sig);
+          FUZZ_CHECK(EncodeSignature(sig, sized) == p);
+        }
       }
       break;
-    }
     case kCopyRangeT: {
       PayloadReader r(p, "CopyRange");
       uint32_t block_size = 0, first = 0, count = 0;
@@ -275,18 +277,19 @@ void FuzzOne(uint8_t target, const std::string& p) {
       }
       break;
     }
-    case kWantDeltaPathT: {
-      PathWant w;
-      Signature sig;
-      Status s = DecodeWantDeltaPath(F(FrameType::kWantDeltaPath, p), &w, &sig);
-      CheckStatus(s);
-      if (s.ok()) {
-        CheckSignature(sig);
-        FUZZ_CHECK(CheckWirePath(w.path).ok());
-        FUZZ_CHECK(EncodeWantDeltaPath(w, sig) == p);
+    case kWantDeltaPathT:
+      for (bool sized : {false, true}) {
+        PathWant w;
+        Signature sig;
+        Status s = DecodeWantDeltaPath(F(FrameType::kWantDeltaPath, p), sized, &w, &sig);
+        CheckStatus(s);
+        if (s.ok()) {
+          CheckSignature(sig);
+          FUZZ_CHECK(CheckWirePath(w.path).ok());
+          FUZZ_CHECK(EncodeWantDeltaPath(w, sig, sized) == p);
+        }
       }
       break;
-    }
     case kSessionT: {
       SessionRequest r;
       Status s = DecodeSession(F(FrameType::kSession, p), &r);
@@ -382,7 +385,7 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
                     Seed(kSyncT, EncodeSync(SyncStart{0755, 42})),
                     Seed(kListEndT, EncodeListEnd(ListEnd{3, true})),
                     Seed(kWantsT, EncodeWants(wants, 2)),
-                    Seed(kWantDeltaT, EncodeWantDelta(1, sig)),
+                    Seed(kWantDeltaT, EncodeWantDelta(1, sig, false)),
                     Seed(kCopyT, EncodeCopy(1, 2)),
                     Seed(kBeginT, EncodeBegin(Begin{1, 100})),
                     Seed(kEndT, EncodeEnd(end)),
@@ -391,12 +394,12 @@ extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
                     Seed(kFileT, EncodeEntry(file)),
                     Seed(kSymlinkT, EncodeEntry(link)),
                     Seed(kEntriesT, packer.Take()),
-                    Seed(kSignatureT, EncodeSignature(sig)),
+                    Seed(kSignatureT, EncodeSignature(sig, true)),
                     Seed(kCopyRangeT, range),
                     Seed(kGapT, EncodeGap("docs", "docs/x: permission denied")),
                     Seed(kListCreditT, EncodeListCredit(2 << 20)),
                     Seed(kPathWantsT, path_wants),
-                    Seed(kWantDeltaPathT, EncodeWantDeltaPath(PathWant{3, 0, 9000, "docs/b"}, sig)),
+                    Seed(kWantDeltaPathT, EncodeWantDeltaPath(PathWant{3, 0, 9000, "docs/b"}, sig, true)),
                     Seed(kSessionT, EncodeSession(SessionRequest{kSessionDryRun, "a/b"})),
                     Seed(kEventT, EncodeEvent(change)),
                     Seed(kSummaryT, EncodeSummary(summary))});
