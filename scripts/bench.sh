@@ -266,16 +266,15 @@ report_vs() {
   done
 }
 wire_of() { cut -d' ' -f2 "$B/res.$1" 2>/dev/null | median; }
-target_wire() { # what tool base limit: the same, of the median wire bytes
-  local r; r=$(ratio "$(wire_of "$2")" "$(wire_of "$3")")
-  [ "$r" = - ] && { printf '  target %s <= %s: no result\n' "$1" "$4"; return; }
-  printf '  target %s <= %s: %s, %s\n' "$1" "$4" "$r" "$(awk -v r="$r" -v l="$4" 'BEGIN {print (r <= l ? "met" : "MISSED")}')"
+# judge WHAT A B LIMIT DIGITS: "target WHAT <= LIMIT: A/B, met|MISSED",
+# judged on the ratio itself, not the rounded one printed.
+judge() {
+  awk -v w="$1" -v a="$2" -v b="$3" -v l="$4" -v d="$5" 'BEGIN {
+    if (a == "-" || a == "" || b == "-" || b == "" || b + 0 <= 0) { printf "  target %s <= %s: no result\n", w, l; exit }
+    printf "  target %s <= %s: %.*f, %s\n", w, l, d, a / b, (a <= b * l ? "met" : "MISSED") }'
 }
-target() { # what tool base limit: "target WHAT <= LIMIT: TOOL/BASE, met|MISSED"
-  local r; r=$(ratio "$(med_of "$2")" "$(med_of "$3")")
-  [ "$r" = - ] && { printf '  target %s <= %s: no result\n' "$1" "$4"; return; }
-  printf '  target %s <= %s: %s, %s\n' "$1" "$4" "$r" "$(awk -v r="$r" -v l="$4" 'BEGIN {print (r <= l ? "met" : "MISSED")}')"
-}
+target_wire() { judge "$1" "$(wire_of "$2")" "$(wire_of "$3")" "$4" 4; }  # of the median wire bytes
+target() { judge "$1" "$(med_of "$2")" "$(med_of "$3")" "$4" 2; }  # of the median times
 
 # 8: push into an empty writable server vs pull from a server, one tree.
 push_case() { # name src

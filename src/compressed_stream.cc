@@ -35,8 +35,8 @@ constexpr int kPollSliceMs = 200;
 constexpr uint32_t kPassMagic = 0x184D2A5E;
 constexpr size_t kPassHeader = 8;
 // Of a pass, bytes copied behind its header so the two go below in one
-// write; the rest go from the caller's buffer. A pass this short is
-// copied whole, unsampled.
+// write; the rest go from the caller's buffer. A write this short goes to
+// the compressor; a pass's last piece this short is not sampled.
 constexpr size_t kPassHead = 4 << 10;
 // The batch asked for while passing: passes as long as a connection's
 // output queue.
@@ -266,6 +266,9 @@ class ZstdStream : public CompressedStream {
   // compressed. Adds what it took to *wrote.
   Status NextPass(const uint8_t* p, size_t n, size_t* wrote, bool* more) {
     *more = false;
+    // A short write (a small frame between files) is cheaper compressed,
+    // in a frame, than behind a pass's header.
+    if (n <= kPassHead) return Status::Ok();
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (!raw_streak_) return Status::Ok();
@@ -291,7 +294,7 @@ class ZstdStream : public CompressedStream {
     size_t len = 0;
     while (len < limit) {
       const size_t b = std::min(limit - len, ZstdEncoder::kBlockMax);
-      if (b > kPassHead && !LooksIncompressible(p + len, b)) break;
+      if ((b > kPassHead || len == 0) && !LooksIncompressible(p + len, b)) break;
       len += b;
     }
     if (len == 0) {

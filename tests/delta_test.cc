@@ -167,7 +167,7 @@ TEST_F(DeltaCase, RandomEditsKeepTheResultExact) {
 TEST_F(DeltaCase, LongMatchesGoOutInBoundedRuns) {
   // One Copy for the whole unchanged file would leave the receiver idle
   // until the encoder has read all of it.
-  std::string big = Random(&rng, 5 * kMaxCopyRun + 12345);
+  std::string big = Random(&rng, 2 * kMaxCopyRun + 12345);
   std::vector<std::pair<uint32_t, uint32_t>> copies;
   struct Runs : Rebuild {
     using Rebuild::Rebuild;
@@ -186,7 +186,7 @@ TEST_F(DeltaCase, LongMatchesGoOutInBoundedRuns) {
   ASSERT_TRUE(encoder.Update(big.data(), big.size(), &r).ok());
   ASSERT_TRUE(encoder.Finish(&r).ok());
   EXPECT_EQ(r.out, big);
-  ASSERT_GE(copies.size(), 5u);
+  ASSERT_GE(copies.size(), 3u);
   uint32_t next = 0;
   for (const auto& c : copies) {
     EXPECT_EQ(c.first, next);  // the runs still follow each other
