@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "bits.h"
 #include "little_endian.h"
 #include "xxh64.h"
 #include "zstd_format.h"
@@ -68,16 +69,6 @@ inline uint64_t Load64(const uint8_t* p) { return LoadLE64(p); }
 inline uint32_t Load32(const uint8_t* p) { return LoadLE32(p); }
 inline uint32_t Load16(const uint8_t* p) { return LoadLE16(p); }
 
-// Index of the highest set bit; v must not be 0.
-inline unsigned HighBit(uint32_t v) {
-#if defined(__GNUC__) || defined(__clang__)
-  return 31 - static_cast<unsigned>(__builtin_clz(v));
-#else
-  unsigned r = 0;
-  while (v >>= 1) ++r;
-  return r;
-#endif
-}
 
 // ---- Copies -------------------------------------------------------------
 

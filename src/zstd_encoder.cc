@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "bits.h"
 #include "little_endian.h"
 #include "zstd_format.h"
 
@@ -34,11 +35,6 @@ inline uint64_t Load64(const uint8_t* p) {
   return v;
 }
 
-inline unsigned HighBit(uint32_t v) {  // v > 0
-  unsigned r = 0;
-  while (v >>= 1) ++r;
-  return r;
-}
 
 // Bits written forward, least significant first; zstd's decoders read them
 // back from the end.
@@ -637,16 +633,9 @@ inline uint32_t HashShort(const uint8_t* p, unsigned log) {
 inline size_t MatchLength(const uint8_t* a, const uint8_t* b, const uint8_t* limit) {
   const uint8_t* const start = a;
   while (a + 8 <= limit) {
-    const uint64_t x = Load64(a) ^ Load64(b);
-    if (x != 0) {
-      // Host order: on a big-endian host the first differing byte is the
-      // highest one.
-      const uint16_t probe = 1;
-      uint8_t little;
-      std::memcpy(&little, &probe, 1);
-      return size_t(a - start) +
-             (little ? size_t(__builtin_ctzll(x)) >> 3 : size_t(__builtin_clzll(x)) >> 3);
-    }
+    // Little-endian loads: the first differing byte is the lowest one.
+    const uint64_t x = LoadLE64(a) ^ LoadLE64(b);
+    if (x != 0) return size_t(a - start) + (LowBit(x) >> 3);
     a += 8;
     b += 8;
   }
