@@ -1,9 +1,10 @@
-// Random bytes from the OS, for unguessable temporary names.
+// Random bytes from the OS: for unguessable temporary names, and for keys.
 #ifndef TREESYNC_PLATFORM_RANDOM_H_
 #define TREESYNC_PLATFORM_RANDOM_H_
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 
 namespace platform {
@@ -11,6 +12,11 @@ namespace platform {
 // A random 64-bit value from the OS's generator (falls back to a clock and
 // counter mix if the OS source fails; never blocks for long).
 uint64_t Random64();
+
+// Fills n bytes at out from the OS's cryptographic generator, for keys:
+// returns false (out unspecified) if that source can't be read. Never
+// falls back to anything weaker.
+bool SecretRandom(void* out, size_t n);
 
 // The fallback when the OS source fails: a clock, the process id and a
 // counter, mixed. Names only need to be unlikely to collide; creation is
