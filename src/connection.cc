@@ -1,11 +1,12 @@
 #include "connection.h"
-#include "clock.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 
+#include "clock.h"
 #include "console.h"
+#include "encrypted_stream.h"
 
 namespace treesync {
 
@@ -229,6 +230,13 @@ Status Connection::StartCompression(int level) {
   std::unique_ptr<CompressedStream> c = Compressed(std::move(stream_), level, in_.TakeBuffered());
   compressed_ = c.get();
   stream_ = std::move(c);
+  return Status::Ok();
+}
+
+Status Connection::StartEncryption(NoiseCipher send, NoiseCipher receive) {
+  TS_RETURN_IF_ERROR(Flush());
+  stream_ = Encrypted(std::move(stream_), std::move(send), std::move(receive), in_.TakeBuffered());
+  encrypted_ = true;
   return Status::Ok();
 }
 

@@ -14,6 +14,7 @@
 
 #include "byte_stream.h"
 #include "compressed_stream.h"
+#include "noise.h"
 #include "frame.h"
 #include "memory_budget.h"
 #include "net.h"
@@ -77,6 +78,14 @@ class Connection {
   // arrives after the frames taken so far is decompressed. Flushes first.
   Status StartCompression(int level);
 
+  // Encryption (docs/PROTOCOL.md, "Encryption"), after a Noise handshake
+  // over this connection's frames: from now on what this side sends is
+  // sealed with send, and what arrives after the frames taken so far is
+  // opened with receive. Compression, if any, starts after it (above it).
+  // Flushes first.
+  Status StartEncryption(NoiseCipher send, NoiseCipher receive);
+  bool encrypted() const { return encrypted_; }
+
   size_t pending_output() const { return out_end_ - out_pos_; }
   // Bytes of frames sent and taken.
   uint64_t bytes_sent() const { return bytes_sent_; }
@@ -134,6 +143,7 @@ class Connection {
 
   std::unique_ptr<ByteStream> stream_;
   CompressedStream* compressed_ = nullptr;  // stream_, once compression started
+  bool encrypted_ = false;
   MemoryBudget* compression_budget_ = nullptr;
   size_t compression_taken_ = 0;
   // Frame bytes when compression started, for the wire counts.
