@@ -2,15 +2,23 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
 
 #include "address.h"
 #include "client.h"
 #include "console.h"
+#include "fs_meta.h"
+#include "key_files.h"
 #include "legacy_cmb.h"
 #include "net.h"
 #include "path.h"
 #include "protocol.h"
 #include "rate_limit.h"
+#include "secure_channel.h"
+#include "secure_wipe.h"
 #include "report.h"
 #include "server.h"
 #include "zstd_encoder.h"
@@ -20,7 +28,7 @@ namespace treesync {
 namespace {
 
 const char kUsage[] =
-    "usage: treesync serve [options] DIR\n"
+    "usage: treesync serve [options] DIR\n"    "       treesync keygen [-C COMMENT] [FILE]\n"
     "       treesync pull [options] REMOTE DIR\n"
     "       treesync push [options] DIR REMOTE\n"
     "       treesync [options] SRC DEST     (one of them remote: pull or push)\n"
@@ -33,11 +41,19 @@ const char kHelp[] =
     "      Serve DIR to any number of clients: read-only unless --writable.\n"
     "      --port N          TCP port (default 1234; 0 picks a free one)\n"
     "      --bind ADDR       listen on ADDR only (default: every interface, IPv6 and IPv4)\n"
-    "      --writable        also accept pushes into DIR. treesync has no authentication\n"
-    "                        yet: on TCP this needs --bind to a loopback address, or\n"
-    "                        --insecure; over ssh or --stdio it needs neither\n"
-    "      --insecure        let --writable listen beyond loopback: anyone who can\n"
-    "                        reach the port can then change DIR\n"
+    "      --writable        also accept pushes into DIR. Without keys, on TCP this\n"
+    "                        needs --bind to a loopback address, or --insecure; over\n"
+    "                        ssh or --stdio it needs neither\n"
+    "      --insecure        let --writable listen beyond loopback without keys:\n"
+    "                        anyone who can reach the port can then change DIR\n"
+    "      --key FILE        this server's private key (treesync keygen): TCP sessions\n"
+    "                        are then encrypted and authenticated (Noise_IK), and\n"
+    "                        only clients in --authorized-keys get one\n"
+    "      --authorized-keys FILE  clients' public keys, one a line, each after\n"
+    "                        options (comma-separated): writable, read-only (the\n"
+    "                        default), from=ADDR/BITS, folder=SUB\n"
+    "      --psk-file FILE   also require this pre-shared key (32 bytes, 64 hex digits\n"
+    "                        or base64), given by clients with --psk-file\n"
     "      --stdio           one session on stdin/stdout (for ssh, inetd, systemd\n"
     "                        socket activation, --via); the log goes to stderr\n"
     "      --once            exit after the first client session ends\n"
@@ -50,6 +66,11 @@ const char kHelp[] =
     "      --exclude, --include, --exclude-from, --include-from, --filter-file:\n"
     "                        as for pull, about DIR: what they exclude is never\n"
     "                        offered, reachable as a sub-folder, written or deleted\n"
+    "\n"
+    "  treesync keygen [-C COMMENT] [FILE]\n"
+    "      Write a new private key to FILE (mode 0600; default\n"
+    "      ~/.config/treesync/key) and its public key line to FILE.pub, and print\n"
+    "      its fingerprint. A key file others may read is refused wherever it is read.\n"
     "\n"
     "  treesync pull [options] REMOTE DIR\n"
     "      Make DIR an exact mirror of REMOTE's folder: files, empty files and\n"
@@ -131,6 +152,16 @@ const char kHelp[] =
     "                         then f file, d folder, l symlink: \"+f a/b.txt\")\n"
     "      --json            one JSON object per line: events, then a summary\n"
     "      -q, --quiet       no output except errors, no progress line\n"
+    "      --key FILE        this client's private key (default: the one treesync\n"
+    "                        keygen wrote in ~/.config/treesync, if any): the\n"
+    "                        session is encrypted; the server must have keys too\n"
+    "      --known-hosts FILE  servers' keys by HOST:PORT (default\n"
+    "                        ~/.config/treesync/known_hosts)\n"
+    "      --server-key KEY  the server's public key (its .pub line, or its base64)\n"
+    "      --trust-new-server  record an unknown server's key and go on; a changed\n"
+    "                        key is always refused\n"
+    "      --psk-file FILE   the server's pre-shared key\n"
+    "      --insecure        plain TCP even when there is a key\n"
     "      --legacy-cmb      pull from an old CMB server (see docs/PROTOCOL.md)\n"
     "      --idle-timeout SECS  with --legacy-cmb: end the pull when the server is\n"
     "                        silent this long after a complete entry (default 2)\n"
@@ -142,7 +173,8 @@ const char kHelp[] =
     "   2  protocol version mismatch\n"
     "   3  a folder that cannot be used (DIR to serve or push missing, DIR to pull\n"
     "      into is a file, a sub-folder the server does not have)\n"
-    "   5  session refused (server busy, read-only, or its folder being written)\n"
+    "   5  session refused (server busy, read-only, its folder being written, or\n"
+    "      keys: authentication failed, an unknown or changed server key)\n"
     "  10  transport error (connection refused or reset; ssh failed or exited)\n"
     "  11  file I/O error (disk full, permission denied)\n"
     "  12  protocol stream error (malformed or hostile data)\n"
@@ -256,12 +288,111 @@ bool RateOption(Args* a, const std::string& name, uint64_t* out, std::string* er
   return s.ok();
 }
 
+// Reads a key file's text whole (authorized keys).
+Status ReadTextFile(const std::string& path, std::string* text) {
+  std::ifstream f(platform::FsPath(path), std::ios::binary);
+  if (!f) return Status::Usage(Printable(path) + ": can't read it");
+  std::ostringstream all;
+  all << f.rdbuf();
+  *text = all.str();
+  return Status::Ok();
+}
+
+// serve --key, --authorized-keys and --psk-file, read and checked at start.
+Status LoadServerSecurity(const std::string& key_path, const std::string& authorized_path,
+                          const std::string& psk_path, std::shared_ptr<ServerSecurity>* out) {
+  auto sec = std::make_shared<ServerSecurity>();
+  uint8_t priv[kKeySize], pub[kKeySize];
+  TS_RETURN_IF_ERROR(ReadPrivateKey(key_path, priv, pub));
+  sec->key = NoiseKeyPair(priv);
+  SecureWipe(priv, sizeof(priv));
+  std::string text;
+  TS_RETURN_IF_ERROR(ReadTextFile(authorized_path, &text));
+  Status s = ParseAuthorizedKeys(text, &sec->authorized);
+  if (!s.ok()) return s.Prefixed(Printable(authorized_path));
+  if (sec->authorized.empty()) {
+    return Status::Usage(Printable(authorized_path) + ": no keys: no client could connect");
+  }
+  if (!psk_path.empty()) TS_RETURN_IF_ERROR(ReadPskFile(psk_path, &sec->psk));
+  *out = sec;
+  return Status::Ok();
+}
+
+// pull and push: the keys of an encrypted session over TCP. Null when
+// there is no key (none given, no default) or --insecure.
+Status LoadClientSecurity(const std::string& key_option, const std::string& known_hosts,
+                          const std::string& server_key, bool trust_new,
+                          const std::string& psk_path, const TransferOptions& o,
+                          std::shared_ptr<const ClientSecurity>* out) {
+  std::string key_path = key_option;
+  if (key_path.empty()) {
+    const std::string def = DefaultKeyPath();
+    platform::FileInfo info;
+    if (!def.empty() && platform::Lstat(def, &info).ok() &&
+        info.type != platform::FileType::kMissing) {
+      key_path = def;
+    }
+  }
+  if (key_path.empty()) {
+    if (!server_key.empty() || trust_new || !psk_path.empty() || !known_hosts.empty()) {
+      return Status::Usage("--server-key, --trust-new-server, --known-hosts and --psk-file need a "
+                           "key of this client's: --key FILE (make one with treesync keygen FILE)");
+    }
+    return Status::Ok();
+  }
+  auto sec = std::make_shared<ClientSecurity>();
+  uint8_t priv[kKeySize], pub[kKeySize];
+  TS_RETURN_IF_ERROR(ReadPrivateKey(key_path, priv, pub));
+  sec->key = NoiseKeyPair(priv);
+  SecureWipe(priv, sizeof(priv));
+  if (!server_key.empty()) {
+    std::string comment;
+    Status s = ParsePublicKey(server_key, sec->pinned_key, &comment);
+    if (!s.ok()) return s.Prefixed("--server-key");
+    sec->pinned = true;
+  }
+  sec->known_hosts = known_hosts.empty() ? DefaultKnownHostsPath() : known_hosts;
+  sec->trust_new = trust_new;
+  if (!psk_path.empty()) TS_RETURN_IF_ERROR(ReadPskFile(psk_path, &sec->psk));
+  sec->host = o.host;
+  sec->port = o.port;
+  *out = sec;
+  return Status::Ok();
+}
+
+int RunKeygen(const std::vector<std::string>& argv) {
+  std::string comment, path;
+  Args a(argv);
+  std::string arg, error;
+  bool is_option;
+  while (a.Next(&arg, &is_option)) {
+    if (!is_option) {
+      if (!path.empty()) return UsageError("keygen: too many arguments");
+      path = arg;
+    } else if (arg == "-C" || arg == "--comment") {
+      if (!a.Value(arg, &comment, &error)) return UsageError(error);
+    } else {
+      return UsageError("keygen: unknown option " + arg);
+    }
+    if (a.HasInlineValue()) return UsageError(arg + " takes no value");
+  }
+  if (path.empty()) path = DefaultKeyPath();
+  if (path.empty()) return UsageError("keygen: missing FILE (and no config folder for a default)");
+  uint8_t pub[kKeySize];
+  Status s = WriteKeyPair(path, comment, pub);
+  if (!s.ok()) return Fail(s);
+  std::printf("%s\n", Fingerprint(pub).c_str());
+  std::fflush(stdout);
+  return 0;
+}
+
 int RunServe(const std::vector<std::string>& argv) {
   ServeOptions o;
   o.port = kDefaultPort;
   bool legacy = false;
   bool stdio = false;
   bool insecure = false;
+  std::string key_path, authorized_path, psk_path;
   std::string listening_option;  // one that means nothing with --stdio
   std::vector<std::string> positional;
   Args a(argv);
@@ -302,6 +433,12 @@ int RunServe(const std::vector<std::string>& argv) {
       if (!RateOption(&a, arg, &o.bwlimit, &error)) return UsageError(error);
     } else if (arg == "--devices") {
       o.devices = true;
+    } else if (arg == "--key") {
+      if (!a.Value(arg, &key_path, &error)) return UsageError(error);
+    } else if (arg == "--authorized-keys") {
+      if (!a.Value(arg, &authorized_path, &error)) return UsageError(error);
+    } else if (arg == "--psk-file") {
+      if (!a.Value(arg, &psk_path, &error)) return UsageError(error);
     } else {
       return UsageError("serve: unknown option " + arg);
     }
@@ -317,11 +454,33 @@ int RunServe(const std::vector<std::string>& argv) {
   if (stdio && !listening_option.empty()) {
     return UsageError("serve: " + listening_option + " means nothing with --stdio");
   }
-  if (o.writable && !stdio && !insecure && !IsLoopback(o.bind)) {
+  const bool keys = !key_path.empty() || !authorized_path.empty() || !psk_path.empty();
+  if (keys) {
+    if (key_path.empty() || authorized_path.empty()) {
+      return UsageError("serve: --key and --authorized-keys go together (and --psk-file with them)");
+    }
+    if (stdio || legacy) {
+      return UsageError("serve: keys are for TCP sessions, not --stdio or --legacy-cmb (ssh "
+                        "secures its own)");
+    }
+    std::shared_ptr<ServerSecurity> sec;
+    Status ls = LoadServerSecurity(key_path, authorized_path, psk_path, &sec);
+    if (!ls.ok()) return Fail(ls);
+    o.security = sec;
+  }
+  if (o.writable && !stdio && !insecure && !keys && !IsLoopback(o.bind)) {
     return UsageError(
-        "serve --writable: treesync has no authentication yet, so anyone who reaches the "
-        "port could change " + o.root + "; bind to loopback (--bind 127.0.0.1), serve over "
-        "ssh (--stdio), or accept the risk with --insecure");
+        "serve --writable without keys: anyone who reaches the port could change " + o.root +
+        "; give clients keys (--key, --authorized-keys with 'writable'), bind to loopback "
+        "(--bind 127.0.0.1), serve over ssh (--stdio), or accept the risk with --insecure");
+  }
+  std::error_code ec;
+  if (!keys && !stdio && !legacy && !IsLoopback(o.bind) &&
+      std::filesystem::is_directory(platform::FsPath(o.root), ec)) {
+    std::fprintf(stderr,
+                 "treesync: warning: serving without keys: anyone who reaches the port can read "
+                 "%s, and names and data cross the network in clear text (see serve --key)\n",
+                 o.root.c_str());
   }
   if (stdio) {
     Status s = RunStdioServer(o);
@@ -354,6 +513,8 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
   LegacyPullOptions lo;
   std::string rsh, remote_binary = "treesync", via;
   bool rsh_option = false;
+  std::string key_path, known_hosts, server_key, psk_path, key_option;
+  bool trust_new = false, insecure = false;
   std::vector<std::string> positional;
   Args a(argv);
   std::string arg, error;
@@ -448,6 +609,23 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
       if (!a.Value(arg, &remote_binary, &error)) return UsageError(error);
     } else if (arg == "--via") {
       if (!a.Value(arg, &via, &error)) return UsageError(error);
+    } else if (arg == "--key") {
+      if (!a.Value(arg, &key_path, &error)) return UsageError(error);
+      key_option = arg;
+    } else if (arg == "--known-hosts") {
+      if (!a.Value(arg, &known_hosts, &error)) return UsageError(error);
+      key_option = arg;
+    } else if (arg == "--server-key") {
+      if (!a.Value(arg, &server_key, &error)) return UsageError(error);
+      key_option = arg;
+    } else if (arg == "--trust-new-server") {
+      trust_new = true;
+      key_option = arg;
+    } else if (arg == "--psk-file") {
+      if (!a.Value(arg, &psk_path, &error)) return UsageError(error);
+      key_option = arg;
+    } else if (arg == "--insecure") {
+      insecure = true;
     } else if (arg == "--legacy-cmb" && direction != Direction::kPush) {
       legacy = true;
     } else if (arg == "--idle-timeout" && direction != Direction::kPush) {
@@ -557,6 +735,18 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
     }
   }
 
+  if (!key_option.empty() && (legacy || !o.command.empty())) {
+    return UsageError(key_option + " is for treesync servers over TCP: ssh and --via secure "
+                      "their own");
+  }
+  if (!key_option.empty() && insecure) {
+    return UsageError(key_option + " and --insecure: choose one");
+  }
+  if (!legacy && o.command.empty() && !insecure) {
+    Status ks = LoadClientSecurity(key_path, known_hosts, server_key, trust_new, psk_path, o,
+                                   &o.security);
+    if (!ks.ok()) return Fail(ks);
+  }
   if (o.contimeout_ms >= 0 && !o.command.empty()) {
     return UsageError("--contimeout is for treesync servers over TCP; for ssh use "
                       "-e 'ssh -o ConnectTimeout=SECS'");
@@ -597,7 +787,7 @@ int RunCli(const std::vector<std::string>& args) {
       return 0;
     }
   }
-  const bool command = cmd == "serve" || cmd == "pull" || cmd == "push";
+  const bool command = cmd == "serve" || cmd == "pull" || cmd == "push" || cmd == "keygen";
   // Anything else is `treesync SRC DEST` (options may come first), unless
   // it looks like a mistyped command.
   if (!command && cmd[0] != '-' && args.size() == 1) {
@@ -606,6 +796,7 @@ int RunCli(const std::vector<std::string>& args) {
   Status s = platform::NetInit();
   if (!s.ok()) return Fail(s);
   platform::InstallInterruptHandlers();
+  if (cmd == "keygen") return RunKeygen(rest);
   if (cmd == "serve") return RunServe(rest);
   if (cmd == "pull") return RunTransfer(Direction::kPull, rest);
   if (cmd == "push") return RunTransfer(Direction::kPush, rest);

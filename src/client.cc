@@ -105,7 +105,12 @@ Status OverTransport(const TransferOptions& options, PullStats* stats,
   TS_RETURN_IF_ERROR(OpenTransport(options, &stream, &child));
   if (options.bwlimit > 0) stream = RateLimited(std::move(stream), options.bwlimit);
   Connection conn(std::move(stream), options.timeout_ms);
-  Status s = session(&conn);
+  Status s = Status::Ok();
+  // ssh and --via bring their own security; keys are for TCP.
+  if (options.security != nullptr && options.command.empty()) {
+    s = SecureAsClient(&conn, *options.security);
+  }
+  if (s.ok()) s = session(&conn);
   stats->bytes_on_wire = conn.wire_bytes_sent() + conn.wire_bytes_received();
   return ExplainTransport(s, options, &child, conn);
 }

@@ -16,6 +16,7 @@
 #include "protocol.h"
 #include "receiver.h"
 #include "report.h"
+#include "secure_channel.h"
 #include "send_session.h"
 #include "status.h"
 
@@ -63,6 +64,9 @@ struct TransferOptions {
   // not given) and its name ("" when given as a number).
   int64_t chown_uid = -1, chown_gid = -1;
   std::string chown_user, chown_group;
+  // Over TCP: the keys of an encrypted session (--key and the rest; see
+  // ClientSecurityFor). Null: plain TCP.
+  std::shared_ptr<const ClientSecurity> security;
 };
 
 // One part of --chown as the receiver (pull: this host) or the sender

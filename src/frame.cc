@@ -22,6 +22,7 @@ std::string FrameTypeName(uint8_t type) {
     case FrameType::kHello: return "Hello";
     case FrameType::kError: return "Error";
     case FrameType::kSession: return "Session";
+    case FrameType::kHandshake: return "Handshake";
     case FrameType::kSync: return "Sync";
     case FrameType::kFolder: return "Folder";
     case FrameType::kFile: return "File";

@@ -19,6 +19,7 @@ enum class FrameType : uint8_t {
   kHello = 0x01,      // both ways: magic, version, flags
   kError = 0x02,      // fatal: code, message; the sender closes after it
   kSession = 0x03,    // connecting side -> serving side: what to serve, how
+  kHandshake = 0x04,  // both: a step of the encrypted session's Noise handshake
   kSync = 0x10,       // S->R: the listing starts
   kFolder = 0x11,     // S->R: a folder entry
   kFile = 0x12,       // S->R: a regular file entry

@@ -550,7 +550,7 @@ Status RunLegacyServer(const ServeOptions& options, FILE* log) {
   // The old protocol has no way to say "busy": a client past the limit sees
   // a connection closed before any command, and changes nothing.
   return AcceptLoop(options, Greeting::kNone, log,
-                    [options, log](platform::Socket s, const std::string& peer, const Hello*) {
+                    [options, log](platform::Socket s, const std::string& peer, const Frame*) {
                       RunLegacySession(std::move(s), peer, options, log);
                     });
 }

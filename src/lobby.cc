@@ -96,7 +96,8 @@ bool Lobby::ReadHello(Guest* g, Arrival* a) {
     g->in.append(buf, got);
     if (g->in.size() == kFrameHeaderSize) {
       uint8_t type = static_cast<uint8_t>(g->in[0]);
-      if (type != static_cast<uint8_t>(FrameType::kHello)) {
+      if (type != static_cast<uint8_t>(FrameType::kHello) &&
+          type != static_cast<uint8_t>(FrameType::kHandshake)) {
         a->status = Status::Protocol("expected Hello, got " + FrameTypeName(type));
       } else if (PayloadLength(g->in) > kMaxHelloPayload) {
         a->status = Status::Protocol("a Hello of " + std::to_string(PayloadLength(g->in)) +
@@ -108,7 +109,7 @@ bool Lobby::ReadHello(Guest* g, Arrival* a) {
       }
     }
   }
-  a->hello.type = FrameType::kHello;
+  a->hello.type = static_cast<FrameType>(static_cast<uint8_t>(g->in[0]));
   a->hello.payload = g->in.substr(kFrameHeaderSize);
   a->sock = std::move(g->sock);
   return true;

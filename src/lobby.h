@@ -20,8 +20,9 @@
 
 namespace treesync {
 
-// A Hello is 16 bytes today. A first frame announcing more than this is
-// not a Hello this server can read, and is refused from its header alone,
+// A Hello is 16 bytes today, the Handshake frame an encrypted session
+// begins with 1 (a key query) or 97. A first frame announcing more than
+// this is not one this server can read, and is refused from its header alone,
 // so a waiting connection never holds more than a few dozen bytes.
 constexpr uint32_t kMaxHelloPayload = 256;
 
@@ -31,7 +32,7 @@ class Lobby {
   struct Arrival {
     platform::Socket sock;  // invalid when the lobby has closed it already
     std::string peer;
-    Status status;  // OK: `hello` is its first frame, a Hello; else why not
+    Status status;  // OK: `hello` is its first frame, a Hello or a Handshake; else why not
     Frame hello;
   };
 

@@ -341,6 +341,29 @@ Status ServeAndLinger(Connection* conn, const ServedTree& tree, SessionSummary* 
   return s;
 }
 
+// Runs the server's half of the encrypted handshake, then narrows *tree
+// to what the client's authorized key allows: its folder= and whether it
+// may push. *who: the key's comment or fingerprint, for the log.
+Status SecureSession(Connection* conn, const Frame& first, const ServeOptions& options,
+                     const std::string& peer, ServedTree* tree, std::string* who) {
+  const AuthorizedKey* key = nullptr;
+  Status s = SecureAsServer(conn, first, *options.security, PeerAddress(peer), &key);
+  if (s.kind() == ErrorKind::kRefused) options.security->throttle.Failed(PeerAddress(peer), SteadyMs());
+  TS_RETURN_IF_ERROR(s);
+  *who = key->comment.empty() ? Fingerprint(key->key) : key->comment;
+  tree->writable = key->writable;
+  if (!key->folder.empty()) {
+    std::string folder;
+    s = ServedFolder(tree->root, key->folder, false, &folder);
+    if (!s.ok()) {
+      SendError(conn, Status::BadFolder("the folder this key is limited to is missing"));
+      return s;
+    }
+    tree->root = folder;
+  }
+  return Status::Ok();
+}
+
 void RunSession(Connection* conn, const std::string& peer, const Hello* hello,
                 const ServedTree& tree, FILE* log) {
   auto start = std::chrono::steady_clock::now();
@@ -352,6 +375,28 @@ void RunSession(Connection* conn, const std::string& peer, const Hello* hello,
 // Connections accepted at once when the listener is ready: a burst is
 // taken in quickly, without starving the connections already waiting.
 constexpr int kAcceptBatch = 64;
+
+// Whether a client's first frame may begin a session: a good Hello on a
+// server without keys, a Handshake on one with them.
+Status AdmitFirstFrame(const ServeOptions& options, const std::string& peer, const Frame& first,
+                       Hello* hello) {
+  if (first.type == FrameType::kHandshake) {
+    if (options.security == nullptr) {
+      return Status::Refused("this server takes no encrypted sessions (it runs without --key)");
+    }
+    if (!options.security->throttle.Allowed(PeerAddress(peer), SteadyMs())) {
+      return Status::Refused("too many failed attempts from " + PeerAddress(peer) +
+                             "; try again in a minute");
+    }
+    return Status::Ok();
+  }
+  TS_RETURN_IF_ERROR(CheckHello(first, hello));
+  if (options.security != nullptr) {
+    return Status::Refused("this server takes encrypted sessions only: connect with a key "
+                           "(treesync keygen, then pull --key)");
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -378,13 +423,13 @@ Status AcceptLoop(const ServeOptions& options, Greeting greeting, FILE* log,
   };
   auto shared = std::make_shared<Shared>();
   shared->session = std::move(session);
-  auto run = [&shared](platform::Socket sock, const std::string& peer, const Hello* hello) {
+  auto run = [&shared](platform::Socket sock, const std::string& peer, const Frame* first) {
     ++shared->active;
-    const bool has_hello = hello != nullptr;
-    std::thread([shared, has_hello](platform::Socket s, std::string p, Hello h) {
-      shared->session(std::move(s), p, has_hello ? &h : nullptr);
+    const bool has_first = first != nullptr;
+    std::thread([shared, has_first](platform::Socket s, std::string p, Frame f) {
+      shared->session(std::move(s), p, has_first ? &f : nullptr);
       --shared->active;
-    }, std::move(sock), peer, has_hello ? *hello : Hello()).detach();
+    }, std::move(sock), peer, has_first ? *first : Frame()).detach();
   };
 
   // A quarter of the descriptors at most wait for a Hello: the rest are for
@@ -406,7 +451,7 @@ Status AcceptLoop(const ServeOptions& options, Greeting greeting, FILE* log,
         continue;
       }
       Hello hello;
-      Status s = CheckHello(a.hello, &hello);
+      Status s = AdmitFirstFrame(options, a.peer, a.hello, &hello);
       if (!s.ok()) {
         LogLine(log, a.peer + " failed: " + s.message());
         lobby.TurnAway(std::move(a.sock), a.peer, s);
@@ -418,10 +463,10 @@ Status AcceptLoop(const ServeOptions& options, Greeting greeting, FILE* log,
         continue;
       }
       if (options.once) {
-        shared->session(std::move(a.sock), a.peer, &hello);
+        shared->session(std::move(a.sock), a.peer, &a.hello);
         return Status::Ok();
       }
-      run(std::move(a.sock), a.peer, &hello);
+      run(std::move(a.sock), a.peer, &a.hello);
     }
     for (int i = 0; listener_ready && i < kAcceptBatch; ++i) {
       platform::Socket sock;
@@ -452,17 +497,29 @@ Status RunServer(const ServeOptions& options, FILE* log) {
   return AcceptLoop(options, Greeting::kHello, log,
                     [options, cache, budget, pushes, compression, log](platform::Socket s,
                                                           const std::string& peer,
-                                                          const Hello* hello) {
+                                                          const Frame* first) {
                       std::unique_ptr<ByteStream> stream = SocketStream(std::move(s));
                       if (options.bwlimit > 0) {
                         stream = RateLimited(std::move(stream), options.bwlimit);
                       }
                       Connection conn(std::move(stream), options.timeout_ms, budget.get());
-                      RunSession(&conn, peer, hello,
-                                 ServedTree{options.root, options.writable, cache.get(),
-                                            pushes.get(), options.rules, options.devices,
-                                            compression.get()},
-                                 log);
+                      ServedTree tree{options.root, options.writable, cache.get(),
+                                      pushes.get(), options.rules, options.devices,
+                                      compression.get()};
+                      if (first->type == FrameType::kHandshake) {
+                        // The Hello comes sealed, after the handshake.
+                        std::string who;
+                        Status s = SecureSession(&conn, *first, options, peer, &tree, &who);
+                        if (!s.ok()) {
+                          LogLine(log, peer + " refused: " + s.message());
+                          return;
+                        }
+                        RunSession(&conn, peer + " (" + who + ")", nullptr, tree, log);
+                        return;
+                      }
+                      Hello hello;
+                      DecodeHello(*first, &hello);
+                      RunSession(&conn, peer, &hello, tree, log);
                     });
 }
 

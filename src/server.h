@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "filter.h"
 #include "protocol.h"
 #include "report.h"
+#include "secure_channel.h"
 #include "send_session.h"
 #include "status.h"
 
@@ -35,6 +37,11 @@ struct ServeOptions {
   FilterList rules;         // the server's own filters (ServedTree::rules)
   uint64_t bwlimit = 0;     // bytes a second each way, per session; 0: no limit
   bool devices = false;     // pushes may make device nodes (ServedTree::devices)
+  // serve --key and --authorized-keys (and --psk-file): TCP clients must
+  // then run the encrypted handshake, and get only what their line in the
+  // authorized keys allows. Null: plain TCP, and encrypted clients are
+  // refused.
+  std::shared_ptr<const ServerSecurity> security;
 };
 
 // What one session did, for the server's log line.
@@ -140,17 +147,19 @@ constexpr size_t kSessionMemoryBudget = 32 << 20;
 constexpr size_t kCompressionMemoryBudget = 256 << 20;
 
 // Runs a session over an accepted connection from peer ("addr:port").
-// hello: the client's Hello, received and checked, or null when the
-// protocol has none (Greeting::kNone).
+// first: the client's first frame, a Hello (checked) or the Handshake that
+// begins an encrypted session (when options.security is set); null when
+// the protocol has none (Greeting::kNone).
 using SessionHandler =
-    std::function<void(platform::Socket sock, const std::string& peer, const Hello* hello)>;
+    std::function<void(platform::Socket sock, const std::string& peer, const Frame* first)>;
 // What the listening half waits for before a connection becomes a session.
 enum class Greeting {
   // Nothing: each connection is a session at once, or is closed at once
   // past options.max_sessions (the legacy CMB protocol, which has no Hello
   // and no way to say "busy").
   kNone,
-  // The client's Hello, within kHelloTimeoutMs. Only then does a client
+  // The client's Hello (or, with keys, its first Handshake frame), within
+  // kHelloTimeoutMs. Only then does a client
   // count against options.max_sessions; past it the client is sent Error 5
   // ("server busy"), and a first frame that isn't a good Hello gets its
   // Error too, all without a thread (see Lobby).

@@ -13,10 +13,7 @@
 namespace treesync {
 namespace {
 
-using test_vectors::JsonValue;
-using test_vectors::ReadJsonFile;
-using test_vectors::Unhex;
-using test_vectors::VectorPath;
+using namespace test_vectors;  // NOLINT: the vector readers
 
 std::string Hex(const uint8_t* p, size_t n) {
   static const char kDigits[] = "0123456789abcdef";

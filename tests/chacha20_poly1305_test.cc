@@ -12,12 +12,8 @@
 namespace treesync {
 namespace {
 
-using test_vectors::JsonValue;
-using test_vectors::ReadJsonFile;
-using test_vectors::Unhex;
-using test_vectors::VectorPath;
+using namespace test_vectors;  // NOLINT: the vector readers
 
-const uint8_t* U(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
 
 const char kSunscreen[] =
     "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, "

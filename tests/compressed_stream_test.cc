@@ -85,22 +85,7 @@ TEST(CompressedStream, BothSidesSendingAtOnceDoNotDeadlock) {
     x ^= x << 17;
     c = static_cast<char>(x);
   }
-  auto run = [&](Connection* c, Status* out) {
-    for (int i = 0; i < 3 && out->ok(); ++i) *out = c->Send(FrameType::kData, noise);
-    if (out->ok()) *out = c->Flush();
-    for (int i = 0; i < 3 && out->ok(); ++i) {
-      Frame f;
-      *out = c->Receive(&f);
-      if (out->ok() && f.payload != noise) *out = Status::Protocol("frame differs");
-    }
-  };
-  Status sa, sb;
-  std::thread ta(run, &a, &sa);
-  std::thread tb(run, &b, &sb);
-  ta.join();
-  tb.join();
-  EXPECT_TRUE(sa.ok()) << sa.message();
-  EXPECT_TRUE(sb.ok()) << sb.message();
+  test::ExpectBothWaysAtOnce(&a, &b, noise, 3);
 }
 
 TEST(CompressedStream, GarbageAfterTheSwitchIsAProtocolError) {

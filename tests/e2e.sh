@@ -19,6 +19,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # tmpfs when there is one: the trees here are large and disposable.
 SCRATCH=$(mktemp -d /dev/shm/treesync-e2e.XXXXXX 2>/dev/null || mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; [ -n "${KEEP_SCRATCH:-}" ] || rm -rf "$SCRATCH"' EXIT
+# The user's own keys and known hosts (~/.config/treesync) stay out of it.
+export XDG_CONFIG_HOME=$SCRATCH/config
 COMPRESSED=
 if [ "${E2E_COMPRESS:-0}" = 1 ]; then
   COMPRESSED=" [-z]"

@@ -134,22 +134,7 @@ TEST(EncryptedStream, BothWaysAtOnceWithRekeyingEveryFewRecords) {
   Connection b(Encrypted(SocketStream(std::move(p.b)), Keyed('b'), Keyed('a'), "", 3), 5000);
   std::string payload(1 << 20, '\0');
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = char(i * 7 + (i >> 9));
-  auto run = [&](Connection* c, Status* out) {
-    for (int i = 0; i < 3 && out->ok(); ++i) *out = c->Send(FrameType::kData, payload);
-    if (out->ok()) *out = c->Flush();
-    for (int i = 0; i < 3 && out->ok(); ++i) {
-      Frame f;
-      *out = c->Receive(&f);
-      if (out->ok() && f.payload != payload) *out = Status::Protocol("frame differs");
-    }
-  };
-  Status sa, sb;
-  std::thread ta(run, &a, &sa);
-  std::thread tb(run, &b, &sb);
-  ta.join();
-  tb.join();
-  EXPECT_TRUE(sa.ok()) << sa.message();
-  EXPECT_TRUE(sb.ok()) << sb.message();
+  test::ExpectBothWaysAtOnce(&a, &b, payload, 3);
 }
 
 TEST(EncryptedStream, AnUntamperedStreamOpensWhole) {

@@ -17,7 +17,7 @@ const FrameType kAllTypes[] = {
     FrameType::kWantDeltaPath, FrameType::kBegin,
     FrameType::kData,    FrameType::kEnd,      FrameType::kFileError, FrameType::kCopy,
     FrameType::kDone,    FrameType::kEntries, FrameType::kGap,       FrameType::kSession,
-    FrameType::kEvent,   FrameType::kSummary,  FrameType::kHole,
+    FrameType::kEvent,   FrameType::kSummary,  FrameType::kHole,    FrameType::kHandshake,
 };
 
 bool IsListedType(uint8_t t) {

@@ -44,6 +44,9 @@ JsonValue ReadJsonFile(const std::string& path);
 // non-hex character.
 std::string Unhex(const std::string& hex);
 
+// A string's bytes, as the primitives take them.
+inline const uint8_t* U(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
+
 // The path of tests/vectors/name, found beside the calling test's source:
 // pass __FILE__ as this_file.
 std::string VectorPath(const char* this_file, const std::string& name);

@@ -10,12 +10,8 @@
 namespace treesync {
 namespace {
 
-using test_vectors::JsonValue;
-using test_vectors::ReadJsonFile;
-using test_vectors::Unhex;
-using test_vectors::VectorPath;
+using namespace test_vectors;  // NOLINT: the vector readers
 
-const uint8_t* U(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
 std::string S(const uint8_t* p, size_t n) { return std::string(reinterpret_cast<const char*>(p), n); }
 
 NoiseKeyPair Pair(const std::string& hex) { return NoiseKeyPair(U(Unhex(hex))); }

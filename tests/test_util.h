@@ -13,8 +13,11 @@
 #include <set>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 
+#include "connection.h"
+#include "frame.h"
 #include "manifest.h"
 #include "net.h"
 #include "random.h"
@@ -135,6 +138,30 @@ inline void WriteAll(platform::Socket* s, const std::string& data) {
     ASSERT_TRUE(s->Write(data.data() + pos, data.size() - pos, &wrote).ok());
     pos += wrote;
   }
+}
+
+// Both connections send count frames of payload at once, flush, then take
+// the other's: each side's output fills the link while the other's does
+// too, as a session's peers may. Fails the test unless every frame
+// arrives intact both ways.
+inline void ExpectBothWaysAtOnce(Connection* a, Connection* b, const std::string& payload,
+                                 int count) {
+  auto run = [&](Connection* c, Status* out) {
+    for (int i = 0; i < count && out->ok(); ++i) *out = c->Send(FrameType::kData, payload);
+    if (out->ok()) *out = c->Flush();
+    for (int i = 0; i < count && out->ok(); ++i) {
+      Frame f;
+      *out = c->Receive(&f);
+      if (out->ok() && f.payload != payload) *out = Status::Protocol("frame differs");
+    }
+  };
+  Status sa, sb;
+  std::thread ta(run, a, &sa);
+  std::thread tb(run, b, &sb);
+  ta.join();
+  tb.join();
+  EXPECT_TRUE(sa.ok()) << sa.message();
+  EXPECT_TRUE(sb.ok()) << sb.message();
 }
 
 }  // namespace test

@@ -10,10 +10,7 @@
 namespace treesync {
 namespace {
 
-using test_vectors::JsonValue;
-using test_vectors::ReadJsonFile;
-using test_vectors::Unhex;
-using test_vectors::VectorPath;
+using namespace test_vectors;  // NOLINT: the vector readers
 
 struct Key {
   uint8_t bytes[kX25519KeySize];

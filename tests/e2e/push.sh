@@ -18,7 +18,7 @@ stop_server
 
 # --writable on TCP: loopback only, unless --insecure.
 expect_exit "serve --writable on every interface: exit 1" 1 "$TS" serve --writable --port 0 "$RO"
-check "it says why and what to do" grep -q 'no authentication.*--insecure' "$WORK/last.err"
+check "it says why and what to do" grep -q 'without keys: anyone who reaches the port.*--insecure' "$WORK/last.err"
 expect_exit "serve --writable --bind 0.0.0.0: exit 1" 1 \
   "$TS" serve --writable --bind 0.0.0.0 --port 0 "$RO"
 mkdir -p "$WORK/insecure"
