@@ -16,6 +16,13 @@
 #define TREESYNC_CHACHA_AVX2 1
 #endif
 
+// Poly1305 in 44-bit limbs where the compiler has a 128-bit product (GCC
+// and Clang on 64-bit targets): a third of the multiplications of the
+// portable 26-bit form.
+#if defined(__SIZEOF_INT128__) && !defined(TREESYNC_POLY1305_PORTABLE)
+#define TREESYNC_POLY1305_64 1
+#endif
+
 namespace treesync {
 
 namespace {
@@ -228,14 +235,21 @@ void ChaCha20Xor(const uint8_t key[kChaChaKeySize], const uint8_t nonce[kChaChaN
 // ---- Poly1305 ----
 
 Poly1305::Poly1305(const uint8_t key[kPoly1305KeySize]) {
+  for (int i = 0; i < 5; ++i) h_[i] = r_[i] = 0;
+  for (int i = 0; i < 4; ++i) pad_[i] = LoadLE32(key + 16 + 4 * i);
+#ifdef TREESYNC_POLY1305_64
   // r is clamped (RFC 8439 2.5) as it is split into limbs.
+  const uint64_t t0 = LoadLE64(key), t1 = LoadLE64(key + 8);
+  r_[0] = t0 & 0xffc0fffffffull;
+  r_[1] = ((t0 >> 44) | (t1 << 20)) & 0xfffffc0ffffull;
+  r_[2] = (t1 >> 24) & 0x00ffffffc0full;
+#else
   r_[0] = LoadLE32(key + 0) & 0x3ffffff;
   r_[1] = (LoadLE32(key + 3) >> 2) & 0x3ffff03;
   r_[2] = (LoadLE32(key + 6) >> 4) & 0x3ffc0ff;
   r_[3] = (LoadLE32(key + 9) >> 6) & 0x3f03fff;
   r_[4] = (LoadLE32(key + 12) >> 8) & 0x00fffff;
-  for (int i = 0; i < 5; ++i) h_[i] = 0;
-  for (int i = 0; i < 4; ++i) pad_[i] = LoadLE32(key + 16 + 4 * i);
+#endif
 }
 
 Poly1305::~Poly1305() {
@@ -245,6 +259,42 @@ Poly1305::~Poly1305() {
   SecureWipe(buffer_, sizeof(buffer_));
 }
 
+#ifdef TREESYNC_POLY1305_64
+void Poly1305::Blocks(const uint8_t* m, size_t n, uint32_t hibit) {
+  using u128 = unsigned __int128;
+  constexpr uint64_t kMask44 = 0xfffffffffffull, kMask42 = 0x3ffffffffffull;
+  const uint64_t r0 = r_[0], r1 = r_[1], r2 = r_[2];
+  // 2^130 = 5 (mod p): limbs past the top wrap around times 5 (times 4
+  // more for the 2 bits the top limb is short).
+  const uint64_t s1 = r1 * (5 << 2), s2 = r2 * (5 << 2);
+  const uint64_t high = uint64_t(hibit) << 16;  // 2^128 in the top limb
+  uint64_t h0 = h_[0], h1 = h_[1], h2 = h_[2];
+  for (; n >= 16; n -= 16, m += 16) {
+    const uint64_t t0 = LoadLE64(m), t1 = LoadLE64(m + 8);
+    h0 += t0 & kMask44;
+    h1 += ((t0 >> 44) | (t1 << 20)) & kMask44;
+    h2 += ((t1 >> 24) & kMask42) | high;
+    const u128 d0 = u128(h0) * r0 + u128(h1) * s2 + u128(h2) * s1;
+    u128 d1 = u128(h0) * r1 + u128(h1) * r0 + u128(h2) * s2;
+    u128 d2 = u128(h0) * r2 + u128(h1) * r1 + u128(h2) * r0;
+    uint64_t c = uint64_t(d0 >> 44);
+    h0 = uint64_t(d0) & kMask44;
+    d1 += c;
+    c = uint64_t(d1 >> 44);
+    h1 = uint64_t(d1) & kMask44;
+    d2 += c;
+    c = uint64_t(d2 >> 42);
+    h2 = uint64_t(d2) & kMask42;
+    h0 += c * 5;
+    c = h0 >> 44;
+    h0 &= kMask44;
+    h1 += c;
+  }
+  h_[0] = h0;
+  h_[1] = h1;
+  h_[2] = h2;
+}
+#else
 void Poly1305::Blocks(const uint8_t* m, size_t n, uint32_t hibit) {
   constexpr uint32_t kMask = 0x3ffffff;
   const uint32_t r0 = r_[0], r1 = r_[1], r2 = r_[2], r3 = r_[3], r4 = r_[4];
@@ -292,6 +342,7 @@ void Poly1305::Blocks(const uint8_t* m, size_t n, uint32_t hibit) {
   h_[3] = h3;
   h_[4] = h4;
 }
+#endif
 
 void Poly1305::Update(const uint8_t* data, size_t n) {
   if (n == 0) return;
@@ -316,7 +367,6 @@ void Poly1305::Update(const uint8_t* data, size_t n) {
 }
 
 void Poly1305::Final(uint8_t tag[kAeadTagSize]) {
-  constexpr uint32_t kMask = 0x3ffffff;
   if (buffered_ > 0) {
     // The last partial block carries its 1 bit in the byte after it.
     buffer_[buffered_] = 1;
@@ -324,6 +374,57 @@ void Poly1305::Final(uint8_t tag[kAeadTagSize]) {
     Blocks(buffer_, 16, 0);
     buffered_ = 0;
   }
+#ifdef TREESYNC_POLY1305_64
+  {
+    constexpr uint64_t kMask44 = 0xfffffffffffull, kMask42 = 0x3ffffffffffull;
+    uint64_t h0 = h_[0], h1 = h_[1], h2 = h_[2];
+    uint64_t c = h1 >> 44;
+    h1 &= kMask44;
+    h2 += c;
+    c = h2 >> 42;
+    h2 &= kMask42;
+    h0 += c * 5;
+    c = h0 >> 44;
+    h0 &= kMask44;
+    h1 += c;
+    c = h1 >> 44;
+    h1 &= kMask44;
+    h2 += c;
+    c = h2 >> 42;
+    h2 &= kMask42;
+    h0 += c * 5;
+    c = h0 >> 44;
+    h0 &= kMask44;
+    h1 += c;
+    // g = h - p; h >= p exactly when g does not go negative, chosen by mask.
+    uint64_t g0 = h0 + 5;
+    c = g0 >> 44;
+    g0 &= kMask44;
+    uint64_t g1 = h1 + c;
+    c = g1 >> 44;
+    g1 &= kMask44;
+    const uint64_t g2 = h2 + c - (uint64_t(1) << 42);
+    const uint64_t take_g = (g2 >> 63) - 1;
+    h0 = (h0 & ~take_g) | (g0 & take_g);
+    h1 = (h1 & ~take_g) | (g1 & take_g);
+    h2 = (h2 & ~take_g) | (g2 & take_g);
+    // Plus the pad, mod 2^128.
+    const uint64_t t0 = pad_[0] | (pad_[1] << 32), t1 = pad_[2] | (pad_[3] << 32);
+    h0 += t0 & kMask44;
+    c = h0 >> 44;
+    h0 &= kMask44;
+    h1 += (((t0 >> 44) | (t1 << 20)) & kMask44) + c;
+    c = h1 >> 44;
+    h1 &= kMask44;
+    h2 += ((t1 >> 24) & kMask42) + c;
+    h2 &= kMask42;
+    StoreLE64(tag, h0 | (h1 << 44));
+    StoreLE64(tag + 8, (h1 >> 20) | (h2 << 24));
+    SecureWipe(h_, sizeof(h_));
+    return;
+  }
+#else
+  constexpr uint32_t kMask = 0x3ffffff;
   uint32_t h0 = h_[0], h1 = h_[1], h2 = h_[2], h3 = h_[3], h4 = h_[4];
   uint32_t c = h1 >> 26;
   h1 &= kMask;
@@ -375,6 +476,7 @@ void Poly1305::Final(uint8_t tag[kAeadTagSize]) {
   f = uint64_t(w3) + pad_[3] + (f >> 32);
   StoreLE32(tag + 12, uint32_t(f));
   SecureWipe(h_, sizeof(h_));
+#endif
 }
 
 bool ConstantTimeEqual(const uint8_t* a, const uint8_t* b, size_t n) {
