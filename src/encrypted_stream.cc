@@ -40,10 +40,7 @@ class NoiseStream : public ByteStream {
     uint8_t* const p = static_cast<uint8_t*>(buf);
     TS_RETURN_IF_ERROR(Deliver(p, n, got));
     if (*got > 0) return Status::Ok();
-    if (end_seen_) {
-      *eof = true;
-      return Status::Ok();
-    }
+    if (end_seen_) return AfterEnd(eof);
     if (below_eof_) return Cut();
     // Nothing whole is waiting: one read from below, as a plain stream's
     // Read makes one system call.
@@ -88,8 +85,10 @@ class NoiseStream : public ByteStream {
   Status Poll(bool want_read, bool want_write, int timeout_ms,
               platform::Readiness* out) override {
     *out = platform::Readiness();
-    const bool read_now = want_read && (plain_pos_ < plain_end_ || WholeRecord() || end_seen_ ||
-                                        below_eof_);
+    // After the end record only the end below (or bytes past it) is news.
+    const bool read_now =
+        want_read && (plain_pos_ < plain_end_ || below_eof_ ||
+                      (end_seen_ ? in_pos_ < in_end_ : WholeRecord()));
     const bool take_now = want_write && !shutdown_ && pending() < kOutMax;
     if (read_now || take_now) {
       out->readable = read_now;
@@ -121,6 +120,20 @@ class NoiseStream : public ByteStream {
         "an encrypted record failed authentication (altered, replayed, reordered or dropped)");
   }
 
+  // After the end record: the stream below must end too, with nothing
+  // more, however its bytes are split into reads.
+  Status AfterEnd(bool* eof) {
+    if (in_pos_ == in_end_ && !below_eof_) {
+      in_pos_ = in_end_ = 0;
+      size_t read = 0;
+      TS_RETURN_IF_ERROR(below_->Read(in_.data(), in_.size(), &read, &below_eof_));
+      in_end_ = read;
+    }
+    if (in_pos_ < in_end_) return Status::Protocol("bytes after the encrypted stream's end");
+    *eof = below_eof_;
+    return Status::Ok();
+  }
+
   // Both sides rekey a cipher after every rekey_records_ records, before
   // the record that would be the next.
   void MaybeRekey(NoiseCipher* c, uint64_t* rekeyed_at) const {
@@ -133,8 +146,10 @@ class NoiseStream : public ByteStream {
 
   // Appends a record holding n bytes at p (n == 0: the end) to out_.
   Status Seal(const uint8_t* p, size_t n) {
-    if (out_pos_ > 0 && out_pos_ == out_.size()) {
-      out_.clear();
+    // Drop what was sent once it is at least as much as what waits, so
+    // out_ stays within twice kOutMax and each byte moves about once.
+    if (out_pos_ > 0 && out_pos_ >= pending()) {
+      out_.erase(out_.begin(), out_.begin() + std::ptrdiff_t(out_pos_));
       out_pos_ = 0;
     }
     MaybeRekey(&send_, &send_rekeyed_at_);
@@ -232,6 +247,6 @@ std::unique_ptr<ByteStream> Encrypted(std::unique_ptr<ByteStream> below, NoiseCi
                                        std::move(already_read), rekey_records);
 }
 
-size_t EncryptionMemory() { return kReadChunk + kMaxRecordPlain + kOutMax + kMaxRecord; }
+size_t EncryptionMemory() { return kReadChunk + kMaxRecordPlain + 2 * (kOutMax + kMaxRecord); }
 
 }  // namespace treesync

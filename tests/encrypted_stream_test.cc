@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <thread>
 #include <utility>
@@ -171,6 +172,28 @@ TEST(EncryptedStream, RefusesReplayedReorderedAndDroppedRecords) {
     Status s = ReceiveAll(wire, &frames);
     EXPECT_EQ(s.kind(), ErrorKind::kProtocol) << s.message();
   }
+}
+
+TEST(EncryptedStream, BytesAfterTheEndAreRefusedHoweverTheyArrive) {
+  const std::string wire = SealedThreeFrames();
+  // In the same read as the end record.
+  std::vector<std::string> frames;
+  Status s = ReceiveAll(wire + "x", &frames);
+  EXPECT_EQ(s.kind(), ErrorKind::kProtocol) << s.message();
+  // Or in a later one, once the end record was taken.
+  test::SocketPair p = test::MakeSocketPair();
+  std::unique_ptr<Connection> b = Receiver(std::move(p.b));
+  test::WriteAll(&p.a, wire);
+  Frame f;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(b->Receive(&f).ok());
+  std::thread late([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    test::WriteAll(&p.a, "x");
+    p.a.ShutdownWrite();
+  });
+  s = b->Receive(&f);
+  late.join();
+  EXPECT_EQ(s.kind(), ErrorKind::kProtocol) << s.message();
 }
 
 TEST(EncryptedStream, ACutStreamIsNotACleanEnd) {
