@@ -73,6 +73,7 @@ Status Connection::Pump(bool want_read) {
     if (eof) peer_closed_ = true;
   }
   int64_t now = SteadyMs();
+  if (deadline_ms_ >= 0 && now > deadline_ms_) return Status::Timeout(deadline_message_);
   if (progress) {
     last_progress_ms_ = now;
   } else if (timeout_ms_ >= 0 && now - last_progress_ms_ > timeout_ms_) {
@@ -209,8 +210,12 @@ Status Connection::ReceiveView(FrameView* f) {
 Status Connection::Finish() {
   TS_RETURN_IF_ERROR(Flush());
   stream_->ShutdownWrite();
-  // A layer may have more to send before the stream below is shut.
-  return Flush();
+  // A layer may have more to send before the stream below is shut: only
+  // its closing bytes (a compressed frame's end, the sealed end record),
+  // every frame being with the OS already. A peer that read them all and
+  // left doesn't need those.
+  Status s = Flush();
+  return s.kind() == ErrorKind::kSocket ? Status::Ok() : s;
 }
 
 bool Connection::ReserveCompression(int level, MemoryBudget* budget) {

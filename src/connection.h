@@ -66,7 +66,8 @@ class Connection {
   Status ReceiveView(FrameView* f);
   // Takes a frame that has already arrived, without blocking.
   Status TryReceive(Frame* f, bool* got);
-  // Tells the peer nothing more is coming, after flushing.
+  // Tells the peer nothing more is coming, after flushing. A peer that
+  // closes once every frame has reached the OS is not an error here.
   Status Finish();
 
   // Compression (docs/PROTOCOL.md, "Compression"). ReserveCompression
@@ -96,6 +97,14 @@ class Connection {
   // How long the peer may make no progress from now on (-1: forever).
   void set_timeout_ms(int timeout_ms) { timeout_ms_ = timeout_ms; }
   int timeout_ms() const { return timeout_ms_; }
+  // A time (SteadyMs) by which what the caller waits for must have come,
+  // however the peer trickles bytes: past it, waiting is kTimeout with
+  // message. -1: none (the default). For the first frames of a session,
+  // which a client that holds a session's place must not drag out.
+  void set_deadline(int64_t steady_ms, std::string message) {
+    deadline_ms_ = steady_ms;
+    deadline_message_ = std::move(message);
+  }
   // Whole frames taken so far.
   uint64_t frames_received() const { return frames_received_; }
   ByteStream& stream() { return *stream_; }
@@ -166,6 +175,8 @@ class Connection {
   FrameReader in_;
   bool peer_closed_ = false;
   int64_t last_progress_ms_;
+  int64_t deadline_ms_ = -1;
+  std::string deadline_message_;
   uint64_t bytes_sent_ = 0;
   uint64_t bytes_received_ = 0;
   uint64_t frames_received_ = 0;

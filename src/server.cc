@@ -507,14 +507,28 @@ Status RunServer(const ServeOptions& options, FILE* log) {
                                       pushes.get(), options.rules, options.devices,
                                       compression.get()};
                       if (first->type == FrameType::kHandshake) {
-                        // The Hello comes sealed, after the handshake.
+                        // The Hello comes sealed, after the handshake: both
+                        // within the time a clear Hello gets in the lobby,
+                        // however slowly the client sends them.
+                        conn.set_deadline(SteadyMs() + kHelloTimeoutMs,
+                                          "no handshake and Hello within " +
+                                              std::to_string(kHelloTimeoutMs / 1000) + " s");
                         std::string who;
                         Status s = SecureSession(&conn, *first, options, peer, &tree, &who);
+                        Hello hello;
+                        if (s.ok()) s = ReceiveHello(&conn, &hello);
                         if (!s.ok()) {
-                          LogLine(log, peer + " refused: " + s.message());
+                          // A refusal was answered already; a dropped link can't be.
+                          if (s.kind() != ErrorKind::kRefused && s.kind() != ErrorKind::kSocket) {
+                            SendError(&conn, s);
+                          }
+                          LogLine(log, peer + (s.kind() == ErrorKind::kRefused ? " refused: "
+                                                                               : " failed: ") +
+                                           s.message());
                           return;
                         }
-                        RunSession(&conn, peer + " (" + who + ")", nullptr, tree, log);
+                        conn.set_deadline(-1, "");
+                        RunSession(&conn, peer + " (" + who + ")", &hello, tree, log);
                         return;
                       }
                       Hello hello;

@@ -179,3 +179,62 @@ if pull_only; then
   expect_exit "--via a program that does not exist: exit 10" 10 \
     "$TS" pull --via "no-such-program-here" "$WORK/via-none"
 fi
+
+# Encrypted sessions with the Windows binary at one end (docs/PROTOCOL.md,
+# "Encryption"): keys it made under Wine, a keyed server on one OS pulled
+# from and pushed to by a keyed client on the other. Once, not per
+# direction: each case says which way it copies.
+if pull_only; then
+  # The Windows binary itself, whichever side it is in this run, so that
+  # the keys are its keygen's (natively: the POSIX binary).
+  WIN_TS=("$TS")
+  [ "${FOREIGN_OS:-}" = windows ] && WIN_TS=("${WINE:-wine}" "${FOREIGN_EXE:?}")
+  K=$WORK/keys
+  mkdir -p "$K"
+  expect_exit "keygen (the Windows binary): exit 0" 0 "${WIN_TS[@]}" keygen -C server "$K/server.key"
+  check "  ... prints the fingerprint" grep -q '^BLAKE2s:' "$WORK/last.out"
+  check "  ... writes the private key, one line" \
+    grep -qE '^treesync-x25519-private [A-Za-z0-9+/]{43}=$' "$K/server.key"
+  check "  ... and the public key, one treesync-x25519 line" \
+    grep -qE '^treesync-x25519 [A-Za-z0-9+/]{43}= server$' "$K/server.key.pub"
+  # Windows keeps no permission bits (platform::KeepsPermissionBits): a key
+  # written under Wine has the host's default mode, and no 0600 to check.
+  if [ "${FOREIGN_OS:-}" != windows ]; then
+    check "  ... private key is 0600" test "$(stat -c %a "$K/server.key")" = 600
+  fi
+  "${WIN_TS[@]}" keygen -C client "$K/client.key" >/dev/null 2>&1
+  "${WIN_TS[@]}" keygen -C reader "$K/reader.key" >/dev/null 2>&1
+  check "keygen: the client's key files exist" \
+    test -s "$K/client.key" -a -s "$K/client.key.pub" -a -s "$K/reader.key.pub"
+  # A POSIX side refuses a key others may read; as for a key copied from a
+  # Windows host, the user makes it private.
+  chmod 600 "$K/server.key" "$K/client.key" "$K/reader.key"
+  {
+    echo "writable $(cat "$K/client.key.pub")"
+    cat "$K/reader.key.pub"
+  } > "$K/authorized"
+  PIN=$(cat "$K/server.key.pub")
+
+  start_server "$SRC" --key "$K/server.key" --authorized-keys "$K/authorized"
+  expect_exit "encrypted pull (--key, --server-key): exit 0" 0 \
+    "$TS" pull --key "$K/client.key" --server-key "$PIN" "127.0.0.1:$PORT" "$WORK/enc-copy"
+  check "  ... the copy is exact" same_portable_tree "$SRC" "$WORK/enc-copy"
+  expect_exit "encrypted pull with a read-only key: exit 0" 0 \
+    "$TS" pull --key "$K/reader.key" --server-key "$PIN" "127.0.0.1:$PORT" "$WORK/enc-reader"
+  check "  ... the copy is exact" same_portable_tree "$SRC" "$WORK/enc-reader"
+  expect_exit "encrypted pull pinning another server key: exit 5" 5 \
+    "$TS" pull --key "$K/client.key" --server-key "$(cat "$K/reader.key.pub")" \
+    "127.0.0.1:$PORT" "$WORK/enc-wrong"
+  check "  ... nothing installed" test ! -e "$WORK/enc-wrong/a"
+  stop_server
+
+  mkdir -p "$WORK/enc-target"
+  start_server "$WORK/enc-target" --key "$K/server.key" --authorized-keys "$K/authorized"
+  expect_exit "encrypted push with a writable key: exit 0" 0 \
+    "$TS" push --key "$K/client.key" --server-key "$PIN" "$SRC" "127.0.0.1:$PORT/pushed"
+  check "  ... the copy is exact" same_portable_tree "$SRC" "$WORK/enc-target/pushed"
+  expect_exit "encrypted push with a read-only key: exit 5" 5 \
+    "$TS" push --key "$K/reader.key" --server-key "$PIN" "$SRC" "127.0.0.1:$PORT/refused"
+  check "  ... nothing written" test ! -e "$WORK/enc-target/refused"
+  stop_server
+fi

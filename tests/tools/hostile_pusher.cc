@@ -5,17 +5,22 @@
 // writable server's defences (tests/e2e/push_hostile.sh).
 //
 //   hostile_pusher --port N --scenario NAME [--host H] [--path SUB]
-//                  [--outside DIR] [--hold SECS] [--max-seconds N] [-v]
-//     Connects, sends Hello (Push|Session, plus Streaming and PackedListing
-//     as the scenario needs) and a Session frame, reads the server's Hello
-//     or Error, then plays the scenario. Prints the server's final word as
+//                  [--outside DIR] [--hold SECS] [--max-seconds N]
+//                  [--key FILE --server-key KEY] [-v]
+//     Connects (with --key and --server-key, first runs the client's half
+//     of the encrypted handshake, the library's own, with the server's key
+//     pinned: every scenario then plays the same bytes, sealed), sends
+//     Hello (Push|Session, plus Streaming and PackedListing as the
+//     scenario needs) and a Session frame, reads the server's Hello or
+//     Error, then plays the scenario. Prints the server's final word as
 //     one line on stdout:
 //       error CODE MESSAGE
 //       summary RESULT files_total=.. ... errors=.. message=MESSAGE
 //       closed            (the server closed without either)
 //       timeout           (nothing final within --max-seconds, default 30)
 //     Exit 0 when the scenario ran to its planned end (whatever the server
-//     answered), 3 on timeout, 1 on misuse or when it can't connect.
+//     answered), 3 on timeout, 1 on misuse or when it can't connect (or
+//     the encrypted handshake fails).
 //     Facts for the test go to stderr as "hostile_pusher: stat ..." lines:
 //     the flags granted, every request (path, offset, delta or not), credit.
 //   hostile_pusher --temp-name NAME SIZE
@@ -27,8 +32,10 @@
 // Scenarios: see Script() below; every one is listed in kScenarios.
 //
 // Frames are encoded and decoded here by hand; only sockets (platform/net.h,
-// so the tool builds wherever the library does), XXH3-128 (src/xxh3.h) and
-// Status come from the library.
+// so the tool builds wherever the library does), the byte stream they give
+// (src/byte_stream.h), the encrypted handshake that can wrap it
+// (src/secure_channel.h), XXH3-128 (src/xxh3.h) and Status come from the
+// library.
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -38,12 +45,17 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "connection.h"
+#include "key_files.h"
 #include "net.h"
+#include "secure_channel.h"
+#include "secure_wipe.h"
 #include "status.h"
 #include "xxh3.h"
 
@@ -177,13 +189,15 @@ std::string OneLine(const std::string& s) {
 
 // ---- The connection ------------------------------------------------------
 
-// Frames over the socket: a poll loop that always reads while it writes,
-// so a server that answers while we send never deadlocks us. A failed
-// write (the server closed) drops what is queued but keeps reading, so an
-// Error that arrived first is still seen.
+// Frames over the connection's byte stream (the socket, or the encrypted
+// stream the handshake left on it): a poll loop that always reads while it
+// writes, so a server that answers while we send never deadlocks us. A
+// failed write (the server closed) drops what is queued but keeps reading,
+// so an Error that arrived first is still seen. The Connection's own frame
+// calls are not used past the handshake.
 class Link {
  public:
-  explicit Link(platform::Socket s) : s_(std::move(s)) {}
+  explicit Link(std::unique_ptr<treesync::Connection> conn) : conn_(std::move(conn)) {}
 
   void Queue(uint8_t type, const std::string& p) {
     if (write_dead_) return;
@@ -194,10 +208,22 @@ class Link {
   void QueueRaw(const std::string& bytes) {
     if (!write_dead_) out_.append(bytes);
   }
-  size_t pending() const { return out_.size() - out_pos_; }
+  // Bytes not yet handed to the OS: queued here, or sealed and held by
+  // the encrypted stream.
+  size_t pending() const { return queued() + stream().unsent(); }
   bool eof() const { return eof_; }
   bool write_dead() const { return write_dead_; }
-  void Close() { s_.Close(); }
+
+  // Ends what we send, as closing the socket would, within ms: the FIN;
+  // encrypted, the sealed end record first (else the server sees a cut).
+  // What is still queued here is dropped, as a close drops it.
+  void Finish(int ms) {
+    out_.clear();
+    out_pos_ = 0;
+    stream().ShutdownWrite();
+    auto until = Clock::now() + std::chrono::milliseconds(ms);
+    while (pending() > 0 && !write_dead_ && Clock::now() < until) Pump(20);
+  }
 
   void Pump(int wait_ms) {
     bool want_read = !eof_;
@@ -207,21 +233,22 @@ class Link {
       return;
     }
     platform::Readiness r;
-    if (!platform::Poll(s_, want_read, want_write, wait_ms, &r).ok()) {
+    if (!stream().Poll(want_read, want_write, wait_ms, &r).ok()) {
       eof_ = true;
       return;
     }
     if (r.writable && want_write) {
-      while (pending() > 0) {
+      // Once with nothing queued, when the stream holds sealed bytes.
+      for (;;) {
         size_t wrote = 0;
-        if (!s_.Write(out_.data() + out_pos_, pending(), &wrote).ok()) {
+        if (!stream().Write(out_.data() + out_pos_, queued(), &wrote).ok()) {
           write_dead_ = true;
           out_.clear();
           out_pos_ = 0;
           break;
         }
-        if (wrote == 0) break;
         out_pos_ += wrote;
+        if (wrote == 0 || queued() == 0) break;
       }
       if (out_pos_ == out_.size()) {
         out_.clear();
@@ -236,7 +263,8 @@ class Link {
       for (int i = 0; i < 64; ++i) {
         size_t got = 0;
         bool eof = false;
-        if (!s_.Read(buf, sizeof buf, &got, &eof).ok()) {  // a reset
+        // A reset, or (encrypted) a record that fails to open or a cut.
+        if (!stream().Read(buf, sizeof buf, &got, &eof).ok()) {
           eof_ = true;
           break;
         }
@@ -267,6 +295,8 @@ class Link {
   }
 
  private:
+  treesync::ByteStream& stream() const { return conn_->stream(); }
+  size_t queued() const { return out_.size() - out_pos_; }
   bool Compact() {
     if (in_pos_ > 0 && in_pos_ >= in_.size() / 2) {
       in_.erase(0, in_pos_);
@@ -275,7 +305,7 @@ class Link {
     return false;
   }
 
-  platform::Socket s_;
+  std::unique_ptr<treesync::Connection> conn_;
   std::string out_;
   size_t out_pos_ = 0;
   std::string in_;
@@ -407,6 +437,8 @@ struct Options {
   std::string outside = "/tmp/hostile-pusher-outside";
   int hold_s = 3;
   int max_s = 30;
+  std::string key;         // --key: this client's private key file
+  std::string server_key;  // --server-key: the server's public key, pinned
   bool verbose = false;
 };
 
@@ -414,8 +446,8 @@ struct Options {
 
 class Pusher {
  public:
-  Pusher(platform::Socket s, const Options& o)
-      : link_(std::move(s)), o_(o), deadline_(Clock::now() + std::chrono::seconds(o.max_s)) {}
+  Pusher(std::unique_ptr<treesync::Connection> conn, const Options& o)
+      : link_(std::move(conn)), o_(o), deadline_(Clock::now() + std::chrono::seconds(o.max_s)) {}
 
   // Set before Handshake.
   uint32_t flags = kFlagPush | kFlagSession | kFlagStreaming;
@@ -597,6 +629,8 @@ class Pusher {
       Pump(20);
     }
   }
+  // Ends what we send (see Link::Finish): what main does before exiting.
+  void Finish() { link_.Finish(2000); }
   // Holds for s seconds, still reading (requests wait in the queue).
   void Hold(int s) {
     auto until = Clock::now() + std::chrono::seconds(s);
@@ -1561,7 +1595,8 @@ void Script(Pusher& p, const Options& o) {
 int Usage() {
   std::fprintf(stderr,
                "usage: hostile_pusher --port N --scenario NAME [--host H] [--path SUB]\n"
-               "                      [--outside DIR] [--hold SECS] [--max-seconds N] [-v]\n"
+               "                      [--outside DIR] [--hold SECS] [--max-seconds N]\n"
+               "                      [--key FILE --server-key KEY] [-v]\n"
                "       hostile_pusher --temp-name NAME SIZE\n"
                "scenarios:");
   for (const char* k : kScenarios) std::fprintf(stderr, " %s", k);
@@ -1579,6 +1614,22 @@ int PrintTempName(const std::string& name, uint64_t size) {
   treesync::Hash128 h = treesync::Xxh3_128(in.data(), in.size());
   std::printf(".treesync-%016llx.tmp\n", static_cast<unsigned long long>(h.low));
   return 0;
+}
+
+// The client's half of the encrypted handshake over conn: --key's pair,
+// the server's key pinned to --server-key.
+Status Secure(treesync::Connection* conn, const Options& o) {
+  treesync::ClientSecurity sec;
+  uint8_t priv[treesync::kKeySize], pub[treesync::kKeySize];
+  TS_RETURN_IF_ERROR(treesync::ReadPrivateKey(o.key, priv, pub));
+  sec.key = treesync::NoiseKeyPair(priv);
+  treesync::SecureWipe(priv, sizeof(priv));
+  TS_RETURN_IF_ERROR(treesync::ParsePublicKey(o.server_key, sec.pinned_key, nullptr)
+                         .Prefixed("--server-key"));
+  sec.pinned = true;
+  sec.host = o.host;
+  sec.port = o.port;
+  return treesync::SecureAsClient(conn, sec);
 }
 
 }  // namespace
@@ -1610,13 +1661,17 @@ int main(int argc, char** argv) {
       o.hold_s = std::atoi(v.c_str());
     } else if (a == "--max-seconds" && value(&v)) {
       o.max_s = std::atoi(v.c_str());
+    } else if (a == "--key" && value(&v)) {
+      o.key = v;
+    } else if (a == "--server-key" && value(&v)) {
+      o.server_key = v;
     } else if (a == "-v") {
       o.verbose = true;
     } else {
       return Usage();
     }
   }
-  if (o.port == 0 || !Known(o.scenario)) return Usage();
+  if (o.port == 0 || !Known(o.scenario) || o.key.empty() != o.server_key.empty()) return Usage();
 
   platform::NetInit();
   platform::Socket sock;
@@ -1625,7 +1680,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hostile_pusher: cannot connect: %s\n", st.message().c_str());
     return 1;
   }
-  Pusher p(std::move(sock), o);
+  auto conn = std::make_unique<treesync::Connection>(std::move(sock), treesync::kHandshakeTimeoutMs);
+  if (!o.key.empty()) {
+    st = Secure(conn.get(), o);
+    if (!st.ok()) {
+      std::fprintf(stderr, "hostile_pusher: handshake: %s\n", st.message().c_str());
+      return 1;
+    }
+  }
+  Pusher p(std::move(conn), o);
   const std::string& s = o.scenario;
 
   // Scenarios that break the handshake itself.
@@ -1642,6 +1705,7 @@ int main(int argc, char** argv) {
     if (p.Handshake()) Script(p, o);
   }
   if (!p.finished() && s != "cut") p.Run();
+  p.Finish();
   std::printf("%s\n", s == "cut" && !p.finished() ? "cut" : p.final_line().c_str());
   std::fflush(stdout);
   if (p.final_line() == "timeout") return 3;

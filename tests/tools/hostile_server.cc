@@ -1,16 +1,24 @@
-// hostile_server --port-file F SCENARIO: a scripted server that breaks the
-// protocol in one way, for the end-to-end tests of the client's defences.
-// Listens on 127.0.0.1 (port 0), writes the port to F, serves one client,
-// exits. It never runs longer than about 20 s.
+// hostile_server --port-file F [--key FILE --authorized-keys FILE] SCENARIO:
+// a scripted server that breaks the protocol in one way, for the end-to-end
+// tests of the client's defences. Listens on 127.0.0.1 (port 0), writes the
+// port to F, serves one client, exits. It never runs longer than about 20 s.
+// With --key and --authorized-keys it first runs the server's half of the
+// encrypted handshake (the library's own), then plays the same scenario:
+// the same bytes, sealed.
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 
 #include "connection.h"
+#include "key_files.h"
 #include "manifest.h"
 #include "net.h"
 #include "protocol.h"
+#include "secure_channel.h"
+#include "secure_wipe.h"
 #include "xxh3.h"
 #include "zstd_encoder.h"
 
@@ -357,12 +365,53 @@ Status Play(const std::string& scenario, Connection* c) {
   return Status::Usage("unknown scenario " + scenario);
 }
 
+// Reads --key and --authorized-keys into *sec, as serve does.
+Status LoadSecurity(const std::string& key_path, const std::string& authorized_path,
+                    ServerSecurity* sec) {
+  uint8_t priv[kKeySize], pub[kKeySize];
+  TS_RETURN_IF_ERROR(ReadPrivateKey(key_path, priv, pub));
+  sec->key = NoiseKeyPair(priv);
+  SecureWipe(priv, sizeof(priv));
+  std::ifstream f(authorized_path, std::ios::binary);
+  if (!f) return Status::Usage(authorized_path + ": can't read it");
+  std::ostringstream text;
+  text << f.rdbuf();
+  return ParseAuthorizedKeys(text.str(), &sec->authorized).Prefixed(authorized_path);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4 || std::string(argv[1]) != "--port-file") {
-    std::fprintf(stderr, "usage: hostile_server --port-file F SCENARIO\n");
+  std::string port_file, key_path, authorized_path, scenario;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--port-file" && i + 1 < argc) {
+      port_file = argv[++i];
+    } else if (a == "--key" && i + 1 < argc) {
+      key_path = argv[++i];
+    } else if (a == "--authorized-keys" && i + 1 < argc) {
+      authorized_path = argv[++i];
+    } else if (scenario.empty() && a.compare(0, 2, "--") != 0) {
+      scenario = a;
+    } else {
+      scenario.clear();
+      break;
+    }
+  }
+  if (port_file.empty() || scenario.empty() || key_path.empty() != authorized_path.empty()) {
+    std::fprintf(stderr,
+                 "usage: hostile_server --port-file F [--key FILE --authorized-keys FILE] "
+                 "SCENARIO\n");
     return 1;
+  }
+  const bool encrypted = !key_path.empty();
+  ServerSecurity security;
+  if (encrypted) {
+    Status s = LoadSecurity(key_path, authorized_path, &security);
+    if (!s.ok()) {
+      std::fprintf(stderr, "hostile_server: %s\n", s.message().c_str());
+      return 1;
+    }
   }
   platform::NetInit();
   platform::Socket listener;
@@ -371,19 +420,33 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hostile_server: cannot listen\n");
     return 1;
   }
-  std::string tmp = std::string(argv[2]) + ".tmp";
+  std::string tmp = port_file + ".tmp";
   FILE* f = std::fopen(tmp.c_str(), "w");
   if (f == nullptr) return 1;
   std::fprintf(f, "%u\n", port);
   std::fclose(f);
-  std::rename(tmp.c_str(), argv[2]);
+  std::rename(tmp.c_str(), port_file.c_str());
   platform::Socket sock;
   std::string peer;
   for (int i = 0; i < 100 && !sock.valid(); ++i) platform::Accept(listener, 200, &sock, &peer);
   if (!sock.valid()) return 1;
   Connection conn(std::move(sock), 15000);
-  Status s = Play(argv[3], &conn);
-  conn.Flush();
+  Status s = Status::Ok();
+  if (encrypted) {
+    Frame first;
+    const AuthorizedKey* who = nullptr;
+    s = conn.Receive(&first);
+    if (s.ok()) s = SecureAsServer(&conn, first, security, PeerAddress(peer), &who);
+    if (!s.ok()) {
+      std::fprintf(stderr, "hostile_server: handshake: %s\n", s.message().c_str());
+      return 1;
+    }
+  }
+  s = Play(scenario, &conn);
+  // The end of what we send: a FIN, as closing would send; encrypted, the
+  // sealed end record first, without which the client would see a cut
+  // stream (exit 12) rather than the close a scenario means.
+  conn.Finish();
   // Give the client a moment to read our last frames before we close.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   if (!s.ok() && s.kind() == ErrorKind::kUsage) {
