@@ -4,7 +4,7 @@
 # each round so a noisy neighbour hurts them alike. Prints medians, each
 # tool's ratio to rsync, bytes on the wire, and treesync's peak RSS.
 #   RUNS (default 5): rounds per case. BENCH_DIR (default /dev/shm/tsbench).
-#   BENCH_CASES (default "1 2 3 4 5 8 9 10 11 12 13 14 15 16"): which cases to run. Cases 6
+#   BENCH_CASES (default "1 2 3 4 5 8 9 10 11 12 13 14 15 16 17 18"): which cases to run. Cases 6
 #   and 7 (1,000,000 files) take minutes and run only when named:
 #   BENCH_CASES="6 7"; BIG_RUNS (default 3) rounds each. They need room
 #   for 2,000,000 inodes in BENCH_DIR.
@@ -24,7 +24,7 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 TS=${TS:-$HERE/build/treesync}
 PROXY=${PROXY:-$HERE/build/tools/fault_proxy}
 B=${BENCH_DIR:-/dev/shm/tsbench}
-CASES=${BENCH_CASES:-1 2 3 4 5 8 9 10 11 12 13 14 15 16}
+CASES=${BENCH_CASES:-1 2 3 4 5 8 9 10 11 12 13 14 15 16 17 18}
 [ -x "$TS" ] || { echo "build first: make (and make build/tools/fault_proxy)" >&2; exit 1; }
 TS=$(cd "$(dirname "$TS")" && pwd)/$(basename "$TS")  # absolute: the ssh cases run it "remotely"
 SSHD_HELPER=$HERE/scripts/loopback-sshd.sh
@@ -482,6 +482,40 @@ random_z_case() {
   target "-z on random data (x without)" ts-z treesync 1.05
 }
 
+# 17 and 18: encrypted sessions (serve --key). 17: case 2's tree pulled
+# encrypted and in clear text, alternating; 18: 1 GiB in 4 files pulled
+# encrypted, in clear text, and with rsync -e ssh (the loopback sshd,
+# ssh's default cipher).
+make_keys() {
+  [ -s "$B/keys/server.key" ] && return
+  rm -rf "$B/keys"; mkdir -p "$B/keys"
+  "$TS" keygen "$B/keys/server.key" >/dev/null && "$TS" keygen "$B/keys/client.key" >/dev/null
+  cat "$B/keys/client.key.pub" > "$B/keys/authorized"
+}
+run_ts_enc() { # port dst
+  run_ts pull --key "$B/keys/client.key" --server-key "$(cat "$B/keys/server.key.pub")" "127.0.0.1:$1" "$2"
+}
+encrypted_case() { # name src with_rsync_ssh
+  local name=$1 src=$2 d=$B/dst; rm -f "$B"/res.*
+  make_keys
+  start_treesync "$src"; local plain_port=$TS_PORT plain_pid=$TS_PID
+  start_treesync "$src" --key "$B/keys/server.key" --authorized-keys "$B/keys/authorized"
+  for r in $(seq "$RUNS"); do
+    rm -rf "$d"; checked "$src" "$d" run_treesync "$plain_port" "$d" >> "$B/res.treesync"
+    rm -rf "$d"; checked "$src" "$d" run_ts_enc "$TS_PORT" "$d" >> "$B/res.ts-enc"
+    if [ "$3" = yes ]; then
+      rm -rf "$d"; checked "$src" "$d" run_rsync_from -e "$SSH_CMD" "$SSH_AT:$src/" "$d/" >> "$B/res.rsync-ssh"
+    fi
+  done
+  SERVER_RSS=$(peak_kib "$TS_PID"); stop "$TS_PID" "$plain_pid"
+  rm -rf "$d"
+  if [ "$3" = yes ]; then
+    report_vs "$name" "treesync rsync-ssh" treesync ts-enc rsync-ssh
+  else
+    report_vs "$name" treesync treesync ts-enc
+  fi
+}
+
 # 9 and 10: each tool into an empty target over ssh; scp in the first
 # scp_rounds rounds only (it takes long on many files).
 ssh_case() { # name src scp_rounds
@@ -532,6 +566,14 @@ for c in $CASES; do
     15) link_case "15. /usr/include through a 1 Gbit/s link, into an empty target (rsync -z)" 125000000
         target "-z time (x rsync -z)" ts-z rsync-z 0.8 ;;
     16) random_z_case ;;
+    17) [ -d "$B/small" ] || make_small "$B/small"
+        encrypted_case "17. encrypted pull of case 2's tree (serve --key) vs the plain pull" "$B/small" no
+        target "encrypted pull (x plain)" ts-enc treesync 1.3 ;;
+    18) if ssh_up 18; then make_large "$B/large1g" 256
+          encrypted_case "18. encrypted pull of 1 GiB in 4 files vs plain and rsync -e ssh" "$B/large1g" yes
+          target "encrypted pull (x rsync -e ssh)" ts-enc rsync-ssh 0.5
+          rm -rf "$B/large1g"
+        fi ;;
     8) make_large "$B/large"; push_case "8a. push into an empty writable server vs pull, case 1's tree" "$B/large"; rm -rf "$B/large"
        [ -d "$B/small" ] || make_small "$B/small"; push_case "8b. push vs pull, case 2's tree" "$B/small" ;;
     9) if ssh_up 9; then make_large "$B/large1g" 256

@@ -234,8 +234,53 @@ void ChaCha20Xor(const uint8_t key[kChaChaKeySize], const uint8_t nonce[kChaChaN
 
 // ---- Poly1305 ----
 
+#ifdef TREESYNC_POLY1305_64
+namespace {
+
+using u128 = unsigned __int128;
+constexpr uint64_t kMask44 = 0xfffffffffffull, kMask42 = 0x3ffffffffffull;
+
+// a * b mod 2^130 - 5 before the carries, in three 44/44/42-bit limbs;
+// 2^130 = 5 (mod p), so limbs past the top wrap around times 5 (times 4
+// more for the 2 bits the top limb is short).
+inline void MulLimbs(const uint64_t* a, const uint64_t* b, u128* d) {
+  const uint64_t s1 = b[1] * (5 << 2), s2 = b[2] * (5 << 2);
+  d[0] = u128(a[0]) * b[0] + u128(a[1]) * s2 + u128(a[2]) * s1;
+  d[1] = u128(a[0]) * b[1] + u128(a[1]) * b[0] + u128(a[2]) * s2;
+  d[2] = u128(a[0]) * b[2] + u128(a[1]) * b[1] + u128(a[2]) * b[0];
+}
+
+// Carries d into h, partly reduced: h0, h2 within their limbs, h1 at most
+// a little over.
+inline void Carry(u128* d, uint64_t* h) {
+  uint64_t c = uint64_t(d[0] >> 44);
+  h[0] = uint64_t(d[0]) & kMask44;
+  d[1] += c;
+  c = uint64_t(d[1] >> 44);
+  h[1] = uint64_t(d[1]) & kMask44;
+  d[2] += c;
+  c = uint64_t(d[2] >> 42);
+  h[2] = uint64_t(d[2]) & kMask42;
+  h[0] += c * 5;
+  c = h[0] >> 44;
+  h[0] &= kMask44;
+  h[1] += c;
+}
+
+// A 16-byte block as limbs, with its 2^128 bit (high) added.
+inline void Limbs(const uint8_t* m, uint64_t high, uint64_t* out) {
+  const uint64_t t0 = LoadLE64(m), t1 = LoadLE64(m + 8);
+  out[0] = t0 & kMask44;
+  out[1] = ((t0 >> 44) | (t1 << 20)) & kMask44;
+  out[2] = ((t1 >> 24) & kMask42) | high;
+}
+
+}  // namespace
+#endif
+
 Poly1305::Poly1305(const uint8_t key[kPoly1305KeySize]) {
-  for (int i = 0; i < 5; ++i) h_[i] = r_[i] = 0;
+  for (int i = 0; i < 5; ++i) h_[i] = 0;
+  for (int i = 0; i < 6; ++i) r_[i] = 0;
   for (int i = 0; i < 4; ++i) pad_[i] = LoadLE32(key + 16 + 4 * i);
 #ifdef TREESYNC_POLY1305_64
   // r is clamped (RFC 8439 2.5) as it is split into limbs.
@@ -243,6 +288,10 @@ Poly1305::Poly1305(const uint8_t key[kPoly1305KeySize]) {
   r_[0] = t0 & 0xffc0fffffffull;
   r_[1] = ((t0 >> 44) | (t1 << 20)) & 0xfffffc0ffffull;
   r_[2] = (t1 >> 24) & 0x00ffffffc0full;
+  // r^2 beside r, for Blocks' two-block steps.
+  u128 d[3];
+  MulLimbs(r_, r_, d);
+  Carry(d, r_ + 3);
 #else
   r_[0] = LoadLE32(key + 0) & 0x3ffffff;
   r_[1] = (LoadLE32(key + 3) >> 2) & 0x3ffff03;
@@ -260,39 +309,36 @@ Poly1305::~Poly1305() {
 }
 
 #ifdef TREESYNC_POLY1305_64
+
 void Poly1305::Blocks(const uint8_t* m, size_t n, uint32_t hibit) {
-  using u128 = unsigned __int128;
-  constexpr uint64_t kMask44 = 0xfffffffffffull, kMask42 = 0x3ffffffffffull;
-  const uint64_t r0 = r_[0], r1 = r_[1], r2 = r_[2];
-  // 2^130 = 5 (mod p): limbs past the top wrap around times 5 (times 4
-  // more for the 2 bits the top limb is short).
-  const uint64_t s1 = r1 * (5 << 2), s2 = r2 * (5 << 2);
   const uint64_t high = uint64_t(hibit) << 16;  // 2^128 in the top limb
-  uint64_t h0 = h_[0], h1 = h_[1], h2 = h_[2];
-  for (; n >= 16; n -= 16, m += 16) {
-    const uint64_t t0 = LoadLE64(m), t1 = LoadLE64(m + 8);
-    h0 += t0 & kMask44;
-    h1 += ((t0 >> 44) | (t1 << 20)) & kMask44;
-    h2 += ((t1 >> 24) & kMask42) | high;
-    const u128 d0 = u128(h0) * r0 + u128(h1) * s2 + u128(h2) * s1;
-    u128 d1 = u128(h0) * r1 + u128(h1) * r0 + u128(h2) * s2;
-    u128 d2 = u128(h0) * r2 + u128(h1) * r1 + u128(h2) * r0;
-    uint64_t c = uint64_t(d0 >> 44);
-    h0 = uint64_t(d0) & kMask44;
-    d1 += c;
-    c = uint64_t(d1 >> 44);
-    h1 = uint64_t(d1) & kMask44;
-    d2 += c;
-    c = uint64_t(d2 >> 42);
-    h2 = uint64_t(d2) & kMask42;
-    h0 += c * 5;
-    c = h0 >> 44;
-    h0 &= kMask44;
-    h1 += c;
+  const uint64_t* r = r_;
+  const uint64_t* rr = r_ + 3;  // r^2
+  uint64_t h[3] = {h_[0], h_[1], h_[2]};
+  // Two blocks a step: ((h + m1) r + m2) r = (h + m1) r^2 + m2 r, two
+  // products that don't wait for each other, and one carry chain.
+  for (; n >= 32; n -= 32, m += 32) {
+    uint64_t m1[3], m2[3];
+    Limbs(m, high, m1);
+    Limbs(m + 16, high, m2);
+    for (int i = 0; i < 3; ++i) h[i] += m1[i];
+    u128 d[3], e[3];
+    MulLimbs(h, rr, d);
+    MulLimbs(m2, r, e);
+    for (int i = 0; i < 3; ++i) d[i] += e[i];
+    Carry(d, h);
   }
-  h_[0] = h0;
-  h_[1] = h1;
-  h_[2] = h2;
+  for (; n >= 16; n -= 16, m += 16) {
+    uint64_t m1[3];
+    Limbs(m, high, m1);
+    for (int i = 0; i < 3; ++i) h[i] += m1[i];
+    u128 d[3];
+    MulLimbs(h, r, d);
+    Carry(d, h);
+  }
+  h_[0] = h[0];
+  h_[1] = h[1];
+  h_[2] = h[2];
 }
 #else
 void Poly1305::Blocks(const uint8_t* m, size_t n, uint32_t hibit) {
@@ -376,7 +422,6 @@ void Poly1305::Final(uint8_t tag[kAeadTagSize]) {
   }
 #ifdef TREESYNC_POLY1305_64
   {
-    constexpr uint64_t kMask44 = 0xfffffffffffull, kMask42 = 0x3ffffffffffull;
     uint64_t h0 = h_[0], h1 = h_[1], h2 = h_[2];
     uint64_t c = h1 >> 44;
     h1 &= kMask44;

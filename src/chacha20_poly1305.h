@@ -42,7 +42,7 @@ class Poly1305 {
   // r and the accumulator h in three limbs of 44, 44 and 42 bits where the
   // compiler multiplies 64 x 64 -> 128 bits, else in five of 26; the pad
   // s in 32-bit words.
-  uint64_t r_[5], h_[5], pad_[4];
+  uint64_t r_[6], h_[5], pad_[4];  // r_[3..5]: r^2, in the 44-bit form
   uint8_t buffer_[16];
   size_t buffered_ = 0;
 };
