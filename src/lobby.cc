@@ -22,6 +22,13 @@ uint32_t PayloadLength(const std::string& header) {
 // instead of closing can't hold the accepting thread.
 constexpr size_t kMaxDrainPerWait = 64 << 10;
 
+// Whether a whole frame is a Handshake key query (step 0, nothing more).
+bool IsKeyQuery(const std::string& frame) {
+  return frame.size() == kFrameHeaderSize + 1 &&
+         static_cast<uint8_t>(frame[0]) == static_cast<uint8_t>(FrameType::kHandshake) &&
+         frame[kFrameHeaderSize] == 0;
+}
+
 }  // namespace
 
 Lobby::Lobby(size_t capacity, int hello_timeout_ms, int linger_ms)
@@ -80,6 +87,26 @@ bool Lobby::ReadHello(Guest* g, Arrival* a) {
   for (;;) {
     size_t need = kFrameHeaderSize;
     if (g->in.size() >= kFrameHeaderSize) need += PayloadLength(g->in);
+    if (g->in.size() == need && IsKeyQuery(g->in) && !key_reply_.empty()) {
+      // Answered here: the session begins with what comes next.
+      if (++g->key_queries > kMaxKeyQueries) {
+        a->status = Status::Protocol("more than " + std::to_string(kMaxKeyQueries) +
+                                     " key queries");
+        a->sock = std::move(g->sock);
+        return true;
+      }
+      size_t wrote = 0;
+      // A few dozen bytes on a connection that has been sent nothing else
+      // unanswered: the OS takes them whole.
+      if (!g->sock.Write(key_reply_.data(), key_reply_.size(), &wrote).ok() ||
+          wrote != key_reply_.size()) {
+        a->status = Status::Socket("could not answer a key query");
+        g->sock.Close();
+        return true;
+      }
+      g->in.clear();
+      continue;
+    }
     if (g->in.size() == need) break;
     // Exactly the frame, no more: whatever the client sent after its Hello
     // stays in the socket for the session to read.

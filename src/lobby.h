@@ -44,6 +44,13 @@ class Lobby {
 
   // Takes a connection just accepted from peer.
   void Add(platform::Socket sock, std::string peer);
+  // For a server with keys: answers each connection's key queries
+  // (Handshake step 0, docs/PROTOCOL.md "Encryption") with reply, a whole
+  // frame, here and without a thread, so a client's first frame for its
+  // session is its handshake message 1. At most kMaxKeyQueries each; the
+  // wait for the first frame still ends kHelloTimeoutMs after connecting.
+  void AnswerKeyQueries(std::string reply) { key_reply_ = std::move(reply); }
+  static constexpr int kMaxKeyQueries = 4;
   // Sends the client an Error frame carrying why's kind and message, shuts
   // our side and reads (and drops) whatever comes until the client closes.
   // REQUIRES: !why.ok().
@@ -68,6 +75,7 @@ class Lobby {
     int64_t deadline_ms = 0;
     bool leaving = false;
     std::string in;   // waiting: the first frame's bytes so far
+    int key_queries = 0;  // answered so far
     std::string out;  // leaving: the Error frame's bytes not yet sent
   };
   using Guests = std::list<Guest>;
@@ -89,6 +97,7 @@ class Lobby {
   Guests guests_;
   size_t leaving_ = 0;
   std::vector<Arrival> pushed_out_;  // reported by the next Wait
+  std::string key_reply_;  // empty: key queries go to the session
 };
 
 }  // namespace treesync

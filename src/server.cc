@@ -437,6 +437,16 @@ Status AcceptLoop(const ServeOptions& options, Greeting greeting, FILE* log,
   const size_t waiting_cap =
       std::min(kMaxWaitingConnections, std::max<size_t>(platform::RaiseSocketLimit() / 4, 16));
   Lobby lobby(waiting_cap, kHelloTimeoutMs, kTurnAwayLingerMs);
+  if (options.security != nullptr) {
+    // Key queries are answered without a thread: only a client that sends
+    // a handshake message takes a session's place.
+    std::string reply;
+    AppendFrame(&reply, FrameType::kHandshake,
+                std::string(1, char(HandshakeStep::kKeyQuery)) +
+                    std::string(reinterpret_cast<const char*>(options.security->key.public_key),
+                                kNoiseKeySize));
+    lobby.AnswerKeyQueries(std::move(reply));
+  }
   std::vector<Lobby::Arrival> arrivals;
   while (!platform::Interrupted()) {
     bool listener_ready = false;

@@ -144,3 +144,21 @@ expect_exit "after 5 failures the address waits: exit 5" 5 \
   "$TS" pull --key "$E/alice.key" --server-key "$PIN" "127.0.0.1:$PORT" "$E/d14"
 check "  ... told why" grep -q "too many failed attempts" "$WORK/last.err"
 stop_server
+
+# 100 idle and 100 half-open connections (a key query, then nothing) never
+# keep an authorized client out: they wait in the lobby, which answers key
+# queries without a thread, and take no session's place.
+if [ -x "$TOOLS/flood_client" ]; then
+  start_server "$E/src" --key "$E/server.key" --authorized-keys "$E/authorized" --max-clients 4
+  rm -f "$E/flood.ready"
+  "$TOOLS/flood_client" --idle 100 --half-open 100 --hold-ms 6000 --ready-file "$E/flood.ready" \
+    127.0.0.1 "$PORT" > "$E/flood.out" 2>&1 &
+  flood=$!
+  for _ in $(seq 1 100); do [ -s "$E/flood.ready" ] && break; sleep 0.05; done
+  rm -rf "$E/d15"
+  expect_exit "with 200 idle and half-open connections held, an authorized pull: exit 0" 0 \
+    "$TS" pull --key "$E/alice.key" --server-key "$PIN" "127.0.0.1:$PORT" "$E/d15"
+  check "  ... the copy is exact" same_tree "$E/src" "$E/d15"
+  wait $flood
+  stop_server
+fi

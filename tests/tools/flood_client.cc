@@ -1,12 +1,14 @@
-// flood_client [--idle N] [--stall N --want K] [--hold-ms MS] [--ready-file F]
-//              HOST PORT
+// flood_client [--idle N] [--stall N --want K] [--half-open N] [--hold-ms MS]
+//              [--ready-file F] HOST PORT
 // Opens many connections to a treesync server at once, for the tests of a
 // server that stays available:
 //   --idle N   connections that never send a byte (they never finish the
 //              handshake);
 //   --stall N  connections that send Hello and one Want for the entries
 //              0 .. K-1 of the listing (--want K, default 1), then never
-//              read: their sessions fill every buffer they have.
+//              read: their sessions fill every buffer they have;
+//   --half-open N  connections that ask a server with keys for its key
+//              (a Handshake key query) and go no further.
 // Writes "ready" to F (if given) once every connection is open and has sent
 // what it sends, then holds them for MS milliseconds (default 5000) and
 // prints "open=O closed=C first_close_s=A last_close_s=B": how many the
@@ -53,7 +55,7 @@ bool WriteAll(platform::Socket* s, const std::string& data) {
 
 int Usage() {
   std::fprintf(stderr,
-               "usage: flood_client [--idle N] [--stall N --want K] [--hold-ms MS] "
+               "usage: flood_client [--idle N] [--stall N --want K] [--half-open N] [--hold-ms MS] "
                "[--ready-file F] HOST PORT\n");
   return 2;
 }
@@ -61,7 +63,7 @@ int Usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int idle = 0, stall = 0, want = 1, hold_ms = 5000;
+  int idle = 0, stall = 0, half_open = 0, want = 1, hold_ms = 5000;
   std::string ready_file, host;
   int port = -1;
   for (int i = 1; i < argc; ++i) {
@@ -71,6 +73,8 @@ int main(int argc, char** argv) {
       idle = std::atoi(argv[++i]);
     } else if (a == "--stall" && has_value) {
       stall = std::atoi(argv[++i]);
+    } else if (a == "--half-open" && has_value) {
+      half_open = std::atoi(argv[++i]);
     } else if (a == "--want" && has_value) {
       want = std::atoi(argv[++i]);
     } else if (a == "--hold-ms" && has_value) {
@@ -99,7 +103,10 @@ int main(int argc, char** argv) {
   AppendFrame(&stall_bytes, FrameType::kHello, EncodeHello(hello));
   AppendFrame(&stall_bytes, FrameType::kWant, EncodeWants(wants.data(), wants.size()));
 
-  std::vector<Held> held(static_cast<size_t>(idle + stall));
+  std::string half_open_bytes;
+  AppendFrame(&half_open_bytes, FrameType::kHandshake, std::string(1, '\0'));
+
+  std::vector<Held> held(static_cast<size_t>(idle + stall + half_open));
   for (size_t i = 0; i < held.size(); ++i) {
     Status s = platform::Connect(host, static_cast<uint16_t>(port), 5000, &held[i].sock);
     if (!s.ok()) {
@@ -107,7 +114,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     held[i].idle = i < static_cast<size_t>(idle);
-    if (!held[i].idle && !WriteAll(&held[i].sock, stall_bytes)) {
+    const bool half = i >= static_cast<size_t>(idle + stall);
+    if (!held[i].idle && !WriteAll(&held[i].sock, half ? half_open_bytes : stall_bytes)) {
       std::fprintf(stderr, "flood_client: connection %zu: could not send its requests\n", i + 1);
       return 1;
     }
