@@ -112,10 +112,10 @@ expect_exit "a private key readable by others is refused: exit 1" 1 \
   "$TS" pull --key "$E/alice.key" --server-key "$PIN" "127.0.0.1:1" "$E/d12"
 check "  ... saying how to fix it" grep -q "chmod 600" "$WORK/last.err"
 chmod 600 "$E/alice.key"
+start_server "$E/src"
 expect_exit "a keyed client and a server without keys: exit 5" 5 \
-  bash -c "'$TS' serve --once --port 0 --bind 127.0.0.1 '$E/src' 2>'$E/plain.log' & sleep 0.3;
-           port=\$(sed -n 's/.*:\([0-9]*\)\$/\1/p' '$E/plain.log' | head -1);
-           '$TS' pull --key '$E/alice.key' --server-key '$PIN' 127.0.0.1:\$port '$E/d13'"
+  "$TS" pull --key "$E/alice.key" --server-key "$PIN" "127.0.0.1:$PORT" "$E/d13"
+stop_server
 check "  ... no fallback to clear text" test ! -e "$E/d13/big.bin"
 
 # A tampered or cut encrypted stream: exit 12, nothing installed.
