@@ -423,24 +423,19 @@ void Poly1305::Final(uint8_t tag[kAeadTagSize]) {
 #ifdef TREESYNC_POLY1305_64
   {
     uint64_t h0 = h_[0], h1 = h_[1], h2 = h_[2];
-    uint64_t c = h1 >> 44;
-    h1 &= kMask44;
-    h2 += c;
-    c = h2 >> 42;
-    h2 &= kMask42;
-    h0 += c * 5;
-    c = h0 >> 44;
-    h0 &= kMask44;
-    h1 += c;
-    c = h1 >> 44;
-    h1 &= kMask44;
-    h2 += c;
-    c = h2 >> 42;
-    h2 &= kMask42;
-    h0 += c * 5;
-    c = h0 >> 44;
-    h0 &= kMask44;
-    h1 += c;
+    uint64_t c = 0;
+    // Two full carry passes leave every limb within its bits.
+    for (int pass = 0; pass < 2; ++pass) {
+      c = h1 >> 44;
+      h1 &= kMask44;
+      h2 += c;
+      c = h2 >> 42;
+      h2 &= kMask42;
+      h0 += c * 5;
+      c = h0 >> 44;
+      h0 &= kMask44;
+      h1 += c;
+    }
     // g = h - p; h >= p exactly when g does not go negative, chosen by mask.
     uint64_t g0 = h0 + 5;
     c = g0 >> 44;
