@@ -64,6 +64,9 @@ const char kHelp[] =
     "                        (see docs/PROTOCOL.md)\n"
     "      --bwlimit RATE    at most RATE each way per session (KiB/s, or K, M, G)\n"
     "      --devices         pushes may make device nodes in DIR (when root)\n"
+    "      --atomic          with --writable: each push builds a new version of its\n"
+    "                        target beside the current one and switches it in whole\n"
+    "                        (as pull --atomic); --keep-previous N keeps N older ones\n"
     "      --exclude, --include, --exclude-from, --include-from, --filter-file:\n"
     "                        as for pull, about DIR: what they exclude is never\n"
     "                        offered, reachable as a sub-folder, written or deleted\n"
@@ -134,6 +137,17 @@ const char kHelp[] =
     "                        without it they are skipped with a warning)\n"
     "      --chown USER:GROUP  give every entry this owner and group (either part\n"
     "                        may be left out; a name or a number)\n"
+    "      --watch           stay connected and mirror each change within a second\n"
+    "                        of it settling (the sender watches its tree: inotify,\n"
+    "                        Windows notifications, else a rescan every 5 s);\n"
+    "                        reconnects after the other side goes away (backoff up\n"
+    "                        to 30 s); SIGINT or SIGTERM stops it (exit 20); --json\n"
+    "                        prints a summary per round\n"
+    "      --atomic          pull: readers of DIR never see a half-updated tree: each\n"
+    "                        new version is built beside the current one (unchanged\n"
+    "                        files hard-linked) and switched in with one rename; DIR\n"
+    "                        becomes a symlink into .DIR.treesync/ beside it\n"
+    "      --keep-previous N with --atomic: keep N older versions (default 0)\n"
     "      -c, --checksum    compare contents (hashes), not size and mtime\n"
     "      -n, --dry-run     list what would change; change nothing\n"
     "      --timeout SECS    give up when the peer is silent for SECS (default: never)\n"
@@ -393,6 +407,7 @@ int RunServe(const std::vector<std::string>& argv) {
   bool legacy = false;
   bool stdio = false;
   bool insecure = false;
+  bool serve_keep = false;
   std::string key_path, authorized_path, psk_path;
   std::string listening_option;  // one that means nothing with --stdio
   std::vector<std::string> positional;
@@ -434,6 +449,12 @@ int RunServe(const std::vector<std::string>& argv) {
       if (!RateOption(&a, arg, &o.bwlimit, &error)) return UsageError(error);
     } else if (arg == "--devices") {
       o.devices = true;
+    } else if (arg == "--atomic") {
+      o.atomic = true;
+    } else if (arg == "--keep-previous") {
+      if (!NumberOption(&a, arg, 0, 1000, &n, &error)) return UsageError(error);
+      o.keep_previous = static_cast<int>(n);
+      serve_keep = true;
     } else if (arg == "--key") {
       if (!a.Value(arg, &key_path, &error)) return UsageError(error);
     } else if (arg == "--authorized-keys") {
@@ -449,6 +470,10 @@ int RunServe(const std::vector<std::string>& argv) {
     return UsageError(positional.empty() ? "serve: missing DIR" : "serve: too many arguments");
   }
   o.root = positional[0];
+  if (o.atomic && !o.writable) {
+    return UsageError("serve --atomic is about pushes: it goes with --writable");
+  }
+  if (serve_keep && !o.atomic) return UsageError("--keep-previous goes with --atomic");
   if (legacy && (o.writable || stdio || !o.rules.empty() || o.bwlimit > 0)) {
     return UsageError("serve: --legacy-cmb has no pushes, no --stdio, no filters and no --bwlimit");
   }
@@ -516,6 +541,7 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
   bool rsh_option = false;
   std::string key_path, known_hosts, server_key, psk_path, key_option;
   bool trust_new = false, insecure = false;
+  bool keep_option = false;
   std::vector<std::string> positional;
   Args a(argv);
   std::string arg, error;
@@ -591,6 +617,14 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
     } else if (arg == "--contimeout") {
       if (!NumberOption(&a, arg, 1, 86400, &n, &error)) return UsageError(error);
       o.contimeout_ms = static_cast<int>(n * 1000);
+    } else if (arg == "--watch") {
+      o.watch = true;
+    } else if (arg == "--atomic" && direction != Direction::kPush) {
+      o.atomic = true;
+    } else if (arg == "--keep-previous" && direction != Direction::kPush) {
+      if (!NumberOption(&a, arg, 0, 1000, &n, &error)) return UsageError(error);
+      o.keep_previous = static_cast<int>(n);
+      keep_option = true;
     } else if (arg == "-c" || arg == "--checksum") {
       o.checksum = true;
     } else if (arg == "-n" || arg == "--dry-run") {
@@ -703,6 +737,16 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
     }
   }
   if (push && legacy) return UsageError("push: the legacy CMB protocol only pulls");
+  if (o.watch && legacy) return UsageError("--legacy-cmb can't --watch: its servers list once");
+  if (keep_option && !o.atomic) return UsageError("--keep-previous goes with --atomic");
+  if (o.atomic && legacy) return UsageError("--legacy-cmb has no --atomic");
+  if (o.atomic && push) {
+    return UsageError("--atomic is for pulls; a server takes pushes atomically with serve --atomic");
+  }
+  if (o.atomic && !o.backup_dir.empty()) {
+    return UsageError("--atomic keeps whole versions (--keep-previous): no --backup-dir");
+  }
+  if (o.watch && o.dry_run) return UsageError("--watch changes the destination: no --dry-run");
   if (legacy && !via.empty()) return UsageError("--legacy-cmb speaks TCP only, not --via");
   if (!via.empty()) {
     Status s = SplitCommand(via, &o.command);
@@ -762,7 +806,8 @@ int RunTransfer(Direction direction, const std::vector<std::string>& argv) {
              : push ? RunPush(o, &reporter, &stats)
                     : RunPull(o, &reporter, &stats);
   std::string result = s.ok() ? "ok" : s.message();
-  reporter.OnSummary(stats, result);
+  // A watch has printed a summary per round.
+  if (!o.watch) reporter.OnSummary(stats, result);
   std::fflush(stdout);
   return s.ok() ? 0 : Fail(s);
 }

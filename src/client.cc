@@ -5,7 +5,10 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <thread>
 
+#include "clock.h"
+#include "console.h"
 #include "fs_meta.h"
 #include "owners.h"
 #include "xattrs.h"
@@ -13,6 +16,8 @@
 #include "receive_session.h"
 #include "remote_report.h"
 #include "send_session.h"
+#include "versioned_folder.h"
+#include "watch_session.h"
 
 namespace treesync {
 
@@ -121,6 +126,70 @@ int64_t MsSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
+// After Done a push's receiver finishes (deletions, folder times) and says
+// how it went: its Events, then its Summary, whose result goes to *result.
+// The session's failure (a bad Summary among them) is returned instead.
+Status AwaitSummary(Connection* conn, Reporter* reporter, PullStats* stats, Status* result) {
+  for (;;) {
+    Frame f;
+    TS_RETURN_IF_ERROR(conn->Receive(&f));
+    if (f.type == FrameType::kError) return PeerError(f, "server");
+    if (f.type == FrameType::kEvent) {
+      TS_RETURN_IF_ERROR(ReplayEvent(f, reporter));
+      continue;
+    }
+    *result = TakeSummary(f, stats);
+    return result->kind() == ErrorKind::kProtocol ? *result : Status::Ok();
+  }
+}
+
+// A round of a watch session is over, the session goes on.
+bool RoundDone(const Status& s) {
+  return s.ok() || s.kind() == ErrorKind::kPartial || s.kind() == ErrorKind::kMaxDelete;
+}
+
+// Prints a finished round's summary, and what went wrong in it (the
+// session goes on, so this is the only word of it).
+void ReportRound(Reporter* reporter, PullStats* stats, const Status& s,
+                 std::chrono::steady_clock::time_point start) {
+  stats->elapsed_ms = MsSince(start);
+  if (!s.ok()) reporter->OnWarning("round " + std::to_string(stats->round) + ": " + s.message());
+  reporter->OnSummary(*stats, s.ok() ? "ok" : s.message());
+}
+
+// Watch sessions, one after another, until one fails in a way a retry
+// can't mend or an interrupt comes. session says when a round completed.
+Status KeepWatching(const TransferOptions& options, Reporter* reporter,
+                    const std::function<Status(Connection*, bool*)>& session) {
+  int backoff_ms = 1000;
+  for (;;) {
+    bool progressed = false;
+    PullStats wire;
+    Status s = OverTransport(options, &wire,
+                             [&](Connection* conn) { return session(conn, &progressed); });
+    if (s.kind() == ErrorKind::kInterrupted || platform::Interrupted()) {
+      return Status::Interrupted("interrupted by a signal");
+    }
+    const bool retry = s.ok() || s.kind() == ErrorKind::kSocket ||
+                       s.kind() == ErrorKind::kTimeout || s.kind() == ErrorKind::kConnectTimeout ||
+                       s.kind() == ErrorKind::kRefused;
+    if (!retry) return s;
+    if (progressed) backoff_ms = 1000;
+    reporter->OnWarning((s.ok() ? std::string("the server ended the session") : s.message()) +
+                        "; trying again in " + std::to_string(backoff_ms / 1000) + " s");
+    for (int64_t until = SteadyMs() + backoff_ms; SteadyMs() < until;) {
+      if (platform::Interrupted()) return Status::Interrupted("interrupted by a signal");
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    backoff_ms = std::min(backoff_ms * 2, kMaxBackoffMs);
+  }
+}
+
+Status CheckWatchGranted(uint32_t granted) {
+  if ((granted & kHelloWatch) == 0) return Status::Version("the server is too old for --watch");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status PullSession(Connection* conn, Receiver* rx, uint32_t hello_flags,
@@ -147,22 +216,52 @@ Status PushSession(Connection* conn, const std::string& dir, uint32_t hello_flag
   TS_RETURN_IF_ERROR(
       RunSender(conn, dir, nullptr, std::move(filter), granted, on_event, reporter, &sent,
                 owners));
-  // After Done the receiver finishes (deletions, folder times) and says how
-  // it went.
-  for (;;) {
-    Frame f;
-    TS_RETURN_IF_ERROR(conn->Receive(&f));
-    if (f.type == FrameType::kError) return PeerError(f, "server");
-    if (f.type == FrameType::kEvent) {
-      TS_RETURN_IF_ERROR(ReplayEvent(f, reporter));
-      continue;
-    }
-    Status result = TakeSummary(f, stats);
-    if (result.kind() == ErrorKind::kProtocol) return result;
-    TS_RETURN_IF_ERROR(conn->Finish());
-    return result;
-  }
+  Status result;
+  TS_RETURN_IF_ERROR(AwaitSummary(conn, reporter, stats, &result));
+  TS_RETURN_IF_ERROR(conn->Finish());
+  return result;
 }
+
+namespace {
+
+// push --watch over one connection: a push per round, each ending with the
+// server's Summary.
+Status WatchPush(Connection* conn, const std::string& dir, uint32_t hello_flags,
+                 const SessionRequest& request, Reporter* reporter, const OwnerListing& owners,
+                 bool* progressed) {
+  uint32_t granted = 0;
+  TS_RETURN_IF_ERROR(
+      Handshake(conn, hello_flags | kHelloPush | kHelloWatch, &request, &granted));
+  if ((granted & kHelloPush) == 0) return Status::Refused("the server does not accept pushes");
+  TS_RETURN_IF_ERROR(CheckWatchGranted(granted));
+  EventHandler on_event = [reporter](const Frame& f) { return ReplayEvent(f, reporter); };
+  std::shared_ptr<Filter> filter;
+  if (!request.rules.empty()) {
+    filter = std::make_shared<Filter>();
+    filter->AddList(request.rules);
+  }
+  uint64_t round = 0;
+  return RunWatchSender(
+      conn, dir,
+      [&](std::shared_ptr<const WalkScope> scope) {
+        auto start = std::chrono::steady_clock::now();
+        const uint64_t wire_before = conn->wire_bytes_sent() + conn->wire_bytes_received();
+        PullStats stats;
+        stats.round = ++round;
+        SendSummary sent;
+        TS_RETURN_IF_ERROR(RunSender(conn, dir, nullptr, filter, granted, on_event, reporter,
+                                     &sent, owners, std::move(scope)));
+        Status result;
+        TS_RETURN_IF_ERROR(AwaitSummary(conn, reporter, &stats, &result));
+        stats.bytes_on_wire = conn->wire_bytes_sent() + conn->wire_bytes_received() - wire_before;
+        ReportRound(reporter, &stats, result, start);
+        *progressed = true;
+        return result;
+      },
+      reporter);
+}
+
+}  // namespace
 
 ReceiverOptions ReceiverOptionsFor(const TransferOptions& options) {
   ReceiverOptions ro;
@@ -255,12 +354,74 @@ Status OpenTransport(const TransferOptions& options, std::unique_ptr<ByteStream>
   return Status::Ok();
 }
 
+namespace {
+
+// Runs receive(target, unshare) on the folder a pull writes: options.dir,
+// or with --atomic the next version of it, switched in once receive has
+// done its part (OK, kPartial, kMaxDelete); unshare: the target's files
+// are the current version's too (ReceiverOptions::unshare_links).
+Status IntoTarget(const TransferOptions& options,
+                  const std::function<Status(const std::string&, bool)>& receive) {
+  if (!options.atomic || options.dry_run) return receive(options.dir, false);
+  VersionedFolder versions(options.dir, options.keep_previous);
+  std::string build;
+  TS_RETURN_IF_ERROR(versions.Prepare(&build));
+  Status s = receive(build, versions.current() > 0);
+  if (!RoundDone(s)) return s;
+  Status switched = versions.Commit();
+  return switched.ok() ? s : switched;
+}
+
+Status WatchPull(const TransferOptions& options, Reporter* reporter, Connection* conn,
+                 bool* progressed) {
+  SessionRequest request;
+  request.path = options.remote_folder;
+  request.rules = options.rules;
+  uint32_t granted = 0;
+  TS_RETURN_IF_ERROR(Handshake(conn, AskedFlags(options, true) | kHelloWatch, &request, &granted));
+  TS_RETURN_IF_ERROR(CheckWatchGranted(granted));
+  return RunWatchReceiver(conn, [&](uint64_t round) {
+    auto start = std::chrono::steady_clock::now();
+    const uint64_t wire_before = conn->wire_bytes_sent() + conn->wire_bytes_received();
+    PullStats stats;
+    stats.round = round;
+    Status s = IntoTarget(options, [&](const std::string& target, bool unshare) {
+      ReceiverOptions ro = ReceiverOptionsFor(options);
+      ro.partial_listing = round > 1;
+      ro.unshare_links = unshare;
+      // Interrupted, it removes what it had of a file: a watch leaves no
+      // temporaries behind (the next round starts the file again).
+      Receiver rx(target, ro, reporter, &stats);
+      Status r = rx.Open();
+      if (r.ok()) r = RunReceiver(conn, &rx, granted);
+      if (CutOff(r) && r.kind() != ErrorKind::kInterrupted) rx.KeepPartial();
+      return r;
+    });
+    stats.bytes_on_wire = conn->wire_bytes_sent() + conn->wire_bytes_received() - wire_before;
+    if (RoundDone(s)) {
+      ReportRound(reporter, &stats, s, start);
+      *progressed = true;
+    }
+    return s;
+  });
+}
+
+}  // namespace
+
 Status RunPull(const TransferOptions& options, Reporter* reporter, PullStats* stats) {
+  if (options.watch) {
+    return KeepWatching(options, reporter, [&](Connection* conn, bool* progressed) {
+      return WatchPull(options, reporter, conn, progressed);
+    });
+  }
   auto start = std::chrono::steady_clock::now();
-  Receiver rx(options.dir, ReceiverOptionsFor(options), reporter, stats);
-  Status s = rx.Open();
-  if (s.ok()) {
-    s = OverTransport(options, stats, [&](Connection* conn) {
+  Status s = IntoTarget(options, [&](const std::string& target, bool unshare) {
+    ReceiverOptions ro = ReceiverOptionsFor(options);
+    ro.unshare_links = unshare;
+    Receiver rx(target, ro, reporter, stats);
+    Status opened = rx.Open();
+    if (!opened.ok()) return opened;
+    return OverTransport(options, stats, [&](Connection* conn) {
       SessionRequest request;
       request.path = options.remote_folder;
       request.rules = options.rules;
@@ -269,7 +430,7 @@ Status RunPull(const TransferOptions& options, Reporter* reporter, PullStats* st
       if (CutOff(pulled)) rx.KeepPartial();
       return pulled;
     });
-  }
+  });
   stats->elapsed_ms = MsSince(start);
   return s;
 }
@@ -304,6 +465,12 @@ Status RunPush(const TransferOptions& options, Reporter* reporter, PullStats* st
   request.backup_dir = options.backup_dir;
   request.suffix = options.suffix;
 
+  if (s.ok() && options.watch) {
+    return KeepWatching(options, reporter, [&](Connection* conn, bool* progressed) {
+      return WatchPush(conn, options.dir, AskedFlags(options, false), request, reporter, owners,
+                       progressed);
+    });
+  }
   if (s.ok()) {
     s = OverTransport(options, stats, [&](Connection* conn) {
       return PushSession(conn, options.dir, AskedFlags(options, false), request, reporter, stats,

@@ -22,6 +22,10 @@
 
 namespace treesync {
 
+// A watching client that lost its server tries again after 1 s, then
+// twice as long each time, up to this.
+constexpr int kMaxBackoffMs = 30000;
+
 struct TransferOptions {
   // Where the server is: a command whose stdin and stdout carry the
   // session (ssh ... treesync serve --stdio, or --via), when not empty;
@@ -64,6 +68,14 @@ struct TransferOptions {
   // not given) and its name ("" when given as a number).
   int64_t chown_uid = -1, chown_gid = -1;
   std::string chown_user, chown_group;
+  // Stay connected and mirror each change as it settles (--watch), coming
+  // back after the server goes away; only an interrupt ends it.
+  bool watch = false;
+  // A pull builds each new version of dir beside the current one and
+  // switches it in whole (--atomic: see versioned_folder.h), keeping
+  // keep_previous older versions.
+  bool atomic = false;
+  int keep_previous = 0;
   // Over TCP: the keys of an encrypted session (--key and the rest; see
   // ClientSecurityFor). Null: plain TCP.
   std::shared_ptr<const ClientSecurity> security;
@@ -89,10 +101,13 @@ Status OpenTransport(const TransferOptions& options, std::unique_ptr<ByteStream>
 
 // Runs a whole pull. OK when the local folder mirrors the server's; kPartial
 // when some entries failed but the rest is done; another error otherwise.
+// With options.watch it goes on until interrupted (kInterrupted), printing
+// a summary per round, reconnecting (kMaxBackoffMs apart at most) after
+// the server goes away; it stops only on errors a retry can't mend.
 Status RunPull(const TransferOptions& options, Reporter* reporter, PullStats* stats);
 // Runs a whole push: the same results, for the server's folder, with the
 // server's receiver's report printed through reporter and its counts in
-// *stats.
+// *stats; options.watch as for RunPull.
 Status RunPush(const TransferOptions& options, Reporter* reporter, PullStats* stats);
 
 // The protocol part of a pull over an established connection, for tests.

@@ -31,6 +31,7 @@ std::string FrameTypeName(uint8_t type) {
     case FrameType::kListEnd: return "ListEnd";
     case FrameType::kEntries: return "Entries";
     case FrameType::kGap: return "Gap";
+    case FrameType::kWhole: return "Whole";
     case FrameType::kWant: return "Want";
     case FrameType::kWantEnd: return "WantEnd";
     case FrameType::kWantDelta: return "WantDelta";
@@ -46,6 +47,8 @@ std::string FrameTypeName(uint8_t type) {
     case FrameType::kDone: return "Done";
     case FrameType::kEvent: return "Event";
     case FrameType::kSummary: return "Summary";
+    case FrameType::kRound: return "Round";
+    case FrameType::kTick: return "Tick";
   }
   static const char kHex[] = "0123456789abcdef";
   return std::string("0x") + kHex[type >> 4] + kHex[type & 15];

@@ -28,6 +28,7 @@ enum class FrameType : uint8_t {
   kListEnd = 0x15,    // S->R: the listing is complete
   kEntries = 0x16,    // S->R: many listing entries, packed (manifest.h)
   kGap = 0x17,        // S->R: a folder not wholly listed (streaming)
+  kWhole = 0x18,      // S->R, watch rounds: a folder whose entries are all listed
   kWant = 0x20,       // R->S: please send these files
   kWantEnd = 0x21,    // R->S: no more requests
   kWantDelta = 0x22,  // R->S: send this file as a delta against my basis
@@ -43,6 +44,8 @@ enum class FrameType : uint8_t {
   kDone = 0x40,       // S->R: the session is complete
   kEvent = 0x41,      // R->S, push only: a change made, for the pushing user
   kSummary = 0x42,    // R->S, push only: the receiver's totals and result
+  kRound = 0x43,      // S->R, watch: another round of the session follows
+  kTick = 0x44,       // S->R, watch: nothing changed; the sender is still there
 };
 
 // The name of a frame type for messages ("Folder"), or "0x7f" if unknown.

@@ -68,6 +68,10 @@ std::string BaseName(const std::string& p) {
   return slash == std::string::npos ? p : p.substr(slash + 1);
 }
 
+std::string JoinRel(const std::string& folder, const std::string& name) {
+  return folder.empty() ? name : folder + "/" + name;
+}
+
 std::string JoinPath(const std::string& root, const std::string& rel) {
   if (rel.empty()) return root;
   if (root.empty()) return rel;

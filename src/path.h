@@ -25,6 +25,8 @@ Status CheckWirePath(const std::string& p);
 std::string ParentOf(const std::string& p);
 // "a/b/c" -> "c".
 std::string BaseName(const std::string& p);
+// A name in a folder, as a wire path ("" is the root: the name itself).
+std::string JoinRel(const std::string& folder, const std::string& name);
 // root joined with a wire path ("" gives root).
 std::string JoinPath(const std::string& root, const std::string& rel);
 // A printable form of a path for messages: control characters (C0, DEL and

@@ -87,6 +87,37 @@ Status DecodeGap(const Frame& f, std::string* folder, std::string* message) {
   return Status::Ok();
 }
 
+std::string EncodeWhole(const std::string& folder, bool tree) {
+  PayloadWriter w;
+  w.Bytes(folder);
+  w.U8(tree ? 1 : 0);
+  return w.Take();
+}
+
+Status DecodeWhole(const Frame& f, std::string* folder, bool* tree) {
+  PayloadReader r(f.payload, "Whole");
+  uint8_t depth = 0;
+  r.Bytes(folder, kMaxPathBytes);
+  r.U8(&depth);
+  TS_RETURN_IF_ERROR(r.Finish());
+  if (depth > 1) return Status::Protocol("Whole frame with depth " + std::to_string(depth));
+  if (!folder->empty()) TS_RETURN_IF_ERROR(CheckWirePath(*folder));
+  *tree = depth == 1;
+  return Status::Ok();
+}
+
+std::string EncodeRound(uint64_t round) {
+  PayloadWriter w;
+  w.U64(round);
+  return w.Take();
+}
+
+Status DecodeRound(const Frame& f, uint64_t* round) {
+  PayloadReader r(f.payload, "Round");
+  r.U64(round);
+  return r.Finish();
+}
+
 std::string EncodeListCredit(uint32_t bytes) {
   PayloadWriter w;
   w.U32(bytes);

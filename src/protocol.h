@@ -69,6 +69,10 @@ constexpr uint32_t kHelloCompress = 1024;
 // (docs/PROTOCOL.md, "Delta transfer"), which the receiver picks by the
 // basis's size, as rsync does.
 constexpr uint32_t kHelloSizedSums = 2048;
+// The session goes on after Done: the sender watches its tree and sends
+// a Round for each batch of changes, listing only what changed
+// (docs/PROTOCOL.md, "Watch"). Needs streaming.
+constexpr uint32_t kHelloWatch = 4096;
 constexpr unsigned kHelloLevelShift = 16;
 constexpr uint32_t kHelloLevelBits = uint32_t(0xF) << kHelloLevelShift;
 inline int HelloLevel(uint32_t flags) {
@@ -87,7 +91,7 @@ inline const char* PeerOfReceiver(uint32_t granted) {
 // The flags a serving side of this version can grant.
 constexpr uint32_t kHelloKnownFlags =
     kHelloWantHashes | kHelloPackedListing | kHelloStreaming | kHelloPush | kHelloSession | kHelloHoles | kHelloOwners | kHelloSpecials | kHelloXattrs |
-    kHelloHardLinks | kHelloCompress | kHelloSizedSums;
+    kHelloHardLinks | kHelloCompress | kHelloSizedSums | kHelloWatch;
 
 // Streaming: the listing credit a session starts with. An entry weighs
 // kEntryWeightBase plus its path's length; the receiver grants credit back
@@ -165,6 +169,17 @@ Status DecodeWarning(const Frame& f, std::string* path, std::string* message);
 std::string EncodeGap(const std::string& folder, const std::string& message);
 // Checks folder by the wire path rules (or empty) and the message length.
 Status DecodeGap(const Frame& f, std::string* folder, std::string* message);
+
+// Whole (watch rounds): every entry directly in folder ("" is the served
+// folder) is listed, and with tree everything below it too, so what the
+// receiver has there beyond them goes.
+std::string EncodeWhole(const std::string& folder, bool tree);
+// Checks folder by the wire path rules (or empty).
+Status DecodeWhole(const Frame& f, std::string* folder, bool* tree);
+
+// Round (watch): the number of the round that follows (2, 3, ...).
+std::string EncodeRound(uint64_t round);
+Status DecodeRound(const Frame& f, uint64_t* round);
 
 // ListCredit (streaming): `bytes` more listing weight may be sent.
 std::string EncodeListCredit(uint32_t bytes);

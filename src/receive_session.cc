@@ -221,6 +221,12 @@ Status ReceiveLoop::OnListing(const Frame& f) {
       // A pushing client's user knows whose folder it is: it is theirs.
       return rx_->AddGap(folder, pushed_ ? message : peer_ + ": " + message);
     }
+    case FrameType::kWhole: {
+      std::string folder;
+      bool tree = false;
+      TS_RETURN_IF_ERROR(DecodeWhole(f, &folder, &tree));
+      return rx_->AddWhole(folder, tree);
+    }
     case FrameType::kWarning: {
       std::string path, message;
       TS_RETURN_IF_ERROR(DecodeWarning(f, &path, &message));
@@ -357,6 +363,7 @@ Status ReceiveLoop::Run(bool* complete) {
       case FrameType::kSymlink:
       case FrameType::kEntries:
       case FrameType::kGap:
+      case FrameType::kWhole:
       case FrameType::kWarning:
       case FrameType::kListEnd:
         TS_RETURN_IF_ERROR(OnListing(f));

@@ -24,10 +24,6 @@ namespace {
 // before giving up with a FileError.
 constexpr int kMaxBegins = 3;
 
-std::string JoinRel(const std::string& folder, const std::string& name) {
-  return folder.empty() ? name : folder + "/" + name;
-}
-
 EntryType TypeOf(platform::FileType t) {
   switch (t) {
     case platform::FileType::kDirectory: return EntryType::kFolder;
@@ -159,6 +155,8 @@ Status Receiver::PushFolder(const Entry& e, bool made, bool skip) {
   f.mode = e.mode;
   f.mtime_ns = e.mtime_ns;
   f.skip = skip;
+  f.tree = !open_.empty() && open_.back().tree;
+  f.keep = options_.partial_listing && !f.tree;
   for (const platform::Xattr& x : e.xattrs) {
     if (x.name == "system.posix_acl_default") f.default_acl = true;
   }
@@ -348,7 +346,7 @@ bool Receiver::ManagesXattr(const std::string& name) const {
          name == "system.posix_acl_access" || name == "system.posix_acl_default";
 }
 
-bool Receiver::SyncXattrs(const Entry& e, const std::string& full, bool fresh) {
+bool Receiver::SyncXattrs(const Entry& e, const std::string& full, bool fresh, bool apply) {
   bool changed = false;
   std::vector<platform::Xattr> local;
   if (!fresh) {
@@ -366,18 +364,21 @@ bool Receiver::SyncXattrs(const Entry& e, const std::string& full, bool fresh) {
     const platform::Xattr* have = j < local.size() ? &local[j] : nullptr;
     if (have == nullptr || (want != nullptr && want->name < have->name)) {
       if (ManagesXattr(want->name)) {
+        if (!apply) return true;
         s = platform::SetXattr(full, *want);
         changed = true;
       }
       ++i;
     } else if (want == nullptr || have->name < want->name) {
       if (ManagesXattr(have->name)) {
+        if (!apply) return true;
         s = platform::RemoveXattr(full, have->name);
         changed = true;
       }
       ++j;
     } else {
       if (want->value != have->value && ManagesXattr(want->name)) {
+        if (!apply) return true;
         s = platform::SetXattr(full, *want);
         changed = true;
       }
@@ -598,6 +599,20 @@ Status Receiver::Apply(Entry e, const platform::FolderEntry* local) {
   if (!p.fetch) {
     ++stats_->files_skipped;
     credit_ += weight;
+    if (options_.unshare_links && local != nullptr && local->info.links > 1) {
+      const platform::FileInfo& have = local->info;
+      const bool owner_differs = (want_uid != platform::kKeep && want_uid != have.uid) ||
+                                 (want_gid != platform::kKeep && want_gid != have.gid);
+      if (p.fix_metadata || owner_differs ||
+          (MirrorsXattrs(e) && SyncXattrs(e, full, false, /*apply=*/false))) {
+        Status s = Unshare(e, full, have);
+        if (!s.ok()) {
+          if (s.kind() != ErrorKind::kLocalName) return s;
+          EntryError(e.path, Printable(s.message()));
+          return Status::Ok();
+        }
+      }
+    }
     // A change of owner clears set-uid and set-gid: the mode goes after it.
     bool owner_changed = false;
     if (local != nullptr) {
@@ -715,12 +730,47 @@ Status Receiver::AddGap(const std::string& folder, const std::string& message) {
   return Status::Ok();
 }
 
+Status Receiver::Unshare(const Entry& e, const std::string& full,
+                         const platform::FileInfo& info) {
+  const std::string temp = JoinPath(Full(ParentOf(e.path)), TempNameFor(e));
+  TS_RETURN_IF_ERROR(platform::RemoveEntry(temp));
+  std::error_code ec;
+  fs::copy_file(platform::FsPath(full), platform::FsPath(temp), ec);
+  if (ec) {
+    platform::RemoveEntry(temp);
+    return Status::Io(Printable(full) + ": can't copy it before changing its metadata: " +
+                      ec.message());
+  }
+  // As it was: the caller then changes what the listing says.
+  if (platform::CanChown()) platform::SetOwner(temp, info.uid, info.gid);
+  std::vector<platform::Xattr> attrs;
+  if (platform::HasXattrs() && platform::ListXattrs(full, &attrs).ok()) {
+    for (const platform::Xattr& x : attrs) platform::SetXattr(temp, x);
+  }
+  Status s = platform::SetMode(temp, info.mode);
+  if (s.ok()) s = platform::SetMtime(temp, info.mtime_ns);
+  if (s.ok()) s = platform::Rename(temp, full);
+  if (!s.ok()) platform::RemoveEntry(temp);
+  return s;
+}
+
+Status Receiver::AddWhole(const std::string& folder, bool tree) {
+  if (!options_.partial_listing) return Status::Protocol("Whole frame outside a watch round");
+  if (open_.empty() || open_.back().path != folder || open_.back().any_child) {
+    return Status::Protocol("Whole frame for " + Printable(folder) +
+                            ", which is not the folder listed last");
+  }
+  open_.back().keep = false;
+  open_.back().tree = tree;
+  return Status::Ok();
+}
+
 Status Receiver::CloseFolder() {
   OpenFolder f = std::move(open_.back());
   open_.pop_back();
   if (f.skip) return Status::Ok();
   for (size_t i = 0; i < f.local.size(); ++i) {
-    if (f.listed[i] || !options_.delete_extraneous || f.gap) continue;
+    if (f.listed[i] || !options_.delete_extraneous || f.gap || f.keep) continue;
     const platform::FolderEntry& l = f.local[i];
     const std::string rel = JoinRel(f.path, l.name);
     if (IsBackupFolder(rel)) continue;

@@ -86,6 +86,15 @@ struct ReceiverOptions {
   bool numeric_ids = false;
   int64_t chown_uid = -1, chown_gid = -1;
 
+  // A watch round (docs/PROTOCOL.md, "Watch"): the listing names what
+  // changed, so nothing the target has is deleted as extraneous except in
+  // the folders AddWhole names.
+  bool partial_listing = false;
+  // The target's files may be hard links of another tree's that must not
+  // change (the current version, under --atomic): a current file whose
+  // mode, time, owner or attributes differ is copied before they are set.
+  bool unshare_links = false;
+
   // Entries whose paths differ only in ASCII case are refused after the
   // first (the target's file system would make them one).
   bool names_ignore_case = platform::NamesIgnoreCase();
@@ -128,6 +137,11 @@ class Receiver {
   // one still being listed: nothing extraneous in it is deleted, and
   // message (which says who could not read it) is an entry error.
   Status AddGap(const std::string& folder, const std::string& message);
+  // A watch round lists every entry directly in folder ("" is the root),
+  // and with tree everything below it: what else the target has there is
+  // extraneous. kProtocol unless folder is the one listed last (the root:
+  // nothing listed yet) and nothing inside it has been listed yet.
+  Status AddWhole(const std::string& folder, bool tree);
   // After the whole listing: completes the folders still open and decides
   // the files held back for a basis. complete: the sender listed everything
   // (with DeferDeletions, extraneous entries are deleted only then).
@@ -211,6 +225,9 @@ class Receiver {
     int64_t mtime_ns = 0;
     bool skip = false;  // this target can't hold it: nothing below is applied
     bool gap = false;   // the sender could not list it all: delete nothing
+    // A watch round that did not list it wholly: delete nothing (partial_listing).
+    bool keep = false;
+    bool tree = false;  // a watch round lists all below it (AddWhole)
     bool setgid = false;  // with groups: the target's folder is set-gid now
     // Its listing gives it a default ACL: what is made in it inherits one.
     bool default_acl = false;
@@ -320,7 +337,12 @@ class Receiver {
   // temporary's) in line with e's listing: sets what differs, removes what
   // the listing lacks; fresh: nothing to compare with or remove. A refusal
   // is an entry error. Returns whether anything was changed.
-  bool SyncXattrs(const Entry& e, const std::string& full, bool fresh);
+  // apply false: only says whether anything differs, changing nothing.
+  bool SyncXattrs(const Entry& e, const std::string& full, bool fresh, bool apply = true);
+  // Gives the current file e at full (info: what it is now) an inode of its
+  // own, a copy with the same data and metadata, so a change to its
+  // metadata leaves the other names of its old inode alone (unshare_links).
+  Status Unshare(const Entry& e, const std::string& full, const platform::FileInfo& info);
   // Sets a folder's mode and time (owner rwx always kept).
   Status ApplyFolderMetadata(const std::string& rel, uint32_t mode, int64_t mtime_ns);
   // Applies an entry under the open folder on top; local is what the target

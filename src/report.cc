@@ -168,9 +168,18 @@ void Reporter::OnSummary(const PullStats& s, const std::string& result) {
                  static_cast<unsigned long long>(s.bytes_on_wire), s.elapsed_ms / 1000.0,
                  result.c_str());
   }
-  if (!options_.json) return;
+  if (!options_.json) {
+    std::fflush(out_);
+    return;
+  }
+  if (s.round > 0) {
+    std::fprintf(out_, "{\"event\":\"summary\",\"round\":%llu,",
+                 static_cast<unsigned long long>(s.round));
+  } else {
+    std::fputs("{\"event\":\"summary\",", out_);
+  }
   std::fprintf(out_,
-               "{\"event\":\"summary\",\"result\":%s,\"files_total\":%llu,"
+               "\"result\":%s,\"files_total\":%llu,"
                "\"files_transferred\":%llu,\"files_skipped\":%llu,\"files_deleted\":%llu,"
                "\"dirs_created\":%llu,\"dirs_deleted\":%llu,\"symlinks_created\":%llu,"
                "\"bytes_transferred\":%llu,\"bytes_resumed\":%llu,\"bytes_on_wire\":%llu,"

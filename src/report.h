@@ -42,6 +42,7 @@ struct PullStats {
   uint64_t bytes_on_wire = 0;      // all bytes sent and received
   int64_t elapsed_ms = 0;
   uint64_t errors = 0;             // entries that failed
+  uint64_t round = 0;              // a watch session's round (from 1); 0: not watching
 };
 
 // Prints what a receiver reports. Its event calls are virtual so that a

@@ -233,7 +233,7 @@ class Sender {
   Sender(Connection* conn, const std::string& root, HashCache* cache,
          std::shared_ptr<const Filter> filter, uint32_t flags,
          const EventHandler& on_event, Reporter* local, SendSummary* summary,
-         const OwnerListing& owners)
+         const OwnerListing& owners, std::shared_ptr<const WalkScope> scope)
       : conn_(conn),
         peer_(PeerOfSender(flags)),
         on_event_(on_event),
@@ -248,11 +248,14 @@ class Sender {
         owners_((flags & kHelloOwners) != 0 && (flags & kHelloPackedListing) != 0),
         specials_((flags & kHelloSpecials) != 0 && (flags & kHelloPackedListing) != 0),
         xattrs_((flags & kHelloXattrs) != 0 && (flags & kHelloPackedListing) != 0),
-        links_((flags & kHelloHardLinks) != 0 && (flags & kHelloPackedListing) != 0),
+        // A round lists a link group's changed names, not all of them: its
+        // files travel as files of their own.
+        links_((flags & kHelloHardLinks) != 0 && (flags & kHelloPackedListing) != 0 &&
+               scope == nullptr),
         owner_listing_(owners),
         summary_(summary),
         filter_(std::move(filter)),
-        walk_(root, filter_, specials_, xattrs_),
+        walk_(root, filter_, specials_, xattrs_, std::move(scope)),
         packer_(owners_),
         buf_(kDataChunk) {}
   ~Sender() {
@@ -429,6 +432,11 @@ Status Sender::SendListing(bool* progress, bool* waiting) {
         TS_RETURN_IF_ERROR(FlushPacker());  // it speaks of the entry after it
         TS_RETURN_IF_ERROR(conn_->Send(FrameType::kWarning,
                                        EncodeWarning(item.path, FitMessage(item.message))));
+        break;
+      case WalkItem::kWhole:
+        TS_RETURN_IF_ERROR(FlushPacker());  // it speaks of the entries after it
+        TS_RETURN_IF_ERROR(
+            conn_->Send(FrameType::kWhole, EncodeWhole(item.path, item.entry.size == 1)));
         break;
       case WalkItem::kSkipped:
         if (local_ != nullptr) local_->OnWarning(Printable(item.path) + ": special file skipped");
@@ -612,11 +620,14 @@ Status PeerError(const Frame& f, const std::string& peer) {
 Status RunSender(Connection* conn, const std::string& root, HashCache* cache,
                  std::shared_ptr<const Filter> filter, uint32_t flags,
                  const EventHandler& on_event, Reporter* local, SendSummary* summary,
-                 const OwnerListing& owners) {
+                 const OwnerListing& owners, std::shared_ptr<const WalkScope> scope) {
+  // One version of a tree --atomic switches, for the whole session.
+  const std::string resolved = ResolveRoot(root);
   SyncStart sync;
-  TS_RETURN_IF_ERROR(RootInfo(root, &sync.mode, &sync.mtime_ns));
+  TS_RETURN_IF_ERROR(RootInfo(resolved, &sync.mode, &sync.mtime_ns));
   TS_RETURN_IF_ERROR(conn->Send(FrameType::kSync, EncodeSync(sync)));
-  Sender sender(conn, root, cache, std::move(filter), flags, on_event, local, summary, owners);
+  Sender sender(conn, resolved, cache, std::move(filter), flags, on_event, local, summary, owners,
+                std::move(scope));
   return sender.Run();
 }
 

@@ -15,6 +15,7 @@
 #include "protocol.h"
 #include "report.h"
 #include "status.h"
+#include "walk.h"
 
 namespace treesync {
 
@@ -49,11 +50,14 @@ using EventHandler = std::function<Status(const Frame& f)>;
 // pushing client; a folder it can't read comes back from the receiver as
 // an entry error). filter (may be null): what the listing leaves out (the
 // walk neither reports nor enters excluded entries, so nobody can ask for
-// them). owners: how owners are listed.
+// them). owners: how owners are listed. scope (may be null: the whole
+// tree): what a watch round lists, with Whole frames for the folders it
+// lists wholly; files then carry no link records.
 Status RunSender(Connection* conn, const std::string& root, HashCache* cache,
                  std::shared_ptr<const Filter> filter, uint32_t flags,
                  const EventHandler& on_event, Reporter* local, SendSummary* summary,
-                 const OwnerListing& owners = OwnerListing());
+                 const OwnerListing& owners = OwnerListing(),
+                 std::shared_ptr<const WalkScope> scope = nullptr);
 
 // A fatal Error frame from the peer as our error of the same kind, its
 // message prefixed with peer and ": ".

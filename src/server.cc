@@ -26,7 +26,9 @@
 #include "receive_session.h"
 #include "receiver.h"
 #include "remote_report.h"
+#include "versioned_folder.h"
 #include "walk.h"
+#include "watch_session.h"
 #include "zstd_encoder.h"
 
 namespace treesync {
@@ -77,7 +79,9 @@ Status ServedFolder(const std::string& root, const std::string& sub, bool missin
       if (missing_ok) return Status::Ok();
       return Status::BadFolder(Printable(sub) + ": no such folder in the served tree");
     }
-    if (info.type != platform::FileType::kDirectory) {
+    // A folder serve --atomic keeps as versions: its symlink leads to a
+    // sibling inside the same folder, never out of the tree.
+    if (info.type != platform::FileType::kDirectory && !IsVersionLink(*folder)) {
       return Status::BadFolder(Printable(sub) + ": not a folder in the served tree");
     }
   }
@@ -122,7 +126,7 @@ void SendError(Connection* conn, const Status& s) {
 // The receiving half of a push, from the Hello reply on. Everything that
 // could refuse the push (the folder, another session's hold on it) is
 // settled before the reply, so a refused push moves no data.
-Status ServePush(Connection* conn, const std::string& folder, bool devices,
+Status ServePush(Connection* conn, const std::string& folder, const ServedTree& tree,
                  const SessionRequest& request,
                  std::shared_ptr<const Filter> filter, uint32_t flags, int level,
                  SessionSummary* summary) {
@@ -138,37 +142,65 @@ Status ServePush(Connection* conn, const std::string& folder, bool devices,
   ro.owners = (flags & kHelloOwners) != 0 && (request.options & kSessionNoOwner) == 0;
   ro.groups = (flags & kHelloOwners) != 0 && (request.options & kSessionNoGroup) == 0;
   ro.numeric_ids = (request.options & kSessionNumericIds) != 0;
-  ro.devices = devices;
+  ro.devices = tree.devices;
   ro.xattrs = (flags & kHelloXattrs) != 0 && platform::HasXattrs();
   ro.max_delete = request.max_delete;
   ro.backup_dir = request.backup_dir;  // a wire path: inside the target
   ro.suffix = request.suffix;
   ro.filter = std::move(filter);
   ForwardingReporter reporter(conn);
-  Receiver rx(folder, ro, &reporter, &summary->received);
-  Status s = rx.Open();
-  if (!s.ok()) {
-    SendError(conn, s);
+  // One round of a push; a push that does not watch has only the first.
+  auto receive = [&](uint64_t round) {
+    ro.partial_listing = round > 1;
+    PullStats stats;
+    // serve --atomic: each push (each round) builds a version and switches
+    // it in before the client hears it is done.
+    std::unique_ptr<VersionedFolder> versions;
+    std::string target = folder;
+    Status s;
+    if (tree.atomic && !ro.dry_run) {
+      versions = std::make_unique<VersionedFolder>(folder, tree.keep_previous);
+      s = versions->Prepare(&target);
+      ro.unshare_links = versions->current() > 0;
+    }
+    Receiver rx(target, ro, &reporter, &stats);
+    if (s.ok()) s = rx.Open();
+    if (!s.ok()) {
+      SendError(conn, s);
+      return s;
+    }
+    if (round == 1) TS_RETURN_IF_ERROR(SendHelloReply(conn, flags, level));
+    s = RunReceiver(conn, &rx, flags);
+    summary->received = stats;
+    if (s.ok() || s.kind() == ErrorKind::kPartial || s.kind() == ErrorKind::kMaxDelete) {
+      TS_RETURN_IF_ERROR(reporter.status());
+      if (versions != nullptr) {
+        Status switched = versions->Commit();
+        if (!switched.ok()) {
+          SendError(conn, switched);
+          return switched;
+        }
+      }
+      TS_RETURN_IF_ERROR(conn->Send(FrameType::kSummary, EncodeSummaryOf(stats, s)));
+      TS_RETURN_IF_ERROR(conn->Flush());
+      return s;
+    }
+    // Cut off, not refused: what arrived of the current file is kept so the
+    // next push resumes after it.
+    if (s.kind() == ErrorKind::kSocket || s.kind() == ErrorKind::kTimeout ||
+        s.kind() == ErrorKind::kInterrupted) {
+      rx.KeepPartial();
+    }
+    // A client that stalled may still read why it was dropped, but is not
+    // waited for as long again.
+    if (s.kind() == ErrorKind::kTimeout) conn->set_timeout_ms(kTurnAwayLingerMs);
+    if (s.kind() != ErrorKind::kSocket) SendError(conn, s);
     return s;
-  }
-  TS_RETURN_IF_ERROR(SendHelloReply(conn, flags, level));
-  s = RunReceiver(conn, &rx, flags);
+  };
+  Status s = (flags & kHelloWatch) != 0 ? RunWatchReceiver(conn, receive) : receive(1);
   if (s.ok() || s.kind() == ErrorKind::kPartial || s.kind() == ErrorKind::kMaxDelete) {
-    TS_RETURN_IF_ERROR(reporter.status());
-    TS_RETURN_IF_ERROR(conn->Send(FrameType::kSummary, EncodeSummaryOf(summary->received, s)));
     TS_RETURN_IF_ERROR(conn->Finish());
-    return s;
   }
-  // Cut off, not refused: what arrived of the current file is kept so the
-  // next push resumes after it.
-  if (s.kind() == ErrorKind::kSocket || s.kind() == ErrorKind::kTimeout ||
-      s.kind() == ErrorKind::kInterrupted) {
-    rx.KeepPartial();
-  }
-  // A client that stalled may still read why it was dropped, but is not
-  // waited for as long again.
-  if (s.kind() == ErrorKind::kTimeout) conn->set_timeout_ms(kTurnAwayLingerMs);
-  if (s.kind() != ErrorKind::kSocket) SendError(conn, s);
   return s;
 }
 
@@ -232,6 +264,8 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
   }
   if ((flags & kHelloPackedListing) == 0) flags &= ~kHelloXattrs;
   if ((flags & kHelloPackedListing) == 0) flags &= ~kHelloHardLinks;
+  // Rounds are listed as streaming ones are.
+  if ((flags & kHelloStreaming) == 0) flags &= ~kHelloWatch;
   // The level the client asked for, else ours; granted only within the
   // memory budget.
   const int level = HelloLevel(hello.flags) > 0 ? HelloLevel(hello.flags) : ZstdEncoder::kDefaultLevel;
@@ -253,14 +287,31 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
       SendError(conn, s);
       return s;
     }
-    s = ServePush(conn, folder, tree.devices, request, std::move(filter), flags, level, summary);
+    s = ServePush(conn, folder, tree, request, std::move(filter), flags, level, summary);
     if (tree.pushes != nullptr && !dry_run) tree.pushes->Release(request.path);
     return s;
   }
 
   TS_RETURN_IF_ERROR(SendHelloReply(conn, flags, level));
-  s = RunSender(conn, folder, tree.cache, std::move(filter), flags, EventHandler(), nullptr,
-                &summary->sent);
+  if ((flags & kHelloWatch) != 0) {
+    s = RunWatchSender(
+        conn, folder,
+        [&](std::shared_ptr<const WalkScope> scope) {
+          SendSummary sent;
+          Status r = RunSender(conn, folder, tree.cache, filter, flags, EventHandler(), nullptr,
+                               &sent, OwnerListing(), std::move(scope));
+          summary->sent.entries += sent.entries;
+          summary->sent.files_sent += sent.files_sent;
+          summary->sent.file_errors += sent.file_errors;
+          return r;
+        },
+        nullptr);
+    // The client going away or a signal is how a watch session ends.
+    if (s.kind() == ErrorKind::kSocket || s.kind() == ErrorKind::kInterrupted) return Status::Ok();
+  } else {
+    s = RunSender(conn, folder, tree.cache, std::move(filter), flags, EventHandler(), nullptr,
+                  &summary->sent);
+  }
   if (s.ok()) return conn->Finish();
   // The served folder itself is gone or the tree is too large: tell the
   // client why rather than just hanging up.
@@ -516,6 +567,8 @@ Status RunServer(const ServeOptions& options, FILE* log) {
                       ServedTree tree{options.root, options.writable, cache.get(),
                                       pushes.get(), options.rules, options.devices,
                                       compression.get()};
+                      tree.atomic = options.atomic;
+                      tree.keep_previous = options.keep_previous;
                       if (first->type == FrameType::kHandshake) {
                         // The Hello comes sealed, after the handshake: both
                         // within the time a clear Hello gets in the lobby,
@@ -555,9 +608,10 @@ Status RunStdioServer(const ServeOptions& options) {
   Connection conn(std::move(stream), options.timeout_ms);
   HashCache cache;
   SessionSummary summary;
-  Status s = ServeAndLinger(&conn, ServedTree{options.root, options.writable, &cache, nullptr, options.rules, options.devices},
-                            &summary,
-                            nullptr);
+  ServedTree tree{options.root, options.writable, &cache, nullptr, options.rules, options.devices};
+  tree.atomic = options.atomic;
+  tree.keep_previous = options.keep_previous;
+  Status s = ServeAndLinger(&conn, tree, &summary, nullptr);
   // Whoever started us shows our stderr to the user (ssh does), who has the
   // client's report already, and its summary of a push partly done.
   if (s.kind() == ErrorKind::kPartial || s.kind() == ErrorKind::kMaxDelete) return Status::Ok();

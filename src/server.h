@@ -37,6 +37,8 @@ struct ServeOptions {
   FilterList rules;         // the server's own filters (ServedTree::rules)
   uint64_t bwlimit = 0;     // bytes a second each way, per session; 0: no limit
   bool devices = false;     // pushes may make device nodes (ServedTree::devices)
+  bool atomic = false;      // pushes switch in whole versions (ServedTree::atomic)
+  int keep_previous = 0;
   // serve --key and --authorized-keys (and --psk-file): TCP clients must
   // then run the encrypted handshake, and get only what their line in the
   // authorized keys allows. Null: plain TCP, and encrypted clients are
@@ -85,6 +87,10 @@ struct ServedTree {
   bool devices = false;
   // What compressed sessions hold, all together (may be null: no limit).
   MemoryBudget* compression = nullptr;
+  // serve --atomic: a push's target is kept as versions, each switched in
+  // whole (versioned_folder.h), keep_previous older ones kept.
+  bool atomic = false;
+  int keep_previous = 0;
 };
 
 // Serves one session over a connection: the Hellos (and the client's

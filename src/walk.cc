@@ -33,14 +33,16 @@ struct Pending {
   std::string error;
   // The per-folder rules in force in rel's folder.
   std::shared_ptr<const FolderRules> rules;
+  // Everything below it is walked (no scope, or inside a kTree path).
+  bool all = true;
 };
 
 // Queues the children of folder prefix (its wire path and a '/', or "")
 // that the filter keeps, reading the folder's rule files first.
 Status PushChildren(const std::string& root, const std::string& prefix,
                     std::shared_ptr<const FolderRules> above, const Filter* filter,
-                    std::vector<platform::FolderEntry>* children, WalkVisitor* visitor,
-                    std::vector<Pending>* stack) {
+                    std::vector<platform::FolderEntry>* children, bool all,
+                    WalkVisitor* visitor, std::vector<Pending>* stack) {
   std::shared_ptr<const FolderRules> here = std::move(above);
   const std::string folder = prefix.empty() ? prefix : prefix.substr(0, prefix.size() - 1);
   if (filter != nullptr && filter->reads_rule_files()) {
@@ -63,7 +65,7 @@ Status PushChildren(const std::string& root, const std::string& prefix,
         filter->Excluded(rel, it->info.type == platform::FileType::kDirectory, here.get())) {
       continue;
     }
-    stack->push_back({std::move(rel), it->info, std::move(it->error), here});
+    stack->push_back({std::move(rel), it->info, std::move(it->error), here, all});
   }
   return Status::Ok();
 }
@@ -116,6 +118,14 @@ void ReadXattrs(const std::string& full, Entry* e, std::vector<std::string>* pro
   }
 }
 
+std::string ResolveRoot(const std::string& root) {
+  platform::FileInfo info;
+  if (!platform::Lstat(root, &info).ok() || info.type != platform::FileType::kSymlink) return root;
+  std::error_code ec;
+  std::filesystem::path real = fs::canonical(platform::FsPath(root), ec);
+  return ec ? root : real.u8string();
+}
+
 Status RootInfo(const std::string& root, uint32_t* mode, int64_t* mtime_ns) {
   platform::FileInfo info;
   TS_RETURN_IF_ERROR(RootStat(root, &info));
@@ -124,16 +134,123 @@ Status RootInfo(const std::string& root, uint32_t* mode, int64_t* mtime_ns) {
   return Status::Ok();
 }
 
+namespace {
+
+// The entries of folder rel that scope names or leads through, each read
+// on its own: a round that names one file in a folder of 100,000 reads one.
+// Names that do not exist are left out.
+void NamedChildren(const std::string& root, const std::string& rel, const WalkScope& scope,
+                   std::vector<platform::FolderEntry>* children) {
+  children->clear();
+  for (std::string& name : scope.NamesBelow(rel)) {
+    platform::FolderEntry c;
+    c.name = std::move(name);
+    Status s = platform::Lstat(JoinPath(root, JoinRel(rel, c.name)), &c.info);
+    if (s.ok() && c.info.type == platform::FileType::kMissing) continue;
+    if (!s.ok()) c.error = Printable(s.message());
+    children->push_back(std::move(c));
+  }
+}
+
+// How a folder's children are walked under a scope: *list whether to read
+// them all (else NamedChildren), *all whether everything below them is
+// walked too, *whole whether the folder is wholly listed (OnWhole); false
+// when nothing below it is walked.
+bool ScopeOf(const WalkScope& scope, const std::string& rel, bool* list, bool* all,
+             bool* whole) {
+  WalkScope::Kind kind = WalkScope::kEntry;
+  const bool named = scope.Has(rel, &kind);
+  *all = named && kind == WalkScope::kTree;
+  *whole = named && kind != WalkScope::kEntry;
+  *list = *whole;
+  return *whole || scope.HasBelow(rel);
+}
+
+}  // namespace
+
+void WalkScope::Add(const std::string& path, Kind kind) {
+  auto it = paths_.emplace(path, kind).first;
+  if (kind > it->second) it->second = kind;
+}
+
+bool WalkScope::Has(const std::string& path, Kind* kind) const {
+  auto it = paths_.find(path);
+  if (it == paths_.end()) return false;
+  *kind = it->second;
+  return true;
+}
+
+namespace {
+std::string PrefixOf(const std::string& folder) { return folder.empty() ? folder : folder + "/"; }
+bool StartsWith(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+}  // namespace
+
+bool WalkScope::HasBelow(const std::string& folder) const {
+  const std::string prefix = PrefixOf(folder);
+  auto it = paths_.upper_bound(prefix);
+  if (folder.empty()) return it != paths_.end();
+  return it != paths_.end() && StartsWith(it->first, prefix);
+}
+
+std::vector<std::string> WalkScope::NamesBelow(const std::string& folder) const {
+  const std::string prefix = PrefixOf(folder);
+  std::vector<std::string> names;
+  for (auto it = paths_.upper_bound(prefix); it != paths_.end() && StartsWith(it->first, prefix);
+       ++it) {
+    names.push_back(it->first.substr(prefix.size(), it->first.find('/', prefix.size()) -
+                                                        prefix.size()));
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+void WalkScope::Simplify() {
+  std::vector<std::string> trees;
+  for (const auto& p : paths_) {
+    if (p.second == kTree) trees.push_back(p.first);
+  }
+  for (const std::string& t : trees) {
+    if (paths_.count(t) == 0) continue;  // below a tree already dropped
+    const std::string prefix = PrefixOf(t);
+    auto first = paths_.upper_bound(prefix);
+    auto last = first;
+    while (last != paths_.end() && StartsWith(last->first, prefix)) ++last;
+    if (t.empty()) {
+      first = paths_.begin();
+      last = paths_.end();
+    }
+    for (auto it = first; it != last;) {
+      it = it->first == t ? std::next(it) : paths_.erase(it);
+    }
+  }
+}
+
 Status WalkTree(const std::string& root, WalkVisitor* visitor, const Filter* filter) {
+  return WalkTree(root, visitor, filter, nullptr);
+}
+
+Status WalkTree(const std::string& root, WalkVisitor* visitor, const Filter* filter,
+                const WalkScope* scope) {
   platform::FileInfo root_info;
   TS_RETURN_IF_ERROR(RootStat(root, &root_info));
   std::vector<platform::FolderEntry> children;
-  Status s = ListSorted(root, &children);
-  if (!s.ok()) return Status::BadFolder(s.message());
+  bool list = true, all = true, whole = false;
+  if (scope != nullptr && ScopeOf(*scope, "", &list, &all, &whole) && whole) {
+    TS_RETURN_IF_ERROR(visitor->OnWhole("", all));
+  }
+  if (list) {
+    Status s = ListSorted(root, &children);
+    if (!s.ok()) return Status::BadFolder(s.message());
+  } else {
+    NamedChildren(root, "", *scope, &children);
+  }
   // An explicit stack of pending entries keeps deep trees off the C++ stack.
   std::vector<Pending> stack;
   TS_RETURN_IF_ERROR(PushChildren(root, "", filter != nullptr ? filter->root_rules() : nullptr,
-                                  filter, &children, visitor, &stack));
+                                  filter, &children, all, visitor, &stack));
   while (!stack.empty()) {
     Pending p = std::move(stack.back());
     stack.pop_back();
@@ -198,15 +315,23 @@ Status WalkTree(const std::string& root, WalkVisitor* visitor, const Filter* fil
     }
     bool is_folder = e.type == EntryType::kFolder;
     TS_RETURN_IF_ERROR(visitor->OnEntry(e));
-    if (is_folder) {
+    if (!is_folder) continue;
+    bool list_all = true, below_all = true, whole = false;
+    if (!p.all) {
+      if (!ScopeOf(*scope, rel, &list_all, &below_all, &whole)) continue;
+      if (whole) TS_RETURN_IF_ERROR(visitor->OnWhole(rel, below_all));
+    }
+    if (list_all) {
       Status st = ListSorted(JoinPath(root, rel), &children);
       if (!st.ok()) {
         TS_RETURN_IF_ERROR(visitor->OnGap(rel, st.message()));
         continue;
       }
-      TS_RETURN_IF_ERROR(
-          PushChildren(root, rel + "/", p.rules, filter, &children, visitor, &stack));
+    } else {
+      NamedChildren(root, rel, *scope, &children);
     }
+    TS_RETURN_IF_ERROR(
+        PushChildren(root, rel + "/", p.rules, filter, &children, below_all, visitor, &stack));
   }
   return Status::Ok();
 }
@@ -282,6 +407,13 @@ class BackgroundWalk::Feeder : public WalkVisitor {
     batch_.back().path = path;
     return MaybeHand();
   }
+  Status OnWhole(const std::string& folder, bool tree) override {
+    batch_.emplace_back();
+    batch_.back().kind = WalkItem::kWhole;
+    batch_.back().path = folder;
+    batch_.back().entry.size = tree ? 1 : 0;
+    return MaybeHand();
+  }
   // Hands over what is gathered.
   Status Hand() {
     if (batch_.empty()) return Status::Ok();
@@ -303,8 +435,13 @@ class BackgroundWalk::Feeder : public WalkVisitor {
 };
 
 BackgroundWalk::BackgroundWalk(std::string root, std::shared_ptr<const Filter> filter,
-                               bool specials, bool xattrs)
-    : root_(std::move(root)), filter_(std::move(filter)), specials_(specials), xattrs_(xattrs) {
+                               bool specials, bool xattrs,
+                               std::shared_ptr<const WalkScope> scope)
+    : root_(std::move(root)),
+      filter_(std::move(filter)),
+      specials_(specials),
+      xattrs_(xattrs),
+      scope_(std::move(scope)) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -319,7 +456,7 @@ BackgroundWalk::~BackgroundWalk() {
 
 void BackgroundWalk::Run() {
   Feeder feeder(this);
-  Status s = WalkTree(root_, &feeder, filter_.get());
+  Status s = WalkTree(root_, &feeder, filter_.get(), scope_.get());
   if (s.ok()) s = feeder.Hand();
   std::lock_guard<std::mutex> lock(mu_);
   status_ = s;

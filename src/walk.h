@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,6 +37,42 @@ class WalkVisitor {
   // noted. With WantsSpecials() it is an OnEntry of type kSpecial.
   virtual Status OnSkipped(const std::string& path) = 0;
   virtual bool WantsSpecials() const { return false; }
+  // A scoped walk (WalkScope) lists every entry directly in folder, and with
+  // tree everything below it too: called right after the folder's OnEntry
+  // (for the root, before anything), before any entry inside it.
+  virtual Status OnWhole(const std::string& folder, bool tree) {
+    (void)folder;
+    (void)tree;
+    return Status::Ok();
+  }
+};
+
+// What a watch round lists of a tree (docs/PROTOCOL.md, "Watch"): entries
+// by path, the entries of some folders, whole subtrees, and the folders on
+// the way to each. Paths are wire paths; "" is the root.
+class WalkScope {
+ public:
+  enum Kind : uint8_t {
+    kEntry,   // the entry itself (if it exists), not what is in a folder
+    kFolder,  // the folder's entry and every entry directly in it
+    kTree,    // the folder (or entry) and everything below it
+  };
+  // A path added again keeps the wider kind.
+  void Add(const std::string& path, Kind kind);
+  bool empty() const { return paths_.empty(); }
+  size_t size() const { return paths_.size(); }
+  bool Has(const std::string& path, Kind* kind) const;
+  // Whether a path strictly below folder was added.
+  bool HasBelow(const std::string& folder) const;
+  // The names directly in folder that are added paths or lie above one,
+  // sorted, each once.
+  std::vector<std::string> NamesBelow(const std::string& folder) const;
+  // Drops every path below a kTree path (the tree covers them).
+  void Simplify();
+  const std::map<std::string, Kind>& paths() const { return paths_; }
+
+ private:
+  std::map<std::string, Kind> paths_;
 };
 
 // Walks root (a symlink to a folder is followed; nothing below it is). Fails
@@ -46,6 +83,12 @@ class WalkVisitor {
 // per-folder rule files are read in each folder as it is listed (one that
 // can't be read, or a line of it that can't be taken, is a gap there).
 Status WalkTree(const std::string& root, WalkVisitor* visitor, const Filter* filter = nullptr);
+// Walks only what scope names (and the folders on the way to it), in the
+// same order, with OnWhole for each kFolder and kTree folder. An entry
+// named that does not exist is left out, not a gap: whoever named it
+// also names its folder when a name goes.
+Status WalkTree(const std::string& root, WalkVisitor* visitor, const Filter* filter,
+                const WalkScope* scope);
 
 struct WalkProblem {
   std::string folder;   // wire path of the folder not wholly listed
@@ -64,6 +107,11 @@ struct WalkResult {
 // WalkTree into *out, failing with kIo past kMaxEntries entries.
 Status WalkTree(const std::string& root, WalkResult* out, const Filter* filter = nullptr);
 
+// root with a final symlink to a folder resolved (else root as it is), so
+// a walk and the reads after it see one folder even when the symlink is
+// switched meanwhile (a tree kept by --atomic).
+std::string ResolveRoot(const std::string& root);
+
 // The root's own mode and mtime (kBadFolder if it is not a folder).
 Status RootInfo(const std::string& root, uint32_t* mode, int64_t* mtime_ns);
 
@@ -71,9 +119,10 @@ Status RootInfo(const std::string& root, uint32_t* mode, int64_t* mtime_ns);
 struct WalkItem {
   // kWarning: something about the entry that follows that it goes without
   // (an attribute not read).
-  enum Kind : uint8_t { kEntry, kGap, kSkipped, kWarning } kind = kEntry;
+  // kWhole: a WalkVisitor::OnWhole, its tree flag in entry.size (1 or 0).
+  enum Kind : uint8_t { kEntry, kGap, kSkipped, kWarning, kWhole } kind = kEntry;
   Entry entry;          // kEntry
-  std::string path;     // kGap: the folder; kSkipped, kWarning: the entry
+  std::string path;     // kGap, kWhole: the folder; kSkipped, kWarning: the entry
   std::string message;  // kGap, kWarning
 };
 
@@ -95,8 +144,10 @@ class BackgroundWalk {
   // specials: FIFOs, sockets and devices come as kSpecial entries, not
   // kSkipped items. xattrs: entries come with their attributes (ReadXattrs,
   // on the walk's thread), each problem a kWarning item before its entry.
+  // scope (may be null: all of it): what a watch round walks.
   explicit BackgroundWalk(std::string root, std::shared_ptr<const Filter> filter = nullptr,
-                          bool specials = false, bool xattrs = false);
+                          bool specials = false, bool xattrs = false,
+                          std::shared_ptr<const WalkScope> scope = nullptr);
   // Stops the walk where it is and waits for its thread.
   ~BackgroundWalk();
   BackgroundWalk(const BackgroundWalk&) = delete;
@@ -115,6 +166,7 @@ class BackgroundWalk {
   std::shared_ptr<const Filter> filter_;
   bool specials_;
   bool xattrs_;
+  std::shared_ptr<const WalkScope> scope_;
   std::mutex mu_;
   std::condition_variable changed_;
   std::deque<std::vector<WalkItem>> queue_;

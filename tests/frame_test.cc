@@ -18,6 +18,7 @@ const FrameType kAllTypes[] = {
     FrameType::kData,    FrameType::kEnd,      FrameType::kFileError, FrameType::kCopy,
     FrameType::kDone,    FrameType::kEntries, FrameType::kGap,       FrameType::kSession,
     FrameType::kEvent,   FrameType::kSummary,  FrameType::kHole,    FrameType::kHandshake,
+    FrameType::kWhole,   FrameType::kRound,    FrameType::kTick,
 };
 
 bool IsListedType(uint8_t t) {

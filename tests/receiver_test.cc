@@ -200,6 +200,103 @@ TEST_F(ReceiverTest, RefusesATemporaryName) {
   EXPECT_EQ(rx->AddEntry(FileEntry("d/" + upper, 1, kMtime)).kind(), ErrorKind::kProtocol);
 }
 
+// ------------------------------------------------------------ watch rounds
+
+TEST_F(ReceiverTest, APartialListingDeletesNothingItDoesNotListWhole) {
+  WriteFile(Root() + "/a/keep", "k");
+  WriteFile(Root() + "/a/sub/deep", "d");
+  WriteFile(Root() + "/top", "t");
+  ReceiverOptions o;
+  o.partial_listing = true;
+  Receiver* rx = Make(o);
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("a")).ok());
+  ASSERT_TRUE(rx->AddEntry(FileEntry("a/new", 0, kMtime)).ok());
+  ASSERT_TRUE(rx->EndListing(true).ok());
+  EXPECT_EQ(Wants(rx).size(), 1u);  // what it lists is applied as ever
+  ASSERT_TRUE(Transfer(rx, 1, "", 0644, kMtime));
+  ASSERT_TRUE(rx->Finish().ok());
+  EXPECT_TRUE(Exists(Root() + "/a/keep"));
+  EXPECT_TRUE(Exists(Root() + "/a/sub/deep"));
+  EXPECT_TRUE(Exists(Root() + "/top"));
+  EXPECT_TRUE(Exists(Root() + "/a/new"));
+}
+
+TEST_F(ReceiverTest, AWholeFolderLosesWhatItsListingLacksButNotBelowItsFolders) {
+  WriteFile(Root() + "/a/gone", "g");
+  WriteFile(Root() + "/a/sub/deep", "d");
+  WriteFile(Root() + "/top", "t");
+  ReceiverOptions o;
+  o.partial_listing = true;
+  Receiver* rx = Make(o);
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("a")).ok());
+  ASSERT_TRUE(rx->AddWhole("a", false).ok());
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("a/sub")).ok());
+  ASSERT_TRUE(rx->EndListing(true).ok());
+  ASSERT_TRUE(rx->Finish().ok());
+  EXPECT_FALSE(Exists(Root() + "/a/gone"));
+  EXPECT_TRUE(Exists(Root() + "/a/sub/deep"));  // a/sub was not listed whole
+  EXPECT_TRUE(Exists(Root() + "/top"));
+}
+
+TEST_F(ReceiverTest, AWholeTreeLosesEverythingItsListingLacks) {
+  WriteFile(Root() + "/a/gone", "g");
+  WriteFile(Root() + "/a/sub/deep", "d");
+  WriteFile(Root() + "/top", "t");
+  ReceiverOptions o;
+  o.partial_listing = true;
+  Receiver* rx = Make(o);
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("a")).ok());
+  ASSERT_TRUE(rx->AddWhole("a", true).ok());
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("a/sub")).ok());
+  ASSERT_TRUE(rx->EndListing(true).ok());
+  ASSERT_TRUE(rx->Finish().ok());
+  EXPECT_FALSE(Exists(Root() + "/a/gone"));
+  EXPECT_FALSE(Exists(Root() + "/a/sub/deep"));
+  EXPECT_TRUE(Exists(Root() + "/top"));
+}
+
+TEST_F(ReceiverTest, WholeMustNameTheFolderJustListedBeforeItsEntries) {
+  ReceiverOptions o;
+  o.partial_listing = true;
+  Receiver* rx = Make(o);
+  ASSERT_TRUE(rx->AddWhole("", false).ok());  // the root, before anything
+  ASSERT_TRUE(rx->AddEntry(FolderEntry("a")).ok());
+  EXPECT_EQ(rx->AddWhole("", false).kind(), ErrorKind::kProtocol);
+  EXPECT_EQ(rx->AddWhole("b", false).kind(), ErrorKind::kProtocol);
+  ASSERT_TRUE(rx->AddEntry(FileEntry("a/f", 0, kMtime)).ok());
+  EXPECT_EQ(rx->AddWhole("a", false).kind(), ErrorKind::kProtocol);  // after its first entry
+}
+
+TEST_F(ReceiverTest, WholeOutsideAWatchRoundIsAProtocolError) {
+  Receiver* rx = Make();
+  EXPECT_EQ(rx->AddWhole("", true).kind(), ErrorKind::kProtocol);
+}
+
+TEST_F(ReceiverTest, UnsharingLinksCopiesAFileBeforeChangingItsMode) {
+  WriteFile(Root() + "/f", "shared");
+  ASSERT_TRUE(platform::SetMode(Root() + "/f", 0644).ok());
+  ASSERT_TRUE(platform::SetMtime(Root() + "/f", kMtime).ok());
+  const std::string other = dir_.Join("other-name");
+  fs::create_hard_link(Root() + "/f", other);
+  ReceiverOptions o;
+  o.unshare_links = true;
+  Receiver* rx = Make(o);
+  ASSERT_TRUE(rx->AddEntry(FileEntry("f", 6, kMtime, 0600)).ok());
+  ASSERT_TRUE(rx->EndListing(true).ok());
+  ASSERT_TRUE(rx->Finish().ok());
+  EXPECT_TRUE(Wants(rx).empty());  // the data was current: not fetched
+  platform::FileInfo mine, theirs;
+  ASSERT_TRUE(platform::Lstat(Root() + "/f", &mine).ok());
+  ASSERT_TRUE(platform::Lstat(other, &theirs).ok());
+  if (platform::KeepsPermissionBits()) {
+    EXPECT_EQ(mine.mode & 0777, 0600u);
+    EXPECT_EQ(theirs.mode & 0777, 0644u);
+  }
+  EXPECT_NE(mine.inode, theirs.inode);
+  EXPECT_EQ(ReadFile(Root() + "/f"), "shared");
+  EXPECT_TRUE(Temporaries().empty());
+}
+
 TEST(TempName, IsStableAndRecognised) {
   Entry e = FileEntry("a/b", 5, kMtime);
   EXPECT_EQ(TempNameFor(e), TempNameFor(e));

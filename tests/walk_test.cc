@@ -303,5 +303,119 @@ TEST(Walk, ReadsAttributesAndLeavesOutWhatPassesTheEntryLimit) {
   EXPECT_NE(problems[0].find("user.c not sent"), std::string::npos) << problems[0];
 }
 
+// What a scoped walk reports, with its Whole marks as "whole:PATH" and
+// "tree:PATH" in place.
+class ScopeRecorder : public WalkVisitor {
+ public:
+  Status OnEntry(Entry& e) override {
+    items.push_back(e.path);
+    return Status::Ok();
+  }
+  Status OnGap(const std::string& folder, const std::string& message) override {
+    items.push_back("gap:" + folder + ":" + message);
+    return Status::Ok();
+  }
+  Status OnSkipped(const std::string& path) override {
+    items.push_back("skipped:" + path);
+    return Status::Ok();
+  }
+  Status OnWhole(const std::string& folder, bool tree) override {
+    items.push_back((tree ? "tree:" : "whole:") + folder);
+    return Status::Ok();
+  }
+  std::vector<std::string> items;
+};
+
+std::vector<std::string> ScopedWalk(const TempFolder& t, const WalkScope& scope) {
+  ScopeRecorder r;
+  EXPECT_TRUE(WalkTree(t.path(), &r, nullptr, &scope).ok());
+  return r.items;
+}
+
+TEST(WalkScope, AnEntryBringsOnlyTheFoldersOnTheWayToIt) {
+  TempFolder t;
+  WriteFile(t.Join("a/b/changed"), "1");
+  WriteFile(t.Join("a/b/other"), "1");
+  WriteFile(t.Join("a/sibling"), "1");
+  WriteFile(t.Join("z"), "1");
+  WalkScope scope;
+  scope.Add("a/b/changed", WalkScope::kEntry);
+  EXPECT_EQ(ScopedWalk(t, scope), (std::vector<std::string>{"a", "a/b", "a/b/changed"}));
+}
+
+TEST(WalkScope, AFolderIsListedWholeButNotWhatIsBelowItsFolders) {
+  TempFolder t;
+  WriteFile(t.Join("a/f"), "1");
+  WriteFile(t.Join("a/sub/deep"), "1");
+  WriteFile(t.Join("b"), "1");
+  WalkScope scope;
+  scope.Add("a", WalkScope::kFolder);
+  EXPECT_EQ(ScopedWalk(t, scope), (std::vector<std::string>{"a", "whole:a", "a/f", "a/sub"}));
+}
+
+TEST(WalkScope, ATreeIsListedWholeAndAllBelowIt) {
+  TempFolder t;
+  WriteFile(t.Join("a/f"), "1");
+  WriteFile(t.Join("a/sub/deep"), "1");
+  WriteFile(t.Join("b"), "1");
+  WalkScope scope;
+  scope.Add("a", WalkScope::kTree);
+  EXPECT_EQ(ScopedWalk(t, scope),
+            (std::vector<std::string>{"a", "tree:a", "a/f", "a/sub", "a/sub/deep"}));
+}
+
+TEST(WalkScope, TheRootAsATreeIsTheWholeWalkMarkedFirst) {
+  TempFolder t;
+  WriteFile(t.Join("a/f"), "1");
+  WriteFile(t.Join("b"), "1");
+  WalkScope scope;
+  scope.Add("", WalkScope::kTree);
+  scope.Add("a/f", WalkScope::kEntry);
+  scope.Simplify();
+  EXPECT_EQ(scope.size(), 1u);
+  EXPECT_EQ(ScopedWalk(t, scope), (std::vector<std::string>{"tree:", "a", "a/f", "b"}));
+}
+
+TEST(WalkScope, NamesThatNoLongerExistAreLeftOutWithoutAGap) {
+  TempFolder t;
+  WriteFile(t.Join("a/here"), "1");
+  WalkScope scope;
+  scope.Add("a/gone", WalkScope::kEntry);
+  scope.Add("a/here", WalkScope::kEntry);
+  scope.Add("missing/x", WalkScope::kEntry);
+  EXPECT_EQ(ScopedWalk(t, scope), (std::vector<std::string>{"a", "a/here"}));
+}
+
+TEST(WalkScope, KeepsListingOrderAcrossNamesThatSortAroundTheSlash) {
+  TempFolder t;
+  WriteFile(t.Join("a/x"), "1");
+  WriteFile(t.Join("a-b"), "1");
+  WriteFile(t.Join("a.c"), "1");
+  WalkScope scope;
+  scope.Add("a-b", WalkScope::kEntry);
+  scope.Add("a/x", WalkScope::kEntry);
+  scope.Add("a.c", WalkScope::kEntry);
+  EXPECT_EQ(scope.NamesBelow(""), (std::vector<std::string>{"a", "a-b", "a.c"}));
+  EXPECT_EQ(ScopedWalk(t, scope), (std::vector<std::string>{"a", "a/x", "a-b", "a.c"}));
+}
+
+TEST(WalkScope, AWiderKindWinsAndTreesSwallowWhatIsBelowThem) {
+  WalkScope scope;
+  scope.Add("a", WalkScope::kEntry);
+  scope.Add("a", WalkScope::kFolder);
+  scope.Add("a", WalkScope::kEntry);
+  WalkScope::Kind kind = WalkScope::kEntry;
+  ASSERT_TRUE(scope.Has("a", &kind));
+  EXPECT_EQ(kind, WalkScope::kFolder);
+  scope.Add("t", WalkScope::kTree);
+  scope.Add("t/x/y", WalkScope::kEntry);
+  scope.Add("t-sibling", WalkScope::kEntry);
+  scope.Simplify();
+  EXPECT_FALSE(scope.Has("t/x/y", &kind));
+  EXPECT_TRUE(scope.Has("t-sibling", &kind));
+  EXPECT_TRUE(scope.HasBelow(""));
+  EXPECT_FALSE(scope.HasBelow("t"));
+}
+
 }  // namespace
 }  // namespace treesync

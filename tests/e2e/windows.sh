@@ -238,3 +238,37 @@ if pull_only; then
   check "  ... nothing written" test ! -e "$WORK/enc-target/refused"
   stop_server
 fi
+
+# --watch across the two: when the Windows side sends, its changes come
+# from ReadDirectoryChangesW (when it receives, each round is installed as
+# Windows installs files).
+WSRC=$WORK/watch-src
+mkdir -p "$WSRC/d" && printf a > "$WSRC/a" && printf x > "$WSRC/d/x"
+WDEST=$WORK/watch-copy
+if [ "$DIRECTION" = push ]; then
+  mkdir -p "$WORK/watch-served"
+  start_server "$WORK/watch-served" --writable
+  WDEST=$WORK/watch-served/copy
+  "$TS" push --watch "$WSRC" "127.0.0.1:$PORT/copy" >/dev/null 2>"$WORK/watch.err" &
+else
+  start_server "$WSRC"
+  "$TS" pull --watch "127.0.0.1:$PORT" "$WDEST" >/dev/null 2>"$WORK/watch.err" &
+fi
+wclient=$!
+# until_portable SECONDS: waits for WDEST to mirror WSRC.
+until_portable() {
+  local i
+  for i in $(seq 1 $(($1 * 5))); do
+    same_portable_tree "$WSRC" "$WDEST" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  same_portable_tree "$WSRC" "$WDEST"
+}
+check "--watch: the first round" until_portable 30
+printf 'a, changed' > "$WSRC/a"
+printf b > "$WSRC/b"
+check "--watch: created and modified files arrive" until_portable 15
+rm "$WSRC/d/x" && mkdir -p "$WSRC/e/f" && printf g > "$WSRC/e/f/g" && mv "$WSRC/b" "$WSRC/e/b"
+check "--watch: deletions, new folders and renames arrive" until_portable 15
+kill "$wclient" 2>/dev/null; wait "$wclient" 2>/dev/null
+stop_server
