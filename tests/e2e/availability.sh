@@ -3,6 +3,7 @@
 # turned away because the server is full always reads why (exit 5, never
 # a reset, exit 10). Uses tests/tools/flood_client.cc. Sourced by
 # tests/e2e.sh.
+# compress: skip: it is about the lobby and client floods, which happen before any compression is agreed
 
 if [ ! -x "$TOOLS/flood_client" ]; then
   echo "SKIP availability cases (no $TOOLS/flood_client)"

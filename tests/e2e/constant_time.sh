@@ -3,6 +3,7 @@
 # finds no branch, conditional move or memory index that depends on them.
 # So that this can't pass by checking nothing, a deliberately secret-
 # dependent branch and table index must be caught. Sourced by tests/e2e.sh.
+# compress: skip: it times the crypto under valgrind; no transfer
 
 if [ ! -x "$TOOLS/ct_check" ]; then
   echo "SKIP constant time (no $TOOLS/ct_check)"

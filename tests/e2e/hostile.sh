@@ -5,6 +5,7 @@
 # server's handshake is the library's own; its hostile bytes come sealed),
 # with the same expectations and " [encrypted]" after each check's name.
 # Sourced by tests/e2e.sh.
+# compress: skip: its servers are test tools that grant no compression unless a scenario is about it, and those scenarios set -z themselves
 
 if [ ! -x "$TOOLS/hostile_server" ]; then
   echo "SKIP hostile server cases (no $TOOLS/hostile_server)"

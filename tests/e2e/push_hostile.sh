@@ -12,6 +12,7 @@
 # some content), outside/ (a folder beside it, with a sentinel file: the
 # target of every symlink and absolute path the pusher aims) and
 # outside.orig/ (a copy, to prove outside/ unchanged).
+# compress: skip: its pushing clients are test tools, which the -z wrapper does not reach
 
 if [ ! -x "$TOOLS/hostile_pusher" ]; then
   echo "SKIP hostile pusher cases (no $TOOLS/hostile_pusher)"
