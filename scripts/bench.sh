@@ -4,10 +4,12 @@
 # each round so a noisy neighbour hurts them alike. Prints medians, each
 # tool's ratio to rsync, bytes on the wire, and treesync's peak RSS.
 #   RUNS (default 5): rounds per case. BENCH_DIR (default /dev/shm/tsbench).
-#   BENCH_CASES (default "1 2 3 4 5 8 9 10 11 12 13 14 15 16 17 18"): which cases to run. Cases 6
-#   and 7 (1,000,000 files) take minutes and run only when named:
-#   BENCH_CASES="6 7"; BIG_RUNS (default 3) rounds each. They need room
-#   for 2,000,000 inodes in BENCH_DIR.
+#   BENCH_CASES (default "1 2 3 4 5 8 9 10 11 12 13 14 15 16 17 18 20"): which cases to run.
+#   Cases 6, 7 and 19 (1,000,000 files) take minutes and run only when
+#   named: BENCH_CASES="6 7 19"; BIG_RUNS (default 3) rounds each. They
+#   need room for 2,000,000 inodes in BENCH_DIR. Case 19 times one change
+#   reaching a pull --watch mirror of that tree against the no-op re-pull a
+#   cron job would run; case 20 a chain of watching mirrors, A -> B -> C.
 # Case 8 pushes cases 1 and 2's trees into an empty `serve --writable` and
 # pulls them back, alternating (target: push <= 1.1 x pull). Cases 9 and 10
 # go over ssh to a throwaway sshd on 127.0.0.1 (scripts/loopback-sshd.sh),
@@ -24,7 +26,7 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 TS=${TS:-$HERE/build/treesync}
 PROXY=${PROXY:-$HERE/build/tools/fault_proxy}
 B=${BENCH_DIR:-/dev/shm/tsbench}
-CASES=${BENCH_CASES:-1 2 3 4 5 8 9 10 11 12 13 14 15 16 17 18}
+CASES=${BENCH_CASES:-1 2 3 4 5 8 9 10 11 12 13 14 15 16 17 18 20}
 [ -x "$TS" ] || { echo "build first: make (and make build/tools/fault_proxy)" >&2; exit 1; }
 TS=$(cd "$(dirname "$TS")" && pwd)/$(basename "$TS")  # absolute: the ssh cases run it "remotely"
 SSHD_HELPER=$HERE/scripts/loopback-sshd.sh
@@ -234,6 +236,89 @@ latency_case() { # src
     "$(awk -v a="$d" -v b="$p" 'BEGIN{printf "%.2f", a/b}')"
   printf '  each run: %s without; %s proxied; %s with\n' "$(cut -d' ' -f1 "$B/res.zero" | paste -sd' ')" \
     "$(cut -d' ' -f1 "$B/res.proxied" | paste -sd' ')" "$(cut -d' ' -f1 "$B/res.delay" | paste -sd' ')"
+}
+
+# ---- cases 19-20: keeping a copy current ----
+# until_equal A B: waits (polling every 10 ms, 120 s at most) until file B
+# has A's bytes; prints the milliseconds since T0_NS.
+until_equal() {
+  for _ in $(seq 12000); do cmp -s "$1" "$2" && break; sleep 0.01; done
+  echo $(( ($(now_ns) - T0_NS) / 1000000 ))
+}
+# wait_round FILE N: until FILE (a watching client's --json) holds round N's summary.
+wait_round() {
+  for _ in $(seq 6000); do grep -q "\"round\":$2," "$1" 2>/dev/null && return 0; sleep 0.05; done
+  echo "  no round $2 in $1: $(tail -c 300 "$1")" >&2; return 1
+}
+
+watch_case() { # 19: one change in case 6's tree
+  rm -f "$B"/res.*
+  [ -d "$B/million" ] || make_million "$B/million"
+  start_treesync "$B/million"; have rsync && start_rsyncd "$B/million"
+  rm -rf "$B/dst-ts"
+  local t0 t1; t0=$(now_ns)
+  "$TS" pull --watch --json "127.0.0.1:$TS_PORT" "$B/dst-ts" > "$B/watch.json" 2>"$B/watch.err" &
+  local w=$!
+  wait_round "$B/watch.json" 1 || { stop $w "$TS_PID" ${RS_PID:-}; RS_PID=; return; }
+  t1=$(now_ns)
+  sleep 2  # the watcher's first events (the initial pull's own reads) settle
+  for r in $(seq "$RUNS"); do
+    local f=$B/million/d$(printf %02d $((r * 7 % 100)))/e$(printf %02d $((r * 13 % 100)))/f42
+    T0_NS=$(now_ns); printf 'changed in round %s' "$r" >> "$f"
+    until_equal "$f" "$B/dst-ts/${f#"$B/million/"}" >> "$B/res.watch"
+    sleep 1
+  done
+  local wrss; wrss=$(peak_kib "$TS_PID")
+  kill -INT $w; wait $w 2>/dev/null
+  # What a cron job pays to find that one change: a whole no-op re-pull.
+  for r in $(seq "$RUNS"); do
+    run_treesync "$TS_PORT" "$B/dst-ts" >> "$B/res.treesync"
+    have rsync && run_rsync "$RS_PORT" "$B/dst-ts" >> "$B/res.rsync"
+  done
+  stop "$TS_PID" ${RS_PID:-}; RS_PID=
+  local lat ts rs; lat=$(median < "$B/res.watch"); ts=$(cut -d' ' -f1 "$B/res.treesync" | median)
+  rs=$(cut -d' ' -f1 "$B/res.rsync" 2>/dev/null | median)
+  printf '\n19. one file changed in case 6'"'"'s tree (1,000,000 files): pull --watch vs a no-op re-pull\n'
+  printf '  pull --watch: the change is in the mirror %s ms after the write (each run: %s)\n' \
+    "$lat" "$(paste -sd' ' "$B/res.watch")"
+  printf '  a cron job instead: no-op re-pull %s ms (treesync), %s ms (rsync); watch latency x%s rsync'"'"'s no-op\n' \
+    "$ts" "$rs" "$(ratio "$lat" "$rs")"
+  printf '  the watching pull'"'"'s first round: %s ms; server peak RSS while watching: %s KiB\n' \
+    "$(( (t1 - t0) / 1000000 ))" "$wrss"
+}
+
+chain_case() { # 20: A -> B -> C, each pull --watch, B serving its mirror
+  rm -f "$B"/res.*
+  [ -d "$B/small" ] || make_small "$B/small"
+  local a=$B/chain-a; rm -rf "$a" "$B/chain-b" "$B/chain-c"; cp -a "$B/small" "$a"
+  local mode
+  for mode in plain atomic; do
+    rm -rf "$B/chain-b" "$B/.chain-b.treesync" "$B/chain-c"
+    start_treesync "$a"; local pa=$TS_PORT sa=$TS_PID
+    local opt=(); [ $mode = atomic ] && opt=(--atomic --keep-previous 1)
+    "$TS" pull --watch --json "${opt[@]}" "127.0.0.1:$pa" "$B/chain-b" > "$B/chain-b.json" 2>"$B/chain-b.err" &
+    local wb=$!
+    wait_round "$B/chain-b.json" 1 || { stop $wb "$sa"; return; }
+    start_treesync "$B/chain-b"; local pb=$TS_PORT sb=$TS_PID
+    "$TS" pull --watch --json "127.0.0.1:$pb" "$B/chain-c" > "$B/chain-c.json" 2>"$B/chain-c.err" &
+    local wc=$!
+    wait_round "$B/chain-c.json" 1 || { stop $wb $wc "$sa" "$sb"; return; }
+    sleep 1
+    for r in $(seq "$RUNS"); do
+      local f=dir$(printf %03d $((r * 37 % 400)))/f$(printf %02d $((r * 11 % 50)))
+      T0_NS=$(now_ns); printf 'changed %s' "$r" >> "$a/$f"
+      until_equal "$a/$f" "$B/chain-b/$f" >> "$B/res.$mode-b"
+      until_equal "$a/$f" "$B/chain-c/$f" >> "$B/res.$mode-c"
+      sleep 1
+    done
+    kill -INT $wb $wc; wait $wb $wc 2>/dev/null; stop "$sa" "$sb"
+  done
+  printf '\n20. a chain of mirrors of case 2'"'"'s tree: A -> B (pull --watch, serving its copy) -> C (pull --watch)\n'
+  printf '  one file changed in A reaches B in %s ms, C in %s ms (each run, C: %s)\n' \
+    "$(median < "$B/res.plain-b")" "$(median < "$B/res.plain-c")" "$(paste -sd' ' "$B/res.plain-c")"
+  printf '  with --atomic on B (C rescans B'"'"'s tree at each switch): B %s ms, C %s ms (each run, C: %s)\n' \
+    "$(median < "$B/res.atomic-b")" "$(median < "$B/res.atomic-c")" "$(paste -sd' ' "$B/res.atomic-c")"
+  rm -rf "$a" "$B/chain-b" "$B/.chain-b.treesync" "$B/chain-c"
 }
 
 # ---- cases 8-10: push, and ssh ----
@@ -574,6 +659,8 @@ for c in $CASES; do
           target "encrypted pull (x rsync -e ssh)" ts-enc rsync-ssh 0.5
           rm -rf "$B/large1g"
         fi ;;
+    19) RUNS=${BIG_RUNS:-3} watch_case ;;
+    20) chain_case ;;
     8) make_large "$B/large"; push_case "8a. push into an empty writable server vs pull, case 1's tree" "$B/large"; rm -rf "$B/large"
        [ -d "$B/small" ] || make_small "$B/small"; push_case "8b. push vs pull, case 2's tree" "$B/small" ;;
     9) if ssh_up 9; then make_large "$B/large1g" 256
