@@ -47,6 +47,11 @@ void ChangeSet::Add(const platform::WatchEvent& e, int64_t now_ms) {
       IsReservedName(BaseName(e.path))) {
     return;
   }
+  if (e.kind != platform::WatchEvent::kOverflow && e.kind != platform::WatchEvent::kFolderAdded &&
+      std::find(rule_files_.begin(), rule_files_.end(), BaseName(e.path)) != rule_files_.end()) {
+    Note(ParentOf(e.path), WalkScope::kTree, now_ms, e.kind == platform::WatchEvent::kWriting);
+    return;
+  }
   switch (e.kind) {
     case platform::WatchEvent::kChanged:
       Note(e.path, WalkScope::kEntry, now_ms, false);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "walk.h"
 #include "watch.h"
@@ -30,6 +31,9 @@ class ChangeSet {
   explicit ChangeSet(int settle_ms = kSettleMs, int open_wait_ms = kOpenWaitMs)
       : settle_ms_(settle_ms), open_wait_ms_(open_wait_ms) {}
 
+  // Names of per-folder rule files (--filter-file): a change to one changes
+  // what is left out of its folder and all below, which is then walked whole.
+  void SetRuleFiles(std::vector<std::string> names) { rule_files_ = std::move(names); }
   // Takes one event, seen at now_ms (SteadyMs). Events about temporaries
   // (IsReservedName) are dropped: they are some receiver's work in progress.
   void Add(const platform::WatchEvent& e, int64_t now_ms);
@@ -57,6 +61,7 @@ class ChangeSet {
   const int settle_ms_;
   const int open_wait_ms_;
   std::map<std::string, Pending> pending_;
+  std::vector<std::string> rule_files_;
 };
 
 }  // namespace treesync

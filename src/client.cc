@@ -258,7 +258,7 @@ Status WatchPush(Connection* conn, const std::string& dir, uint32_t hello_flags,
         *progressed = true;
         return result;
       },
-      reporter);
+      filter.get(), reporter);
 }
 
 }  // namespace

@@ -305,7 +305,7 @@ Status ServeSession(Connection* conn, const ServedTree& tree, SessionSummary* su
           summary->sent.file_errors += sent.file_errors;
           return r;
         },
-        nullptr);
+        filter.get(), nullptr);
     // The client going away or a signal is how a watch session ends.
     if (s.kind() == ErrorKind::kSocket || s.kind() == ErrorKind::kInterrupted) return Status::Ok();
   } else {

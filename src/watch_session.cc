@@ -38,7 +38,7 @@ Status CheckReceiver(Connection* conn) {
 }  // namespace
 
 Status RunWatchSender(Connection* conn, const std::string& root, const SendRound& round,
-                      Reporter* local, const WatchTimes& times) {
+                      const Filter* filter, Reporter* local, const WatchTimes& times) {
   std::unique_ptr<platform::TreeWatcher> watcher;
   // A root that is a symlink --atomic switches: the folder it leads to.
   std::string watched = ResolveRoot(root);
@@ -58,6 +58,7 @@ Status RunWatchSender(Connection* conn, const std::string& root, const SendRound
   TS_RETURN_IF_ERROR(conn->Flush());
 
   ChangeSet changes;
+  if (filter != nullptr) changes.SetRuleFiles(filter->rule_files());
   uint64_t number = 1;
   int64_t now = SteadyMs();
   int64_t next_tick = now + times.tick_ms;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "connection.h"
+#include "filter.h"
 #include "report.h"
 #include "status.h"
 #include "walk.h"
@@ -46,8 +47,11 @@ using ReceiveRound = std::function<Status(uint64_t round)>;
 // lost events; local (may be null) is told once. Returns the first
 // round's failure, or how the session ended: kSocket when the receiver
 // went away, kInterrupted on a signal.
+// filter (may be null): the session's, whose per-folder rule files, when
+// they change, make their folders' next rounds whole.
 Status RunWatchSender(Connection* conn, const std::string& root, const SendRound& round,
-                      Reporter* local, const WatchTimes& times = WatchTimes());
+                      const Filter* filter, Reporter* local,
+                      const WatchTimes& times = WatchTimes());
 
 // The receiving side, after the Hellos: round(1), then for each Round
 // frame the next round; Ticks are taken in between. A round's failure

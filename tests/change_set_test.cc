@@ -107,6 +107,17 @@ TEST(ChangeSet, TemporariesAreNotChanges) {
   EXPECT_TRUE(c.empty());
 }
 
+TEST(ChangeSet, AChangedRuleFileWalksItsFolderWhole) {
+  ChangeSet c(200, 5000);
+  c.SetRuleFiles({".rules"});
+  c.Add(Ev(WatchEvent::kChanged, "a/.rules"), 0);
+  c.Add(Ev(WatchEvent::kChanged, "a/other"), 0);
+  WalkScope scope;
+  ASSERT_TRUE(c.TakeReady(200, &scope));
+  EXPECT_EQ(scope.size(), 1u);
+  EXPECT_EQ(KindOf(scope, "a"), WalkScope::kTree);
+}
+
 TEST(ChangeSet, AFloodOfPathsBecomesOneWalkOfEverything) {
   ChangeSet c(200, 5000);
   for (size_t i = 0; i <= kMaxPendingPaths; ++i) {
