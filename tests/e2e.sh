@@ -163,6 +163,18 @@ same_tree() {
   diff -r --no-dereference "$1" "$2" >/dev/null
 }
 
+# eventually SECONDS COMMAND...: whether COMMAND succeeds within SECONDS,
+# tried every 0.1 s (quietly; the last try speaks), for what arrives in
+# its own time (a watching mirror).
+eventually() {
+  local secs=$1 i; shift
+  for i in $(seq 1 $((secs * 10))); do
+    "$@" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  "$@"
+}
+
 # no_temporaries DIR: no leftover .treesync-*.tmp file below DIR.
 # exits_within PID SECONDS: whether PID ends within SECONDS; if not, it is
 # killed, so a stuck server fails a check instead of hanging the run.

@@ -256,14 +256,7 @@ else
 fi
 wclient=$!
 # until_portable SECONDS: waits for WDEST to mirror WSRC.
-until_portable() {
-  local i
-  for i in $(seq 1 $(($1 * 5))); do
-    same_portable_tree "$WSRC" "$WDEST" 2>/dev/null && return 0
-    sleep 0.2
-  done
-  same_portable_tree "$WSRC" "$WDEST"
-}
+until_portable() { eventually "$1" same_portable_tree "$WSRC" "$WDEST"; }
 check "--watch: the first round" until_portable 30
 printf 'a, changed' > "$WSRC/a"
 printf b > "$WSRC/b"
