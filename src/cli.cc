@@ -32,11 +32,21 @@ const char kUsage[] =
     "       treesync pull [options] REMOTE DIR\n"
     "       treesync push [options] DIR REMOTE\n"
     "       treesync [options] SRC DEST     (one of them remote: pull or push)\n"
-    "       treesync --help | --version\n";
+    "       treesync --help | --version [--json]\n";
 
-const char kHelp[] =
+// The help, a section a command: `treesync CMD --help` prints its own,
+// `treesync --help` all of them.
+const char kHelpIntro[] =
     "treesync: mirror a folder tree from one host to another, over TCP or ssh.\n"
     "\n"
+    "  treesync --version [--json]\n"
+    "      Print the version and the protocol's (--json: one JSON object with\n"
+    "      name, version, protocol and json_schema; see docs/JSON.md).\n"
+    "  treesync [COMMAND] -h, --help\n"
+    "      This help; after a command, that command's part of it.\n"
+    "\n";
+
+const char kHelpServe[] =
     "  treesync serve [options] DIR\n"
     "      Serve DIR to any number of clients: read-only unless --writable (with\n"
     "      keys, unless the client's line in --authorized-keys says writable).\n"
@@ -70,12 +80,16 @@ const char kHelp[] =
     "      --exclude, --include, --exclude-from, --include-from, --filter-file:\n"
     "                        as for pull, about DIR: what they exclude is never\n"
     "                        offered, reachable as a sub-folder, written or deleted\n"
-    "\n"
+    "\n";
+
+const char kHelpKeygen[] =
     "  treesync keygen [-C COMMENT] [FILE]\n"
     "      Write a new private key to FILE (mode 0600; default\n"
     "      ~/.config/treesync/key) and its public key line to FILE.pub, and print\n"
     "      its fingerprint. A key file others may read is refused wherever it is read.\n"
-    "\n"
+    "\n";
+
+const char kHelpTransfer[] =
     "  treesync pull [options] REMOTE DIR\n"
     "      Make DIR an exact mirror of REMOTE's folder: files, empty files and\n"
     "      folders, symlinks, exec bits and modification times. Entries in DIR the\n"
@@ -181,7 +195,9 @@ const char kHelp[] =
     "      --idle-timeout SECS  with --legacy-cmb: end the pull when the server is\n"
     "                        silent this long after a complete entry (default 2)\n"
     "      Progress is shown on a terminal, never on a pipe, with --json or -q.\n"
-    "\n"
+    "\n";
+
+const char kHelpExitCodes[] =
     "Exit codes:\n"
     "   0  success\n"
     "   1  usage error\n"
@@ -198,6 +214,7 @@ const char kHelp[] =
     "  25  --max-delete held the deletions back (the rest done)\n"
     "  30  timeout\n"
     "  35  no connection within --contimeout\n";
+
 
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "treesync: %s\n%s", message.c_str(), kUsage);
@@ -818,10 +835,18 @@ int RunCli(const std::vector<std::string>& args) {
   if (args.empty()) return UsageError("missing command");
   const std::string& cmd = args[0];
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
-    std::fputs(kHelp, stdout);
+    for (const char* part : {kHelpIntro, kHelpServe, kHelpKeygen, kHelpTransfer, kHelpExitCodes}) {
+      std::fputs(part, stdout);
+    }
     return 0;
   }
   if (cmd == "--version" || cmd == "-V") {
+    if (args.size() == 2 && args[1] == "--json") {
+      std::printf("{\"name\":\"treesync\",\"version\":%s,\"protocol\":%u,\"json_schema\":%d}\n",
+                  JsonString(kVersionString).c_str(), kProtocolVersion, kJsonSchemaVersion);
+      return 0;
+    }
+    if (args.size() > 1) return UsageError("--version takes only --json");
     std::printf("treesync %s (protocol %u)\n", kVersionString, kProtocolVersion);
     return 0;
   }
@@ -829,7 +854,10 @@ int RunCli(const std::vector<std::string>& args) {
   for (const std::string& a : rest) {
     if (a == "--") break;
     if (a == "--help" || a == "-h") {
-      std::fputs(kHelp, stdout);
+      // The command's own section; the shorthand's is pull's and push's.
+      const char* own = cmd == "serve" ? kHelpServe : cmd == "keygen" ? kHelpKeygen : kHelpTransfer;
+      std::fputs(own, stdout);
+      if (own != kHelpKeygen) std::fputs(kHelpExitCodes, stdout);
       return 0;
     }
   }

@@ -13,6 +13,10 @@
 
 namespace treesync {
 
+// The version of what --json prints (docs/JSON.md): a member removed or
+// changed in meaning bumps it; members may be added within one version.
+constexpr int kJsonSchemaVersion = 1;
+
 struct ReportOptions {
   bool verbose = false;   // -v
   bool itemize = false;   // -i
