@@ -1,8 +1,44 @@
 #include "os_error_win32.h"
 
+#include <winsock2.h>
 #include <windows.h>
 
+#include "error_hint.h"
+
 namespace platform {
+
+namespace {
+
+treesync::OsProblem ProblemOf(unsigned long err) {
+  using treesync::OsProblem;
+  switch (err) {
+    case ERROR_ACCESS_DENIED:
+    case ERROR_SHARING_VIOLATION:
+    case WSAEACCES:
+      return OsProblem::kAccessDenied;
+    case ERROR_DISK_FULL:
+    case ERROR_HANDLE_DISK_FULL:
+      return OsProblem::kNoSpace;
+    case ERROR_WRITE_PROTECT:
+      return OsProblem::kReadOnlyFileSystem;
+    case WSAECONNREFUSED:
+      return OsProblem::kConnectionRefused;
+    case WSAEHOSTUNREACH:
+    case WSAENETUNREACH:
+      return OsProblem::kUnreachable;
+    case ERROR_TOO_MANY_OPEN_FILES:
+    case WSAEMFILE:
+      return OsProblem::kTooManyOpenFiles;
+    case ERROR_FILENAME_EXCED_RANGE:
+      return OsProblem::kNameTooLong;
+    case WSAEADDRINUSE:
+      return OsProblem::kAddressInUse;
+    default:
+      return OsProblem::kNone;
+  }
+}
+
+}  // namespace
 
 treesync::Status WinErrorStatus(treesync::ErrorKind kind, const std::string& what,
                                 unsigned long err) {
@@ -28,7 +64,7 @@ treesync::Status WinErrorStatus(treesync::ErrorKind kind, const std::string& wha
        err == ERROR_ACCESS_DENIED || err == ERROR_BAD_PATHNAME)) {
     kind = treesync::ErrorKind::kLocalName;
   }
-  return treesync::Status::Make(kind, what + ": " + message);
+  return treesync::Status::Make(kind, what + ": " + message + treesync::WhatToDo(ProblemOf(err)));
 }
 
 bool Widen(const std::string& utf8, std::wstring* out) {
