@@ -18,7 +18,8 @@ LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/obj/%.o)
 TEST_OBJS := $(TEST_SRCS:%.cc=$(BUILD)/obj/%.o)
 TOOLS := $(TOOL_SRCS:tests/tools/%.cc=$(BUILD)/tools/%)
 
-.PHONY: all test unit e2e demo clean check-gtest fuzz static windows static-aarch64 static-armhf
+.PHONY: all test unit e2e demo clean check-gtest fuzz static windows static-aarch64 static-armhf \
+  install uninstall dist reproducible
 all: $(BUILD)/treesync$(EXE)
 
 $(BUILD)/obj/%.o: %.cc
@@ -84,12 +85,40 @@ build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o $(FUZZ_LIB_OBJS)
 clean:
 	rm -rf $(BUILD)
 
+# The binary and the man page; uninstall removes exactly those two files.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+install: $(BUILD)/treesync$(EXE)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BUILD)/treesync$(EXE) $(DESTDIR)$(BINDIR)/treesync$(EXE)
+	install -m 644 docs/treesync.1 $(DESTDIR)$(MANDIR)/man1/treesync.1
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/treesync$(EXE) $(DESTDIR)$(MANDIR)/man1/treesync.1
+
+# A source tarball of the files git tracks at HEAD, named by the version
+# in src/cli.h: build/treesync-VERSION.tar.gz. Its bytes depend on the
+# commit only (git archive sets every time to the commit's).
+VERSION := $(shell sed -n 's/.*kVersionString\[\] = "\(.*\)";/\1/p' src/cli.h)
+dist:
+	@mkdir -p $(BUILD)
+	git archive --format=tar --prefix=treesync-$(VERSION)/ HEAD | gzip -n -9 > $(BUILD)/treesync-$(VERSION).tar.gz
+	@echo "$(BUILD)/treesync-$(VERSION).tar.gz"
+
 # Static, stripped binaries to drop onto a server, a board or a Windows host.
 # -Os and section GC keep them small; nothing here pulls in iostream.
-STATIC_FLAGS := CXXFLAGS="-Os -ffunction-sections -fdata-sections" \
+# -ffile-prefix-map: no trace of the checkout's own path, so two builds of
+# one commit are the same bytes wherever they ran (`make reproducible`).
+STATIC_FLAGS := CXXFLAGS="-Os -ffunction-sections -fdata-sections -ffile-prefix-map=$(CURDIR)=." \
   LDFLAGS="-static -s -Wl,--gc-sections"
 static:
 	$(MAKE) BUILD=build/static $(STATIC_FLAGS) build/static/treesync
+# Builds the static binary a second time in another folder and compares.
+reproducible: static
+	rm -rf build/reproducible
+	$(MAKE) BUILD=build/reproducible $(STATIC_FLAGS) build/reproducible/treesync
+	cmp build/static/treesync build/reproducible/treesync
+	@echo "reproducible: build/static/treesync and build/reproducible/treesync are the same bytes"
 static-aarch64:
 	$(MAKE) BUILD=build/aarch64 CXX=aarch64-linux-gnu-g++ AR=aarch64-linux-gnu-ar \
 	  $(STATIC_FLAGS) build/aarch64/treesync
