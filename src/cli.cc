@@ -39,7 +39,7 @@ const char kUsage[] =
 const char kHelpIntro[] =
     "treesync: mirror a folder tree from one host to another, over TCP or ssh.\n"
     "\n"
-    "  treesync --version [--json]\n"
+    "  treesync -V, --version [--json]\n"
     "      Print the version and the protocol's (--json: one JSON object with\n"
     "      name, version, protocol and json_schema; see docs/JSON.md).\n"
     "  treesync [COMMAND] -h, --help\n"
@@ -76,7 +76,8 @@ const char kHelpServe[] =
     "      --devices         pushes may make device nodes in DIR (when root)\n"
     "      --atomic          with --writable: each push builds a new version of its\n"
     "                        target beside the current one and switches it in whole\n"
-    "                        (as pull --atomic); --keep-previous N keeps N older ones\n"
+    "                        (as pull --atomic)\n"
+    "      --keep-previous N with --atomic: keep N older versions (default 0)\n"
     "      --exclude, --include, --exclude-from, --include-from, --filter-file:\n"
     "                        as for pull, about DIR: what they exclude is never\n"
     "                        offered, reachable as a sub-folder, written or deleted\n"
@@ -87,6 +88,8 @@ const char kHelpKeygen[] =
     "      Write a new private key to FILE (mode 0600; default\n"
     "      ~/.config/treesync/key) and its public key line to FILE.pub, and print\n"
     "      its fingerprint. A key file others may read is refused wherever it is read.\n"
+    "      -C, --comment TEXT  a comment for the end of the public key line (who or\n"
+    "                        what the key is for; default: none)\n"
     "\n";
 
 const char kHelpTransfer[] =
@@ -161,7 +164,7 @@ const char kHelpTransfer[] =
     "                        new version is built beside the current one (unchanged\n"
     "                        files hard-linked) and switched in with one rename; DIR\n"
     "                        becomes a symlink into .DIR.treesync/ beside it\n"
-    "      --keep-previous N with --atomic: keep N older versions (default 0)\n"
+    "      --keep-previous N pull, with --atomic: keep N older versions (default 0)\n"
     "      -c, --checksum    compare contents (hashes), not size and mtime\n"
     "      -n, --dry-run     list what would change; change nothing\n"
     "      --timeout SECS    give up when the peer is silent for SECS (default: never)\n"
@@ -172,6 +175,7 @@ const char kHelpTransfer[] =
     "                        one it costs more time than it saves\n"
     "      --compress-level N  1 (fastest) to 9 (smallest), default 3; implies -z\n"
     "                        (0: none)\n"
+    "      --no-compress     no compression (undoes an earlier -z)\n"
     "      --contimeout SECS give up connecting to a treesync server after SECS (exit\n"
     "                        35; for ssh use -e 'ssh -o ConnectTimeout=SECS')\n"
     "      -v, --verbose     one line per change, and a summary\n"
@@ -191,7 +195,7 @@ const char kHelpTransfer[] =
     "                        key is always refused\n"
     "      --psk-file FILE   the server's pre-shared key\n"
     "      --insecure        plain TCP even when there is a key\n"
-    "      --legacy-cmb      pull from an old CMB server (see docs/PROTOCOL.md)\n"
+    "      --legacy-cmb      pull only: from an old CMB server (see docs/PROTOCOL.md)\n"
     "      --idle-timeout SECS  with --legacy-cmb: end the pull when the server is\n"
     "                        silent this long after a complete entry (default 2)\n"
     "      Progress is shown on a terminal, never on a pipe, with --json or -q.\n"
