@@ -7,10 +7,12 @@
 # then with DIRECTION=push, where `mirror` pushes instead of pulling (its
 # checks are then named "[push] ..."). Prints one line per check and
 # closes with "N passed, N failed". KEEP_SCRATCH=1 keeps the scratch folder.
-# E2E_COMPRESS=1 runs every case with compression: $TS is then a wrapper
-# that gives every pull and push -z (but --legacy-cmb ones, which have
-# none), and check names end in " [-z]". A case file with a line
-# "# compress: skip: WHY" is left out of that run.
+# E2E_COMPRESS=1 runs every case with compression: $TS then gives every
+# pull and push -z (but --legacy-cmb ones, which have none), and check
+# names end in " [-z]". A case file with a line "# compress: skip: WHY" is
+# left out of that run. Every line a run with --json prints is kept, and
+# the last check is that all of them match docs/json-schema.json
+# (docs/JSON.md; tests/tools/check_json.py, skipped without python3).
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
 shift || true
@@ -23,20 +25,75 @@ trap 'kill $(jobs -p) 2>/dev/null; [ -n "${KEEP_SCRATCH:-}" ] || rm -rf "$SCRATC
 # The user's own keys and known hosts (~/.config/treesync) stay out of it.
 export XDG_CONFIG_HOME=$SCRATCH/config
 COMPRESSED=
-if [ "${E2E_COMPRESS:-0}" = 1 ]; then
-  COMPRESSED=" [-z]"
-  REAL_TS=$TS
-  TS=$SCRATCH/bin/treesync
-  mkdir -p "$SCRATCH/bin"
-  cat > "$TS" <<WRAPPER
-#!/usr/bin/env bash
-case "\$1" in
-  pull|push) [[ " \$* " == *" --legacy-cmb "* ]] || set -- "\$1" -z "\${@:2}" ;;
-esac
-exec "$REAL_TS" "\$@"
-WRAPPER
-  chmod +x "$TS"
+[ "${E2E_COMPRESS:-0}" = 1 ] && COMPRESSED=" [-z]"
+# $TS is a stand-in for $BUILD/treesync (whatever that is: cross-test.sh
+# makes it a script of its own) that ends in an exec of it, so that the
+# run's pid, stdin, stdout, exit code and signals are the binary's own.
+# Under E2E_COMPRESS=1 it adds -z. Of a run with --json it keeps a copy
+# of stdout in $JSON_DIR/PID-N.jsonl (PID-N.args: the case and the
+# command), for the check at the end:
+# - stdout a regular file (> FILE, as the cases do): the binary writes it
+#   itself, as without the stand-in, so a case reading FILE right after
+#   the run reads all of it. Once the binary is gone, a reader copies
+#   what it wrote there. expect_exit waits for that (json_settle); a case
+#   that writes FILE again at once may leave no copy (PID-N.lost);
+# - stdout anything else (a pipe, /dev/null): through tee;
+# - stdout and stderr the same file or pipe, or no stdout: no copy.
+# While a copy is being made, PID-N.pending exists.
+REAL_TS=$TS
+TS=$SCRATCH/bin/treesync
+JSON_DIR=$SCRATCH/json
+mkdir -p "$SCRATCH/bin" "$JSON_DIR"
+{
+  echo "#!$BASH"
+  printf 'REAL=%q JSON_DIR=%q COMPRESS=%q TEE=%q HEAD=%q STAT=%q\n' "$REAL_TS" "$JSON_DIR" \
+    "${E2E_COMPRESS:-0}" "$(command -v tee)" "$(command -v head)" "$(command -v stat)"
+  cat <<'WRAPPER'
+if [ "$COMPRESS" = 1 ]; then
+  case "$1" in
+    pull|push) [[ " $* " == *" --legacy-cmb "* ]] || set -- "$1" -z "${@:2}" ;;
+  esac
 fi
+[[ " $* " == *" --json "* ]] || exec "$REAL" "$@"
+[ -e /proc/$$/fd/1 ] && [ ! /proc/$$/fd/1 -ef /proc/$$/fd/2 ] || exec "$REAL" "$@"
+base=$JSON_DIR/$$-$RANDOM$RANDOM
+{ printf '%s\n' "${E2E_CASE_NAME:-}"; printf 'treesync'; printf ' %q' "$@"; echo; } \
+  2>/dev/null >"$base.args" || exec "$REAL" "$@"
+: >"$base.pending"
+if [ -f /proc/$$/fd/1 ]; then
+  { exec {copy}</proc/$$/fd/1; } 2>/dev/null || { rm -f "$base.pending"; exec "$REAL" "$@"; }
+  # Where this run's output starts: the offset, or with O_APPEND the end.
+  start=0 flags=0
+  while read -r key value _; do
+    case $key in pos:) start=$value ;; flags:) flags=$value ;; esac
+  done </proc/$$/fdinfo/1
+  (( 8#$flags & 02000 )) && start=$("$STAT" -L -c %s /proc/$$/fd/1)
+  # The reader: its stdin is a pipe the binary inherits, which closes
+  # when the binary exits (or, should a child of it keep it open, the
+  # binary's pid is gone). Its stdout shares the binary's offset, which
+  # then says where the binary's output ends. Should the file be shorter
+  # by then (written again at once), what it had is lost: PID-N.lost.
+  exec {running}> >(
+    exec {out}>&1 >/dev/null 2>&1
+    trap '' INT
+    while read -r -t 0.5 _; [ $? -gt 128 ] && kill -0 $$ 2>/dev/null; do :; done
+    end=$start
+    while read -r key value _; do [ "$key" = pos: ] && end=$value; done </proc/self/fdinfo/$out
+    n=$((end > start ? end - start : 0))
+    { "$HEAD" -c "$start" >/dev/null; "$HEAD" -c "$n"; } <&$copy >"$base.part"
+    if [ "$("$STAT" -c %s "$base.part")" = "$n" ]; then
+      mv -f "$base.part" "$base.jsonl"
+    else
+      mv -f "$base.part" "$base.lost"
+    fi
+    rm -f "$base.pending"
+  )
+  exec "$REAL" "$@" {copy}<&-
+fi
+exec "$REAL" "$@" > >(trap '' INT; "$TEE" -a "$base.jsonl" 2>/dev/null; rm -f "$base.pending")
+WRAPPER
+} >"$TS"
+chmod +x "$TS"
 passed=0
 failed=0
 failures=()
@@ -56,12 +113,30 @@ check() {
   if "$@"; then pass "$name"; else fail "$name"; fi
 }
 
+# json_settle [SECONDS]: waits (up to SECONDS, default 5, for each) until
+# the copies of what finished --json runs printed are whole; runs still
+# going (a --watch in the background) are not waited for. A copy not done
+# by then is not waited for again (its marker becomes PID-N.stuck).
+json_settle() {
+  local m pid n
+  for m in "$JSON_DIR"/*.pending; do
+    [ -e "$m" ] || continue
+    pid=${m##*/}
+    kill -0 "${pid%%-*}" 2>/dev/null && continue
+    n=$((${1:-5} * 50))
+    while [ -e "$m" ] && [ $n -gt 0 ]; do sleep 0.02; n=$((n - 1)); done
+    [ -e "$m" ] && mv -f "$m" "${m%.pending}.stuck" 2>/dev/null
+  done
+  return 0
+}
+
 # expect_exit NAME CODE COMMAND...: passes when COMMAND exits with CODE.
 # Its stdout and stderr are kept in $WORK/last.out and $WORK/last.err.
 expect_exit() {
   local name=$1 want=$2; shift 2
   "$@" >"$WORK/last.out" 2>"$WORK/last.err"
   local got=$?
+  json_settle  # so that the next expect_exit can't write last.out under its copy
   if [ "$got" = "$want" ]; then pass "$name"; else
     echo "    exit $got, wanted $want: $(head -c 300 "$WORK/last.err" | head -n 2)"; fail "$name"
   fi
@@ -255,7 +330,7 @@ no_temporaries() {
   [ -z "$(find "$1" -name '.treesync-*.tmp' -print -quit)" ]
 }
 
-if [ ! -x "$TS" ]; then echo "no binary at $TS; run make first" >&2; exit 1; fi
+if [ ! -x "$REAL_TS" ]; then echo "no binary at $REAL_TS; run make first" >&2; exit 1; fi
 cases=("$@")
 [ ${#cases[@]} -eq 0 ] && cases=("$HERE"/e2e/*.sh)
 for case_file in "${cases[@]}"; do
@@ -270,7 +345,9 @@ for case_file in "${cases[@]}"; do
   for DIRECTION in $directions; do
     WORK=$SCRATCH/$(basename "$case_file" .sh)-$DIRECTION
     mkdir -p "$WORK"
-    echo "== $(basename "$case_file")$([ "$DIRECTION" = push ] && echo ' (push)')"
+    export E2E_CASE_NAME
+    E2E_CASE_NAME="$(basename "$case_file")$([ "$DIRECTION" = push ] && echo ' (push)')"
+    echo "== $E2E_CASE_NAME"
     # shellcheck source=/dev/null
     source "$case_file"
     kill $(jobs -p) 2>/dev/null
@@ -278,6 +355,32 @@ for case_file in "${cases[@]}"; do
   done
   DIRECTION=pull
 done
+
+# The last check: every line the --json runs printed (the copies $TS
+# kept) against docs/json-schema.json, and docs/JSON.md documents it all.
+json_settle 10
+json_runs=("$JSON_DIR"/*.jsonl)
+json_check="every --json line the tests printed matches docs/JSON.md's schema"
+if ! command -v python3 >/dev/null; then
+  echo "SKIP $json_check: no python3"
+elif [ ! -e "${json_runs[0]}" ]; then
+  echo "SKIP $json_check: no run with --json"
+elif python3 "$HERE/tools/check_json.py" --one-run --docs "${HERE%/*}/docs/JSON.md" \
+    "${HERE%/*}/docs/json-schema.json" "${json_runs[@]}" >"$JSON_DIR/check.out" 2>&1; then
+  pass "$json_check"
+  json_lost=("$JSON_DIR"/*.lost)
+  json_note="$(tail -n 1 "$JSON_DIR/check.out"), from ${#json_runs[@]} runs"
+  [ -e "${json_lost[0]}" ] &&
+    json_note+=" (and ${#json_lost[@]} runs' output was written over before it was copied)"
+  echo "    $json_note"
+else
+  sed 's/^/    /' "$JSON_DIR/check.out" | head -n 20
+  # The runs that printed the bad lines: their case and command.
+  grep -o '^[^:]*\.jsonl' "$JSON_DIR/check.out" | sort -u | head -n 5 | while read -r f; do
+    echo "    $(basename "$f"): $(paste -sd' ' "${f%.jsonl}.args" 2>/dev/null)"
+  done
+  WORK=$JSON_DIR fail "$json_check"
+fi
 
 echo
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
