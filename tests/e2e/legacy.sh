@@ -1,6 +1,7 @@
 # The legacy CMB protocol, both ways, against tests/tools/legacy_peer.py: a
 # stand-in for the original scripts written from the protocol description.
 # Sourced by tests/e2e.sh.
+# compress: skip: the legacy CMB protocol has no compression: the -z wrapper leaves --legacy-cmb runs as they are
 
 if ! command -v python3 >/dev/null 2>&1; then
   echo "SKIP legacy (no python3)"

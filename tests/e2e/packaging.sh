@@ -2,6 +2,7 @@
 # the binary and the man page), make dist (exactly the tracked files), each
 # command's --help naming each option once, --version --json.
 # Sourced by tests/e2e.sh.
+# compress: skip: it is about install, dist and --help; no transfer
 
 ROOT=$(cd "$HERE/.." && pwd)
 
