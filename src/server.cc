@@ -394,9 +394,12 @@ Status ServeAndLinger(Connection* conn, const ServedTree& tree, SessionSummary* 
 
 // Runs the server's half of the encrypted handshake, then narrows *tree
 // to what the client's authorized key allows: its folder= and whether it
-// may push. *who: the key's comment or fingerprint, for the log.
+// may push. *who: the key's comment or fingerprint, for the log. *told:
+// the client was sent an Error already (the returned status is for the
+// log, and may name what the client must not learn).
 Status SecureSession(Connection* conn, const Frame& first, const ServeOptions& options,
-                     const std::string& peer, ServedTree* tree, std::string* who) {
+                     const std::string& peer, ServedTree* tree, std::string* who, bool* told) {
+  *told = false;
   const AuthorizedKey* key = nullptr;
   Status s = SecureAsServer(conn, first, *options.security, PeerAddress(peer), &key);
   if (s.kind() == ErrorKind::kRefused) options.security->throttle.Failed(PeerAddress(peer), SteadyMs());
@@ -408,6 +411,7 @@ Status SecureSession(Connection* conn, const Frame& first, const ServeOptions& o
     s = ServedFolder(tree->root, key->folder, false, &folder);
     if (!s.ok()) {
       SendError(conn, Status::BadFolder("the folder this key is limited to is missing"));
+      *told = true;
       return s;
     }
     tree->root = folder;
@@ -577,12 +581,15 @@ Status RunServer(const ServeOptions& options, FILE* log) {
                                           "no handshake and Hello within " +
                                               std::to_string(kHelloTimeoutMs / 1000) + " s");
                         std::string who;
-                        Status s = SecureSession(&conn, *first, options, peer, &tree, &who);
+                        bool told = false;
+                        Status s =
+                            SecureSession(&conn, *first, options, peer, &tree, &who, &told);
                         Hello hello;
                         if (s.ok()) s = ReceiveHello(&conn, &hello);
                         if (!s.ok()) {
                           // A refusal was answered already; a dropped link can't be.
-                          if (s.kind() != ErrorKind::kRefused && s.kind() != ErrorKind::kSocket) {
+                          if (!told && s.kind() != ErrorKind::kRefused &&
+                              s.kind() != ErrorKind::kSocket) {
                             SendError(&conn, s);
                           }
                           LogLine(log, peer + (s.kind() == ErrorKind::kRefused ? " refused: "

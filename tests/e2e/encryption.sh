@@ -68,6 +68,14 @@ expect_exit "  ... a folder beside it is not there for the key: exit 3" 3 \
   "$TS" pull --key "$E/bob.key" --server-key "$(cat "$E/server.key.pub")" "127.0.0.1:$PORT/other" "$E/d8"
 check "  ... nothing of it arrives" test ! -e "$E/d8/b.txt"
 
+# A key limited to a folder that is gone: one Error, so one line.
+mv "$E/src/sub" "$E/sub-away"
+expect_exit "a key's folder= that is missing: exit 3" 3 \
+  "$TS" pull --key "$E/bob.key" --server-key "$(cat "$E/server.key.pub")" "127.0.0.1:$PORT" "$E/d9"
+check "  ... said once, in one line, without the server's path" \
+  test "$(cat "$WORK/last.err")" = "treesync: server: the folder this key is limited to is missing"
+mv "$E/sub-away" "$E/src/sub"
+
 mkdir -p "$E/up/new"; printf 'pushed\n' > "$E/up/new/p.txt"
 expect_exit "a read-only key can't push: exit 5" 5 \
   "$TS" push --key "$E/bob.key" --server-key "$(cat "$E/server.key.pub")" "$E/up" "127.0.0.1:$PORT/pushed"
