@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "address.h"
 #include "client.h"
@@ -324,16 +323,6 @@ bool RateOption(Args* a, const std::string& name, uint64_t* out, std::string* er
   return s.ok();
 }
 
-// Reads a key file's text whole (authorized keys).
-Status ReadTextFile(const std::string& path, std::string* text) {
-  std::ifstream f(platform::FsPath(path), std::ios::binary);
-  if (!f) return Status::Usage(Printable(path) + ": can't read it");
-  std::ostringstream all;
-  all << f.rdbuf();
-  *text = all.str();
-  return Status::Ok();
-}
-
 // serve --key, --authorized-keys and --psk-file, read and checked at start.
 Status LoadServerSecurity(const std::string& key_path, const std::string& authorized_path,
                           const std::string& psk_path, std::shared_ptr<ServerSecurity>* out) {
@@ -343,7 +332,7 @@ Status LoadServerSecurity(const std::string& key_path, const std::string& author
   sec->key = NoiseKeyPair(priv);
   SecureWipe(priv, sizeof(priv));
   std::string text;
-  TS_RETURN_IF_ERROR(ReadTextFile(authorized_path, &text));
+  TS_RETURN_IF_ERROR(ReadKeyListFile(authorized_path, /*missing_ok=*/false, &text));
   Status s = ParseAuthorizedKeys(text, &sec->authorized);
   if (!s.ok()) return s.Prefixed(Printable(authorized_path));
   if (sec->authorized.empty()) {

@@ -495,6 +495,27 @@ std::string Fingerprint(const uint8_t key[kKeySize]) {
   return "BLAKE2s:" + encoded;
 }
 
+Status ReadKeyListFile(const std::string& path, bool missing_ok, std::string* text) {
+  text->clear();
+  platform::FileInfo info;
+  Status s = platform::Lstat(path, &info);
+  if (s.ok() && info.type == platform::FileType::kMissing) {
+    return missing_ok ? Status::Ok() : Status::Usage(Printable(path) + ": no such file");
+  }
+  std::ifstream f(platform::FsPath(path), std::ios::binary);
+  if (!s.ok() || !f) return Status::Usage(Printable(path) + ": can't read it");
+  char buf[65536];
+  while (f.read(buf, sizeof buf) || f.gcount() > 0) {
+    text->append(buf, static_cast<size_t>(f.gcount()));
+    if (text->size() > kMaxKeyListFileBytes) {
+      return Status::Usage(Printable(path) + ": more than " +
+                           std::to_string(kMaxKeyListFileBytes >> 20) +
+                           " MiB; is it the right file?");
+    }
+  }
+  return Status::Ok();
+}
+
 Status WriteKeyPair(const std::string& path, const std::string& comment,
                     uint8_t public_key_out[kKeySize]) {
   if (path.empty()) return Status::Usage("no key file named");

@@ -67,6 +67,17 @@ std::string Fingerprint(const uint8_t key[kKeySize]);
 Status WriteKeyPair(const std::string& path, const std::string& comment,
                     uint8_t public_key_out[kKeySize]);
 
+// The most bytes an authorized keys or known hosts file may have: some
+// 100,000 lines, far beyond any real one, and a bound on what a mistaken
+// path (a device, a log) makes us read.
+constexpr size_t kMaxKeyListFileBytes = 16u << 20;
+
+// Reads a list of keys whole (authorized keys, known hosts) into *text.
+// A missing file is an empty list when missing_ok, else kUsage; so is one
+// that can't be read or is larger than kMaxKeyListFileBytes (naming the
+// file).
+Status ReadKeyListFile(const std::string& path, bool missing_ok, std::string* text);
+
 // The most bytes a private key file may have; it is one short line, and
 // the bound keeps a mistaken path (a device, a log) from being read whole.
 constexpr size_t kMaxPrivateKeyFileBytes = 4096;

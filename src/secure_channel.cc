@@ -2,7 +2,6 @@
 
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "chacha20_poly1305.h"
 #include "fs_meta.h"
@@ -55,10 +54,8 @@ Status CheckServerKey(const ClientSecurity& sec, const uint8_t key[kNoiseKeySize
   }
   std::string text;
   if (!sec.known_hosts.empty()) {
-    std::ifstream f(platform::FsPath(sec.known_hosts), std::ios::binary);
-    std::ostringstream all;
-    if (f) all << f.rdbuf();
-    text = all.str();
+    // Not there yet: no server recorded.
+    TS_RETURN_IF_ERROR(ReadKeyListFile(sec.known_hosts, /*missing_ok=*/true, &text));
   }
   bool found = false;
   uint8_t recorded[kNoiseKeySize];

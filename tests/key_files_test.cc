@@ -47,6 +47,28 @@ uint32_t ModeOf(const std::string& path) {
 
 // ---- base64
 
+TEST(KeyFiles, ReadsAKeyListWholeAndAMissingOneAsEmptyWhenAllowed) {
+  TempFolder t;
+  WriteFile(t.Join("list"), "a\nb\n");
+  std::string text = "stale";
+  ASSERT_TRUE(ReadKeyListFile(t.Join("list"), false, &text).ok());
+  EXPECT_EQ(text, "a\nb\n");
+  ASSERT_TRUE(ReadKeyListFile(t.Join("missing"), true, &text).ok());
+  EXPECT_EQ(text, "");
+  Status s = ReadKeyListFile(t.Join("missing"), false, &text);
+  EXPECT_EQ(s.kind(), ErrorKind::kUsage);
+  EXPECT_NE(s.message().find("missing"), std::string::npos) << s.message();
+}
+
+TEST(KeyFiles, RefusesAKeyListPastItsBound) {
+  TempFolder t;
+  WriteFile(t.Join("huge"), std::string(kMaxKeyListFileBytes + 1, '#'));
+  std::string text;
+  Status s = ReadKeyListFile(t.Join("huge"), true, &text);
+  EXPECT_EQ(s.kind(), ErrorKind::kUsage);
+  EXPECT_NE(s.message().find("right file"), std::string::npos) << s.message();
+}
+
 TEST(KeyFiles, Base64EncodesRfc4648Vectors) {
   const char* const kVectors[][2] = {{"", ""},
                                      {"f", "Zg=="},
