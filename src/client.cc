@@ -126,6 +126,14 @@ int64_t MsSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
+// The user's rules as a filter; null when there are none.
+std::shared_ptr<const Filter> FilterOf(const FilterList& rules) {
+  if (rules.empty()) return nullptr;
+  auto filter = std::make_shared<Filter>();
+  filter->AddList(rules);
+  return filter;
+}
+
 // After Done a push's receiver finishes (deletions, folder times) and says
 // how it went: its Events, then its Summary, whose result goes to *result.
 // The session's failure (a bad Summary among them) is returned instead.
@@ -141,11 +149,6 @@ Status AwaitSummary(Connection* conn, Reporter* reporter, PullStats* stats, Stat
     *result = TakeSummary(f, stats);
     return result->kind() == ErrorKind::kProtocol ? *result : Status::Ok();
   }
-}
-
-// A round of a watch session is over, the session goes on.
-bool RoundDone(const Status& s) {
-  return s.ok() || s.kind() == ErrorKind::kPartial || s.kind() == ErrorKind::kMaxDelete;
 }
 
 // Prints a finished round's summary, and what went wrong in it (the
@@ -208,11 +211,7 @@ Status PushSession(Connection* conn, const std::string& dir, uint32_t hello_flag
   if ((granted & kHelloPush) == 0) return Status::Refused("the server does not accept pushes");
   EventHandler on_event = [reporter](const Frame& f) { return ReplayEvent(f, reporter); };
   SendSummary sent;
-  std::shared_ptr<Filter> filter;
-  if (!request.rules.empty()) {
-    filter = std::make_shared<Filter>();
-    filter->AddList(request.rules);
-  }
+  std::shared_ptr<const Filter> filter = FilterOf(request.rules);
   TS_RETURN_IF_ERROR(
       RunSender(conn, dir, nullptr, std::move(filter), granted, on_event, reporter, &sent,
                 owners));
@@ -235,11 +234,7 @@ Status WatchPush(Connection* conn, const std::string& dir, uint32_t hello_flags,
   if ((granted & kHelloPush) == 0) return Status::Refused("the server does not accept pushes");
   TS_RETURN_IF_ERROR(CheckWatchGranted(granted));
   EventHandler on_event = [reporter](const Frame& f) { return ReplayEvent(f, reporter); };
-  std::shared_ptr<Filter> filter;
-  if (!request.rules.empty()) {
-    filter = std::make_shared<Filter>();
-    filter->AddList(request.rules);
-  }
+  std::shared_ptr<const Filter> filter = FilterOf(request.rules);
   uint64_t round = 0;
   return RunWatchSender(
       conn, dir,
@@ -268,11 +263,7 @@ ReceiverOptions ReceiverOptionsFor(const TransferOptions& options) {
   ro.delete_extraneous = options.delete_extraneous;
   ro.checksum = options.checksum;
   ro.dry_run = options.dry_run;
-  if (!options.rules.empty()) {
-    auto filter = std::make_shared<Filter>();
-    filter->AddList(options.rules);
-    ro.filter = std::move(filter);
-  }
+  ro.filter = FilterOf(options.rules);
   ro.delete_excluded = options.delete_excluded;
   ro.max_delete = options.max_delete;
   ro.size_only = options.size_only;
@@ -360,16 +351,9 @@ namespace {
 // or with --atomic the next version of it, switched in once receive has
 // done its part (OK, kPartial, kMaxDelete); unshare: the target's files
 // are the current version's too (ReceiverOptions::unshare_links).
-Status IntoTarget(const TransferOptions& options,
-                  const std::function<Status(const std::string&, bool)>& receive) {
-  if (!options.atomic || options.dry_run) return receive(options.dir, false);
-  VersionedFolder versions(options.dir, options.keep_previous);
-  std::string build;
-  TS_RETURN_IF_ERROR(versions.Prepare(&build));
-  Status s = receive(build, versions.current() > 0);
-  if (!RoundDone(s)) return s;
-  Status switched = versions.Commit();
-  return switched.ok() ? s : switched;
+Status IntoTarget(const TransferOptions& options, const ReceiveIntoFolder& receive) {
+  return ReceiveVersioned(options.dir, options.atomic && !options.dry_run, options.keep_previous,
+                          receive);
 }
 
 Status WatchPull(const TransferOptions& options, Reporter* reporter, Connection* conn,
@@ -398,7 +382,7 @@ Status WatchPull(const TransferOptions& options, Reporter* reporter, Connection*
       return r;
     });
     stats.bytes_on_wire = conn->wire_bytes_sent() + conn->wire_bytes_received() - wire_before;
-    if (RoundDone(s)) {
+    if (Completed(s)) {
       ReportRound(reporter, &stats, s, start);
       *progressed = true;
     }

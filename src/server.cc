@@ -153,43 +153,38 @@ Status ServePush(Connection* conn, const std::string& folder, const ServedTree& 
   auto receive = [&](uint64_t round) {
     ro.partial_listing = round > 1;
     PullStats stats;
+    // Everything that could refuse the push (the folder, the lock, serve
+    // --atomic's version) is settled before the Hello reply; its refusal
+    // goes out as an Error, and moves no data.
+    bool replied = round > 1;
     // serve --atomic: each push (each round) builds a version and switches
     // it in before the client hears it is done.
-    std::unique_ptr<VersionedFolder> versions;
-    std::string target = folder;
-    Status s;
-    if (tree.atomic && !ro.dry_run) {
-      versions = std::make_unique<VersionedFolder>(folder, tree.keep_previous);
-      s = versions->Prepare(&target);
-      ro.unshare_links = versions->current() > 0;
-    }
-    Receiver rx(target, ro, &reporter, &stats);
-    if (s.ok()) s = rx.Open();
-    if (!s.ok()) {
-      SendError(conn, s);
-      return s;
-    }
-    if (round == 1) TS_RETURN_IF_ERROR(SendHelloReply(conn, flags, level));
-    s = RunReceiver(conn, &rx, flags);
+    Status s = ReceiveVersioned(
+        folder, tree.atomic && !ro.dry_run, tree.keep_previous,
+        [&](const std::string& target, bool unshare) {
+          ro.unshare_links = unshare;
+          Receiver rx(target, ro, &reporter, &stats);
+          TS_RETURN_IF_ERROR(rx.Open());
+          if (!replied) {
+            replied = true;
+            TS_RETURN_IF_ERROR(SendHelloReply(conn, flags, level));
+          }
+          Status r = RunReceiver(conn, &rx, flags);
+          if (Completed(r)) {
+            TS_RETURN_IF_ERROR(reporter.status());
+          } else if (r.kind() == ErrorKind::kSocket || r.kind() == ErrorKind::kTimeout ||
+                     r.kind() == ErrorKind::kInterrupted) {
+            // Cut off, not refused: what arrived of the current file is
+            // kept so the next push resumes after it.
+            rx.KeepPartial();
+          }
+          return r;
+        });
     summary->received = stats;
-    if (s.ok() || s.kind() == ErrorKind::kPartial || s.kind() == ErrorKind::kMaxDelete) {
-      TS_RETURN_IF_ERROR(reporter.status());
-      if (versions != nullptr) {
-        Status switched = versions->Commit();
-        if (!switched.ok()) {
-          SendError(conn, switched);
-          return switched;
-        }
-      }
+    if (Completed(s)) {
       TS_RETURN_IF_ERROR(conn->Send(FrameType::kSummary, EncodeSummaryOf(stats, s)));
       TS_RETURN_IF_ERROR(conn->Flush());
       return s;
-    }
-    // Cut off, not refused: what arrived of the current file is kept so the
-    // next push resumes after it.
-    if (s.kind() == ErrorKind::kSocket || s.kind() == ErrorKind::kTimeout ||
-        s.kind() == ErrorKind::kInterrupted) {
-      rx.KeepPartial();
     }
     // A client that stalled may still read why it was dropped, but is not
     // waited for as long again.
@@ -198,7 +193,7 @@ Status ServePush(Connection* conn, const std::string& folder, const ServedTree& 
     return s;
   };
   Status s = (flags & kHelloWatch) != 0 ? RunWatchReceiver(conn, receive) : receive(1);
-  if (s.ok() || s.kind() == ErrorKind::kPartial || s.kind() == ErrorKind::kMaxDelete) {
+  if (Completed(s)) {
     TS_RETURN_IF_ERROR(conn->Finish());
   }
   return s;

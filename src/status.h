@@ -66,6 +66,14 @@ class Status {
 // The process exit code for a status (0 when OK).
 int ExitCode(ErrorKind kind);
 
+// A transfer whose work went through: OK, or done but for some entries
+// (kPartial) or for the deletions --max-delete held back (kMaxDelete).
+// Its results stand (a push's Summary goes out, a version is switched in,
+// a watch session goes on); anything else ended it.
+inline bool Completed(const Status& s) {
+  return s.ok() || s.kind() == ErrorKind::kPartial || s.kind() == ErrorKind::kMaxDelete;
+}
+
 }  // namespace treesync
 
 // Returns early from the enclosing function when `expr` yields an error.

@@ -81,6 +81,18 @@ uint64_t LinkedVersion(const std::string& path, const std::string& name) {
 
 }  // namespace
 
+Status ReceiveVersioned(const std::string& dir, bool versioned, int keep_previous,
+                        const ReceiveIntoFolder& receive) {
+  if (!versioned) return receive(dir, false);
+  VersionedFolder versions(dir, keep_previous);
+  std::string build;
+  TS_RETURN_IF_ERROR(versions.Prepare(&build));
+  Status s = receive(build, versions.current() > 0);
+  if (!Completed(s)) return s;
+  Status switched = versions.Commit();
+  return switched.ok() ? s : switched;
+}
+
 bool IsVersionLink(const std::string& path) {
   platform::FileInfo info;
   if (!platform::Lstat(path, &info).ok() || info.type != platform::FileType::kSymlink) return false;

@@ -4,6 +4,7 @@
 #define TREESYNC_VERSIONED_FOLDER_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "fs_meta.h"
@@ -53,6 +54,16 @@ class VersionedFolder {
   uint64_t current_ = 0;
   platform::FolderLock lock_;
 };
+
+// Receives into a folder: target is where to write, and unshare says its
+// files are another version's too (ReceiverOptions::unshare_links).
+using ReceiveIntoFolder = std::function<Status(const std::string& target, bool unshare)>;
+
+// receive(dir, false) or, with versioned, receive(the next version of dir)
+// between Prepare and, once receive's status is Completed, Commit. A
+// failure to prepare or to switch is returned instead of receive's status.
+Status ReceiveVersioned(const std::string& dir, bool versioned, int keep_previous,
+                        const ReceiveIntoFolder& receive);
 
 // Whether path is a symlink Commit made: one to a version in the versions
 // folder beside it, so following it stays within path's own folder.

@@ -20,10 +20,6 @@ namespace {
 // the interrupt flag while nothing happens.
 constexpr int kPollMs = 200;
 
-bool RoundCompleted(const Status& s) {
-  return s.ok() || s.kind() == ErrorKind::kPartial || s.kind() == ErrorKind::kMaxDelete;
-}
-
 // Whether the receiver has gone away or sent something it should not have
 // between rounds.
 Status CheckReceiver(Connection* conn) {
@@ -53,7 +49,7 @@ Status RunWatchSender(Connection* conn, const std::string& root, const SendRound
                      std::to_string(times.rescan_ms / 1000) + " s instead");
   }
   Status first = round(nullptr);
-  if (!RoundCompleted(first)) return first;
+  if (!Completed(first)) return first;
   // The round's last frames go now, not with the next round.
   TS_RETURN_IF_ERROR(conn->Flush());
 
@@ -105,7 +101,7 @@ Status RunWatchSender(Connection* conn, const std::string& root, const SendRound
     if (changes.TakeReady(now, scope.get())) {
       TS_RETURN_IF_ERROR(conn->Send(FrameType::kRound, EncodeRound(++number)));
       Status s = round(std::move(scope));
-      if (!RoundCompleted(s)) return s;
+      if (!Completed(s)) return s;
       TS_RETURN_IF_ERROR(conn->Flush());
       next_tick = SteadyMs() + times.tick_ms;
       continue;
@@ -122,7 +118,7 @@ Status RunWatchReceiver(Connection* conn, const ReceiveRound& round) {
   const int session_timeout = conn->timeout_ms();
   for (uint64_t number = 1;;) {
     Status s = round(number);
-    if (!RoundCompleted(s)) return s;
+    if (!Completed(s)) return s;
     // Between rounds the sender's Ticks say it is there.
     conn->set_timeout_ms(kWatchSilenceMs);
     for (;;) {
